@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * devmemtcp.h - public interface of libdevmemtcp.
+ *
+ * Conventions (docs/conventions.md has the long form):
+ *  - Every int-returning call returns >= 0 on success or a negative errno
+ *    (also stored in errno). Library-specific codes are >= DMT_ERR_BASE.
+ *  - Constructors return NULL and set errno; they take an optional
+ *    struct dmt_error * that receives the full explanation.
+ *  - Handles are opaque. Options structs start with their size; declare them
+ *    with DMT_OPTS() so that the size is set and everything else is zero.
+ *    A NULL options pointer means defaults.
+ *  - Every handle carries a last-error record (dmt_*_last_error()) holding
+ *    the errno, the kernel's extended-ack text and a sentence for the user.
+ *  - The library never prints and never exits. Diagnostics go to the log
+ *    callback of a context (dmt_ctx_opts.log_fn), silent by default.
+ *  - A handle may be used by one thread at a time; different handles are
+ *    independent.
+ */
+#ifndef DEVMEMTCP_H
+#define DEVMEMTCP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DMT_VERSION_MAJOR 0
+#define DMT_VERSION_MINOR 1
+
+#if defined(__GNUC__)
+#define DMT_API __attribute__((visibility("default")))
+#else
+#define DMT_API
+#endif
+
+/* Declare an options struct of TYPE named NAME: zeroed, .sz set. */
+#define DMT_OPTS(TYPE, NAME, ...)                                            \
+	struct TYPE NAME = { .sz = sizeof(struct TYPE), __VA_ARGS__ }
+
+DMT_API int dmt_version_major(void);
+DMT_API int dmt_version_minor(void);
+
+/* ------------------------------------------------------------------ */
+/* Errors and logging                                                  */
+/* ------------------------------------------------------------------ */
+
+/* Library-specific error codes, returned negated like errno values. */
+enum dmt_errcode {
+	DMT_ERR_BASE = 4096,
+	DMT_ERR_NO_NETMEM_TX = 4096,	/* driver lacks devmem TX */
+	DMT_ERR_NO_NETMEM_RX,		/* driver lacks devmem RX (queue API) */
+	DMT_ERR_NO_EXPORTER,		/* no dma-buf exporter available */
+	DMT_ERR_NOT_DMABUF,		/* buffer has no dma-buf fd */
+	DMT_ERR_ROUTE_MISMATCH,		/* route leaves through another device */
+	DMT_ERR_FLOW_STEERING,		/* data arrived on a non-devmem queue */
+	DMT_ERR_HEADER_SPLIT,		/* tcp-data-split off / unsupported */
+	DMT_ERR_NETLINK,		/* malformed netlink reply */
+	DMT_ERR_NO_FAMILY,		/* generic netlink family missing */
+	DMT_ERR_ENGINE,			/* engine not available */
+	DMT_ERR_GPU,			/* GPU runtime failure */
+	DMT_ERR_MAX
+};
+
+/*
+ * A full error explanation. A value record; its layout is ABI.
+ *  err       negative errno or -DMT_ERR_* (0: no error)
+ *  message   one sentence for the user: what failed, why, what to do
+ *  extack    the kernel's extended-ack text, "" when the kernel sent none
+ *  bad_attr  offset of the attribute the kernel blamed, 0 if none
+ *  miss_type attribute type the kernel reported missing, 0 if none
+ */
+struct dmt_error {
+	int err;
+	uint32_t bad_attr;
+	uint32_t miss_type;
+	uint32_t __reserved;
+	char extack[256];
+	char message[512];
+};
+
+/* Text for an error code (either sign; errno or DMT_ERR_*). Never NULL. */
+DMT_API const char *dmt_strerror(int err);
+
+enum dmt_log_level {
+	DMT_LOG_ERROR = 0,
+	DMT_LOG_WARN,
+	DMT_LOG_INFO,
+	DMT_LOG_DEBUG,
+};
+
+typedef void (*dmt_log_fn)(enum dmt_log_level level, const char *msg,
+			   void *user);
+
+/* ------------------------------------------------------------------ */
+/* Context: netlink sockets and device bindings                        */
+/* ------------------------------------------------------------------ */
+
+struct dmt_ctx;
+
+struct dmt_ctx_opts {
+	size_t sz;
+	dmt_log_fn log_fn;	/* NULL: silent */
+	void *log_user;
+	enum dmt_log_level log_level;	/* highest level passed to log_fn */
+	size_t :0;
+};
+
+/*
+ * Open a context: a netlink socket (SOCK_CLOEXEC) on the netdev family that
+ * owns every binding made through it. dmt_ctx_free() closes it, which makes
+ * the kernel release those bindings. Returns NULL + errno (err filled when
+ * not NULL); -DMT_ERR_NO_FAMILY when the kernel has no netdev family.
+ */
+DMT_API struct dmt_ctx *dmt_ctx_new(const struct dmt_ctx_opts *opts,
+				    struct dmt_error *err);
+DMT_API void dmt_ctx_free(struct dmt_ctx *ctx);
+/* Borrowed until the next call on ctx. Never NULL. */
+DMT_API const struct dmt_error *dmt_ctx_last_error(const struct dmt_ctx *ctx);
+/* The netlink socket fd (owned by ctx). */
+DMT_API int dmt_ctx_fd(const struct dmt_ctx *ctx);
+/* The dynamic family id of "netdev" on this kernel. */
+DMT_API int dmt_ctx_netdev_family(const struct dmt_ctx *ctx);
+
+/*
+ * bind-tx: bind dmabuf_fd for transmission on ifindex. The binding lives as
+ * long as ctx. Unprivileged. On success stores the binding id.
+ * Errors: -DMT_ERR_NO_NETMEM_TX (kernel EOPNOTSUPP "Driver does not support
+ * netmem TX"), -ENODEV, -EBADF/-EINVAL (fd is not a dma-buf), ...
+ */
+DMT_API int dmt_bind_tx(struct dmt_ctx *ctx, int ifindex, int dmabuf_fd,
+			uint32_t *binding_id);
+
+/*
+ * bind-rx: bind dmabuf_fd to the RX queues listed. Needs CAP_NET_ADMIN.
+ * Same lifetime and id space as bind-tx.
+ */
+DMT_API int dmt_bind_rx(struct dmt_ctx *ctx, int ifindex, int dmabuf_fd,
+			const uint32_t *queues, unsigned int nqueues,
+			uint32_t *binding_id);
+
+/* Number of bindings made through ctx that are still alive. */
+DMT_API int dmt_ctx_binding_count(const struct dmt_ctx *ctx);
+
+/* dev-get */
+struct dmt_dev_info {
+	uint32_t ifindex;
+	uint32_t xdp_zc_max_segs;
+	uint64_t xdp_features;
+	uint64_t xdp_rx_metadata_features;
+	uint64_t xsk_features;
+};
+DMT_API int dmt_dev_get(struct dmt_ctx *ctx, int ifindex,
+			struct dmt_dev_info *info);
+
+enum dmt_queue_type { DMT_QUEUE_RX = 0, DMT_QUEUE_TX = 1 };
+
+/* queue-get: one record per queue. has_* say which fields were reported. */
+struct dmt_queue_info {
+	uint32_t ifindex;
+	uint32_t id;
+	uint32_t type;		/* enum dmt_queue_type */
+	uint32_t napi_id;
+	uint32_t dmabuf;	/* binding id installed on an RX queue */
+	uint8_t has_napi_id;
+	uint8_t has_dmabuf;
+	uint8_t has_io_uring;	/* io_uring zcrx provider on this queue */
+	uint8_t has_xsk;	/* AF_XDP socket on this queue */
+	uint32_t __reserved;
+};
+DMT_API int dmt_queue_get(struct dmt_ctx *ctx, int ifindex,
+			  enum dmt_queue_type type, uint32_t id,
+			  struct dmt_queue_info *info);
+/* Dump the queues of ifindex into q[0..max); returns the number found
+ * (may exceed max: only max are stored). */
+DMT_API int dmt_queue_dump(struct dmt_ctx *ctx, int ifindex,
+			   struct dmt_queue_info *q, unsigned int max);
+
+/*
+ * Egress interface of a route lookup towards dst (RTM_GETROUTE), the
+ * device a devmem TX binding must be made on. Stores ifindex (> 0).
+ */
+DMT_API int dmt_route_egress(struct dmt_ctx *ctx, const struct sockaddr *dst,
+			     socklen_t dstlen, int *ifindex);
+
+/* ------------------------------------------------------------------ */
+/* Buffers: memory a socket sends from or receives into                */
+/* ------------------------------------------------------------------ */
+
+struct dmt_buf;
+
+enum dmt_buf_kind {
+	DMT_BUF_HOST = 1,	/* memfd + mmap, no dma-buf (fallback engines) */
+	DMT_BUF_UDMABUF,	/* memfd wrapped by /dev/udmabuf */
+	DMT_BUF_DMAHEAP,	/* /dev/dma_heap/<name> (default "system") */
+	DMT_BUF_IMPORT,		/* a dma-buf fd made elsewhere (see dmt_buf_import) */
+	DMT_BUF_CUDA,		/* GPU memory, CUDA driver API via dlopen */
+	DMT_BUF_ROCM,		/* GPU memory, ROCm HSA runtime via dlopen */
+};
+
+struct dmt_buf_opts {
+	size_t sz;
+	const char *heap;	/* DMAHEAP: heap name, default "system" */
+	int device;		/* CUDA/ROCm: device index */
+	const char *pci_bus_id;	/* CUDA: select device by PCI bus id */
+	size_t :0;
+};
+
+/*
+ * Allocate size bytes of kind. size is rounded up to the page size
+ * (dmt_buf_size() tells the result). Returns NULL + errno; err explains,
+ * e.g. "/dev/udmabuf not found: kernel built without CONFIG_UDMABUF".
+ */
+DMT_API struct dmt_buf *dmt_buf_new(enum dmt_buf_kind kind, size_t size,
+				    const struct dmt_buf_opts *opts,
+				    struct dmt_error *err);
+/*
+ * Wrap a dma-buf fd created elsewhere. The fd is dup'd (F_DUPFD_CLOEXEC):
+ * the caller keeps ownership of its own fd and may close it at once.
+ * size 0 means "ask the fd" (lseek SEEK_END). CPU mapping is attempted and
+ * is optional (dmt_buf_map() returns NULL when the exporter refuses it).
+ */
+DMT_API struct dmt_buf *dmt_buf_import(int dmabuf_fd, size_t size,
+				       struct dmt_error *err);
+DMT_API void dmt_buf_free(struct dmt_buf *buf);
+
+DMT_API enum dmt_buf_kind dmt_buf_kind(const struct dmt_buf *buf);
+DMT_API const char *dmt_buf_kind_name(enum dmt_buf_kind kind);
+DMT_API size_t dmt_buf_size(const struct dmt_buf *buf);
+/* dma-buf fd owned by buf, or -1 for host memory. */
+DMT_API int dmt_buf_dmabuf_fd(const struct dmt_buf *buf);
+/* CPU mapping owned by buf, or NULL where the memory is not CPU-mappable. */
+DMT_API void *dmt_buf_map(const struct dmt_buf *buf);
+/* Offset of the allocation inside the exported dma-buf (ROCm may be > 0). */
+DMT_API uint64_t dmt_buf_dmabuf_offset(const struct dmt_buf *buf);
+DMT_API const struct dmt_error *dmt_buf_last_error(const struct dmt_buf *buf);
+
+/* CPU access brackets (DMA_BUF_IOCTL_SYNC); no-ops for host memory. */
+#define DMT_SYNC_READ 1u
+#define DMT_SYNC_WRITE 2u
+#define DMT_SYNC_RW 3u
+DMT_API int dmt_buf_begin_cpu(struct dmt_buf *buf, unsigned int flags);
+DMT_API int dmt_buf_end_cpu(struct dmt_buf *buf, unsigned int flags);
+/* Copy in / out with the brackets (and through the GPU runtime for GPU
+ * memory). Offsets are checked: -EINVAL outside the buffer. */
+DMT_API int dmt_buf_write(struct dmt_buf *buf, size_t off, const void *src,
+			  size_t len);
+DMT_API int dmt_buf_read(struct dmt_buf *buf, size_t off, void *dst,
+			 size_t len);
+
+/* ------------------------------------------------------------------ */
+/* TX: sending (offset, length) segments of a buffer                   */
+/* ------------------------------------------------------------------ */
+
+enum dmt_engine {
+	DMT_ENGINE_AUTO = 0,	/* devmem if possible, else the best fallback */
+	DMT_ENGINE_DEVMEM,	/* bind-tx + SCM_DEVMEM_DMABUF */
+	DMT_ENGINE_URING,	/* io_uring SEND_ZC */
+	DMT_ENGINE_ZEROCOPY,	/* MSG_ZEROCOPY from the CPU mapping */
+	DMT_ENGINE_COPY,	/* plain send */
+	DMT_ENGINE_STAGED,	/* device -> host bounce -> send (GPU memory) */
+	DMT_ENGINE_MAX
+};
+DMT_API const char *dmt_engine_name(enum dmt_engine e);
+/* Parse a name ("auto", "devmem", ...); -EINVAL when unknown. */
+DMT_API int dmt_engine_from_name(const char *name, enum dmt_engine *e);
+/* 1 when this build includes engine e (uring needs liburing at build). */
+DMT_API int dmt_engine_built(enum dmt_engine e);
+
+struct dmt_tx;
+
+struct dmt_tx_opts {
+	size_t sz;
+	enum dmt_engine engine;	/* default AUTO */
+	const char *ifname;	/* devmem: egress device; default: route lookup */
+	unsigned int max_iov;	/* iovecs per sendmsg, 1..1024, default 1024 */
+	int nonblock;		/* dmt_tx_send() returns -EAGAIN instead of waiting */
+	unsigned int uring_depth; /* uring: submission queue depth, default 8 */
+	size_t :0;
+};
+
+/* One segment: bytes [off, off+len) of the buffer. */
+struct dmt_seg {
+	uint64_t off;
+	uint64_t len;
+};
+
+/*
+ * Create a TCP socket towards dst, set the engine up and connect.
+ * src (may be NULL) is bound before connect. The tx owns the socket.
+ * The engine actually used and the reason are in dmt_tx_engine() and
+ * dmt_tx_engine_reason(). ctx must outlive tx (it owns the binding).
+ */
+DMT_API struct dmt_tx *dmt_tx_connect(struct dmt_ctx *ctx, struct dmt_buf *buf,
+				      const struct sockaddr *dst,
+				      socklen_t dstlen,
+				      const struct sockaddr *src,
+				      socklen_t srclen,
+				      const struct dmt_tx_opts *opts,
+				      struct dmt_error *err);
+/*
+ * Wrap a connected TCP socket (e.g. one returned by accept()). The socket
+ * stays the caller's: dmt_tx_free() does not close it.
+ */
+DMT_API struct dmt_tx *dmt_tx_from_fd(struct dmt_ctx *ctx, struct dmt_buf *buf,
+				      int fd, const struct dmt_tx_opts *opts,
+				      struct dmt_error *err);
+/* Does not wait for completions; see dmt_tx_flush(). */
+DMT_API void dmt_tx_free(struct dmt_tx *tx);
+
+DMT_API int dmt_tx_fd(const struct dmt_tx *tx);
+DMT_API enum dmt_engine dmt_tx_engine(const struct dmt_tx *tx);
+/* One line: why this engine (e.g. "eth0: driver does not support netmem TX").
+ * Borrowed for the life of tx. */
+DMT_API const char *dmt_tx_engine_reason(const struct dmt_tx *tx);
+/* The devmem binding id, 0 for other engines. */
+DMT_API uint32_t dmt_tx_binding_id(const struct dmt_tx *tx);
+DMT_API const struct dmt_error *dmt_tx_last_error(const struct dmt_tx *tx);
+
+/*
+ * Send nseg segments as one stream, in order. Validated before any syscall
+ * (inside the buffer, non-empty, at least one segment). Blocking by default:
+ * continues partial sends and retries ENOBUFS after reaping completions, so
+ * every byte is queued exactly once and in order. Returns bytes queued.
+ * With opts.nonblock, returns what was queued (possibly short) or -EAGAIN.
+ */
+DMT_API ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
+			    unsigned int nseg);
+
+/* Drain completions without blocking; returns the number of send ids
+ * completed by this call. */
+DMT_API int dmt_tx_reap(struct dmt_tx *tx);
+/* 1 if some byte of [off, off+len) may still be read by the kernel, else 0. */
+DMT_API int dmt_tx_region_busy(const struct dmt_tx *tx, uint64_t off,
+			       uint64_t len);
+/* Wait until [off, off+len) may be rewritten; timeout_ms < 0: forever.
+ * -ETIMEDOUT when it ran out. */
+DMT_API int dmt_tx_wait_region(struct dmt_tx *tx, uint64_t off, uint64_t len,
+			       int timeout_ms);
+/* Wait until every send has completed. */
+DMT_API int dmt_tx_flush(struct dmt_tx *tx, int timeout_ms);
+/* Number of sends whose completion has not arrived. */
+DMT_API unsigned int dmt_tx_outstanding(const struct dmt_tx *tx);
+/* poll() events to wait for on dmt_tx_fd() in the caller's own loop
+ * (POLLERR is implied while completions are outstanding). */
+DMT_API short dmt_tx_poll_events(const struct dmt_tx *tx);
+
+struct dmt_tx_stats {
+	size_t sz;
+	uint64_t bytes;		/* bytes queued */
+	uint64_t sends;		/* dmt_tx_send() calls */
+	uint64_t syscalls;	/* sendmsg/io_uring_enter calls on the data path */
+	uint64_t partial;	/* short sends continued */
+	uint64_t enobufs;	/* ENOBUFS retries */
+	uint64_t zc_ids;	/* completion ids consumed */
+	uint64_t zc_notifications; /* error-queue notifications read */
+	uint64_t zc_completed;	/* ids completed */
+	uint64_t zc_copied;	/* ids completed with the COPIED flag */
+	size_t :0;
+};
+/* Fill stats (stats->sz must be set; DMT_OPTS works for it). */
+DMT_API int dmt_tx_get_stats(const struct dmt_tx *tx,
+			     struct dmt_tx_stats *stats);
+/* 1 when every completion so far came back without COPIED (true zero-copy),
+ * 0 when some were copied, -ENODATA when none arrived or engine is copy. */
+DMT_API int dmt_tx_zerocopy_verdict(const struct dmt_tx *tx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DEVMEMTCP_H */

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* Buffer object internals, shared with the providers (GPU ones included). */
+#ifndef DMT_BUFFER_H
+#define DMT_BUFFER_H
+
+#include "internal.h"
+
+struct dmt_buf;
+
+/* Provider hooks. NULL read/write: memcpy through map with sync brackets. */
+struct dmt_buf_ops {
+	void (*destroy)(struct dmt_buf *b);
+	int (*write)(struct dmt_buf *b, size_t off, const void *src, size_t len);
+	int (*read)(struct dmt_buf *b, size_t off, void *dst, size_t len);
+};
+
+struct dmt_buf {
+	enum dmt_buf_kind kind;
+	size_t size;
+	int dmabuf_fd;		/* -1 for host memory */
+	int memfd;		/* backing memfd (host, udmabuf), else -1 */
+	void *map;		/* CPU mapping, NULL if none */
+	size_t map_len;
+	uint64_t dmabuf_off;	/* offset of the allocation in the dma-buf */
+	const struct dmt_buf_ops *ops;
+	void *priv;		/* provider state */
+	struct dmt_error err;
+};
+
+/* GPU providers (gpu_cuda.c, gpu_rocm.c): fill b (size already page
+ * rounded) or return -errno with e explaining. */
+int dmt_cuda_buf_init(struct dmt_buf *b, const struct dmt_buf_opts *o,
+		      struct dmt_error *e);
+int dmt_rocm_buf_init(struct dmt_buf *b, const struct dmt_buf_opts *o,
+		      struct dmt_error *e);
+
+/* Range check shared by every user of (off, len) on a buffer. */
+static inline bool dmt_buf_range_ok(const struct dmt_buf *b, uint64_t off,
+				    uint64_t len)
+{
+	return off <= b->size && len <= b->size - off;
+}
+
+#endif

@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: MIT
+/* Context object and the netdev generic-netlink family: bind-tx, bind-rx,
+ * dev-get, queue-get. */
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "netdev.h"
+#include "uapi.h"
+
+/* ---- context ---- */
+
+DMT_EXPORT struct dmt_ctx *dmt_ctx_new(const struct dmt_ctx_opts *opts,
+				       struct dmt_error *err)
+{
+	struct dmt_genl_family fam;
+	struct dmt_ctx *ctx;
+	int ret;
+
+	if (!DMT_OPTS_VALID(opts, dmt_ctx_opts)) {
+		dmt_err_set(err, -EINVAL, "dmt_ctx_opts: unknown fields set or "
+			    "sz too small: rebuild against this library's header");
+		errno = EINVAL;
+		return NULL;
+	}
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx) {
+		dmt_err_set(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	ctx->log_fn = DMT_OPTS_GET(opts, log_fn, NULL);
+	ctx->log_user = DMT_OPTS_GET(opts, log_user, NULL);
+	ctx->log_level = DMT_OPTS_GET(opts, log_level, DMT_LOG_WARN);
+
+	ret = dmt_nl_open(&ctx->netdev, NETLINK_GENERIC);
+	if (ret < 0) {
+		dmt_err_set(err, ret, "cannot open a generic netlink socket: %s",
+			    dmt_strerror(ret));
+		goto fail;
+	}
+	ret = dmt_genl_resolve(&ctx->netdev, DMT_NETDEV_FAMILY_NAME, &fam,
+			       &ctx->err);
+	if (ret < 0) {
+		if (ctx->err.message[0] == '\0')
+			dmt_err_set(&ctx->err, ret,
+				    "cannot resolve the netdev netlink family: %s",
+				    dmt_strerror(ret));
+		dmt_err_copy(err, &ctx->err);
+		goto fail;
+	}
+	dmt_log(ctx, DMT_LOG_DEBUG, "netdev family id %d", fam.id);
+	return ctx;
+fail:
+	dmt_nl_close(&ctx->netdev);
+	free(ctx);
+	errno = -ret;
+	return NULL;
+}
+
+DMT_EXPORT void dmt_ctx_free(struct dmt_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	/* Closing the netdev socket is what releases the bindings. */
+	dmt_nl_close(&ctx->netdev);
+	dmt_nl_close(&ctx->rtnl);
+	dmt_nl_close(&ctx->ethtool);
+	free(ctx);
+}
+
+DMT_EXPORT const struct dmt_error *dmt_ctx_last_error(const struct dmt_ctx *ctx)
+{
+	return &ctx->err;
+}
+
+DMT_EXPORT int dmt_ctx_fd(const struct dmt_ctx *ctx)
+{
+	return mnl_socket_get_fd(ctx->netdev.sock);
+}
+
+DMT_EXPORT int dmt_ctx_netdev_family(const struct dmt_ctx *ctx)
+{
+	return ctx->netdev.family;
+}
+
+DMT_EXPORT int dmt_ctx_binding_count(const struct dmt_ctx *ctx)
+{
+	return ctx->nbindings;
+}
+
+int dmt_if_driver(int ifindex, char *drv, size_t drvlen, char *ver,
+		  size_t verlen)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr;
+	int fd, ret = 0;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (!if_indextoname((unsigned int)ifindex, ifr.ifr_name))
+		return dmt_neg_errno();
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return dmt_neg_errno();
+	ifr.ifr_data = (void *)&info;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
+		ret = dmt_neg_errno();
+	close(fd);
+	if (ret < 0)
+		return ret;
+	if (drv)
+		snprintf(drv, drvlen, "%s", info.driver);
+	if (ver)
+		snprintf(ver, verlen, "%s", info.version);
+	return 0;
+}
+
+/* ---- error translation ---- */
+
+static const char *devmem_drivers = "mlx5, bnxt_en, gve (DQO), fbnic";
+
+void dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
+			  int ret)
+{
+	char ifn[IF_NAMESIZE], drv[32] = "";
+	char ext[300] = "";
+
+	dmt_ifname(ifindex, ifn);
+	if (dmt_if_driver(ifindex, drv, sizeof(drv), NULL, 0) < 0)
+		snprintf(drv, sizeof(drv), "unknown driver");
+	if (e->extack[0])
+		snprintf(ext, sizeof(ext), " (kernel: \"%s\")", e->extack);
+	e->err = ret;
+
+	switch (-ret) {
+	case EOPNOTSUPP:
+		if (!strcmp(op, "bind-tx"))
+			dmt_err_set(e, ret, "%s on %s failed: %s%s: the %s driver has "
+				    "no devmem TX support; use a NIC whose driver has it "
+				    "(%s) or a fallback engine (uring, zerocopy, copy)",
+				    op, ifn, dmt_strerror(ret), ext, drv, devmem_drivers);
+		else
+			dmt_err_set(e, ret, "%s on %s failed: %s%s: the %s driver has "
+				    "no queue management API for devmem RX; use a NIC "
+				    "whose driver has it (%s) or the copy engine",
+				    op, ifn, dmt_strerror(ret), ext, drv, devmem_drivers);
+		break;
+	case EPERM:
+		dmt_err_set(e, ret, "%s on %s failed: %s%s: binding RX queues needs "
+			    "CAP_NET_ADMIN; run as root or grant the capability "
+			    "(setcap cap_net_admin+ep)", op, ifn, dmt_strerror(ret), ext);
+		break;
+	case ENODEV:
+		dmt_err_set(e, ret, "%s failed: %s%s: interface index %d does not "
+			    "exist in this network namespace", op, dmt_strerror(ret),
+			    ext, ifindex);
+		break;
+	case EBADF:
+		dmt_err_set(e, ret, "%s on %s failed: %s%s: the dma-buf fd is not "
+			    "open", op, ifn, dmt_strerror(ret), ext);
+		break;
+	case EINVAL:
+		if (e->miss_type)
+			dmt_err_set(e, ret, "%s on %s failed: %s%s: the request lacks "
+				    "attribute %u (library bug, please report)", op,
+				    ifn, dmt_strerror(ret), ext, e->miss_type);
+		else if (strstr(e->extack, "tcp-data-split") ||
+			 strstr(e->extack, "hds-thresh"))
+			dmt_err_set(e, ret, "%s on %s failed: %s%s: enable header "
+				    "split first (devmemtcp setup, or tcp-data-split "
+				    "on and hds-thresh 0)", op, ifn,
+				    dmt_strerror(ret), ext);
+		else
+			dmt_err_set(e, ret, "%s on %s failed: %s%s: the fd is not a "
+				    "dma-buf, or a queue id is not an RX queue",
+				    op, ifn, dmt_strerror(ret), ext);
+		break;
+	case EEXIST:
+	case EBUSY:
+		dmt_err_set(e, ret, "%s on %s failed: %s%s: the queue is already "
+			    "used by another memory provider, AF_XDP or an XDP "
+			    "program; release it (devmemtcp setup --restore) or pick "
+			    "other queues", op, ifn, dmt_strerror(ret), ext);
+		break;
+	case ERANGE:
+		dmt_err_set(e, ret, "%s on %s failed: %s%s: an attribute is out of "
+			    "range (queue id beyond the device's RX queues?)", op,
+			    ifn, dmt_strerror(ret), ext);
+		break;
+	default:
+		dmt_err_set(e, ret, "%s on %s failed: %s%s", op, ifn,
+			    dmt_strerror(ret), ext);
+		break;
+	}
+}
+
+/* ---- bind-tx / bind-rx ---- */
+
+int dmt_netdev_parse_bind(const struct nlmsghdr *nlh, uint32_t *id)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
+		if (mnl_attr_get_type(a) == DMT_NETDEV_A_DMABUF_ID) {
+			if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+				return -DMT_ERR_NETLINK;
+			*id = mnl_attr_get_u32(a);
+			return 0;
+		}
+	}
+	return -DMT_ERR_NETLINK;
+}
+
+static int bind_cb(const struct nlmsghdr *nlh, void *data)
+{
+	if (dmt_netdev_parse_bind(nlh, data) < 0) {
+		errno = DMT_ERR_NETLINK;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
+
+struct nlmsghdr *dmt_netdev_build_bind(char *buf, int family, bool rx,
+				       uint32_t ifindex, uint32_t fd,
+				       const uint32_t *queues,
+				       unsigned int nqueues)
+{
+	struct nlmsghdr *nlh;
+
+	nlh = dmt_genl_req(buf, family,
+			   rx ? DMT_NETDEV_CMD_BIND_RX : DMT_NETDEV_CMD_BIND_TX,
+			   DMT_NETDEV_FAMILY_VERSION, 0);
+	mnl_attr_put_u32(nlh, DMT_NETDEV_A_DMABUF_IFINDEX, ifindex);
+	mnl_attr_put_u32(nlh, DMT_NETDEV_A_DMABUF_FD, fd);
+	for (unsigned int i = 0; rx && i < nqueues; i++) {
+		struct nlattr *nest =
+			mnl_attr_nest_start(nlh, DMT_NETDEV_A_DMABUF_QUEUES);
+		mnl_attr_put_u32(nlh, DMT_NETDEV_A_QUEUE_ID, queues[i]);
+		mnl_attr_put_u32(nlh, DMT_NETDEV_A_QUEUE_TYPE,
+				 DMT_NETDEV_QUEUE_TYPE_RX);
+		mnl_attr_nest_end(nlh, nest);
+	}
+	return nlh;
+}
+
+static int do_bind(struct dmt_ctx *ctx, bool rx, int ifindex, int fd,
+		   const uint32_t *queues, unsigned int nqueues, uint32_t *id)
+{
+	char buf[DMT_NL_BUFSZ] __attribute__((aligned(8)));
+	const char *op = rx ? "bind-rx" : "bind-tx";
+	struct nlmsghdr *nlh;
+	uint32_t got = 0;
+	int ret;
+
+	dmt_err_clear(&ctx->err);
+	if (ifindex <= 0 || fd < 0 || !id || (rx && (!queues || !nqueues))) {
+		return dmt_ret(dmt_err_set(&ctx->err, -EINVAL,
+			"%s: invalid argument (ifindex %d, fd %d, %u queues): "
+			"ifindex must be > 0, fd open%s", op, ifindex, fd,
+			nqueues, rx ? ", at least one queue" : ""));
+	}
+	/* A queue list beyond what fits one message is a caller error. */
+	if (rx && nqueues > 1024)
+		return dmt_ret(dmt_err_set(&ctx->err, -E2BIG,
+			"bind-rx: %u queues is more than the 1024 supported",
+			nqueues));
+	nlh = dmt_netdev_build_bind(buf, ctx->netdev.family, rx,
+				    (uint32_t)ifindex, (uint32_t)fd, queues,
+				    nqueues);
+	ret = dmt_nl_talk(&ctx->netdev, nlh, bind_cb, &got, &ctx->err);
+	if (ret < 0) {
+		dmt_explain_bind_err(&ctx->err, op, ifindex, ret);
+		dmt_log(ctx, DMT_LOG_INFO, "%s", ctx->err.message);
+		return dmt_ret(ret);
+	}
+	if (!got)
+		return dmt_ret(dmt_err_set(&ctx->err, -DMT_ERR_NETLINK,
+			"%s: the kernel acknowledged but sent no binding id", op));
+	*id = got;
+	ctx->nbindings++;
+	dmt_log(ctx, DMT_LOG_INFO, "%s ifindex %d fd %d: binding id %u", op,
+		ifindex, fd, got);
+	return 0;
+}
+
+DMT_EXPORT int dmt_bind_tx(struct dmt_ctx *ctx, int ifindex, int dmabuf_fd,
+			   uint32_t *binding_id)
+{
+	return do_bind(ctx, false, ifindex, dmabuf_fd, NULL, 0, binding_id);
+}
+
+DMT_EXPORT int dmt_bind_rx(struct dmt_ctx *ctx, int ifindex, int dmabuf_fd,
+			   const uint32_t *queues, unsigned int nqueues,
+			   uint32_t *binding_id)
+{
+	return do_bind(ctx, true, ifindex, dmabuf_fd, queues, nqueues,
+		       binding_id);
+}
+
+/* ---- dev-get ---- */
+
+int dmt_netdev_parse_dev(const struct nlmsghdr *nlh, struct dmt_dev_info *d)
+{
+	const struct nlattr *a;
+
+	memset(d, 0, sizeof(*d));
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
+		int t = mnl_attr_get_type(a);
+		uint16_t plen = mnl_attr_get_payload_len(a);
+
+		if (t == DMT_NETDEV_A_DEV_IFINDEX && plen == 4)
+			d->ifindex = mnl_attr_get_u32(a);
+		else if (t == DMT_NETDEV_A_DEV_XDP_ZC_MAX_SEGS && plen == 4)
+			d->xdp_zc_max_segs = mnl_attr_get_u32(a);
+		else if (t == DMT_NETDEV_A_DEV_XDP_FEATURES && plen == 8)
+			d->xdp_features = mnl_attr_get_u64(a);
+		else if (t == DMT_NETDEV_A_DEV_XDP_RX_METADATA_FEATURES && plen == 8)
+			d->xdp_rx_metadata_features = mnl_attr_get_u64(a);
+		else if (t == DMT_NETDEV_A_DEV_XSK_FEATURES && plen == 8)
+			d->xsk_features = mnl_attr_get_u64(a);
+	}
+	return d->ifindex ? 0 : -DMT_ERR_NETLINK;
+}
+
+static int dev_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return dmt_netdev_parse_dev(nlh, data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+DMT_EXPORT int dmt_dev_get(struct dmt_ctx *ctx, int ifindex,
+			   struct dmt_dev_info *info)
+{
+	char buf[DMT_NL_BUFSZ] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh;
+	char ifn[IF_NAMESIZE];
+	int ret;
+
+	dmt_err_clear(&ctx->err);
+	if (ifindex <= 0 || !info)
+		return dmt_ret(dmt_err_set(&ctx->err, -EINVAL,
+			"dev-get: ifindex must be > 0"));
+	nlh = dmt_genl_req(buf, ctx->netdev.family, DMT_NETDEV_CMD_DEV_GET,
+			   DMT_NETDEV_FAMILY_VERSION, 0);
+	mnl_attr_put_u32(nlh, DMT_NETDEV_A_DEV_IFINDEX, (uint32_t)ifindex);
+	ret = dmt_nl_talk(&ctx->netdev, nlh, dev_cb, info, &ctx->err);
+	if (ret < 0)
+		dmt_err_set(&ctx->err, ret, "dev-get on %s: %s%s%s",
+			    dmt_ifname(ifindex, ifn), dmt_strerror(ret),
+			    ctx->err.extack[0] ? ": " : "", ctx->err.extack);
+	return dmt_ret(ret);
+}
+
+/* ---- queue-get ---- */
+
+int dmt_netdev_parse_queue(const struct nlmsghdr *nlh, struct dmt_queue_info *q)
+{
+	const struct nlattr *a;
+	bool have_id = false;
+
+	memset(q, 0, sizeof(*q));
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
+		int t = mnl_attr_get_type(a);
+		bool u32ok = mnl_attr_get_payload_len(a) == 4;
+
+		switch (t) {
+		case DMT_NETDEV_A_QUEUE_ID:
+			if (!u32ok)
+				return -DMT_ERR_NETLINK;
+			q->id = mnl_attr_get_u32(a);
+			have_id = true;
+			break;
+		case DMT_NETDEV_A_QUEUE_IFINDEX:
+			if (u32ok)
+				q->ifindex = mnl_attr_get_u32(a);
+			break;
+		case DMT_NETDEV_A_QUEUE_TYPE:
+			if (u32ok)
+				q->type = mnl_attr_get_u32(a);
+			break;
+		case DMT_NETDEV_A_QUEUE_NAPI_ID:
+			if (u32ok) {
+				q->napi_id = mnl_attr_get_u32(a);
+				q->has_napi_id = 1;
+			}
+			break;
+		case DMT_NETDEV_A_QUEUE_DMABUF:
+			if (u32ok) {
+				q->dmabuf = mnl_attr_get_u32(a);
+				q->has_dmabuf = 1;
+			}
+			break;
+		case DMT_NETDEV_A_QUEUE_IO_URING:
+			q->has_io_uring = 1;
+			break;
+		case DMT_NETDEV_A_QUEUE_XSK:
+			q->has_xsk = 1;
+			break;
+		default:
+			break;
+		}
+	}
+	return have_id ? 0 : -DMT_ERR_NETLINK;
+}
+
+struct queue_dump {
+	struct dmt_queue_info *q;
+	unsigned int max;
+	unsigned int n;
+};
+
+static int queue_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct queue_dump *d = data;
+	struct dmt_queue_info qi;
+
+	if (dmt_netdev_parse_queue(nlh, &qi) < 0) {
+		errno = DMT_ERR_NETLINK;
+		return MNL_CB_ERROR;
+	}
+	if (d->n < d->max)
+		d->q[d->n] = qi;
+	d->n++;
+	return MNL_CB_OK;
+}
+
+DMT_EXPORT int dmt_queue_get(struct dmt_ctx *ctx, int ifindex,
+			     enum dmt_queue_type type, uint32_t id,
+			     struct dmt_queue_info *info)
+{
+	char buf[DMT_NL_BUFSZ] __attribute__((aligned(8)));
+	struct queue_dump d = { .q = info, .max = 1 };
+	struct nlmsghdr *nlh;
+	char ifn[IF_NAMESIZE];
+	int ret;
+
+	dmt_err_clear(&ctx->err);
+	if (ifindex <= 0 || !info || (type != DMT_QUEUE_RX && type != DMT_QUEUE_TX))
+		return dmt_ret(dmt_err_set(&ctx->err, -EINVAL,
+			"queue-get: ifindex must be > 0 and type rx or tx"));
+	nlh = dmt_genl_req(buf, ctx->netdev.family, DMT_NETDEV_CMD_QUEUE_GET,
+			   DMT_NETDEV_FAMILY_VERSION, 0);
+	mnl_attr_put_u32(nlh, DMT_NETDEV_A_QUEUE_ID, id);
+	mnl_attr_put_u32(nlh, DMT_NETDEV_A_QUEUE_IFINDEX, (uint32_t)ifindex);
+	mnl_attr_put_u32(nlh, DMT_NETDEV_A_QUEUE_TYPE, (uint32_t)type);
+	ret = dmt_nl_talk(&ctx->netdev, nlh, queue_cb, &d, &ctx->err);
+	if (ret < 0) {
+		dmt_err_set(&ctx->err, ret, "queue-get %s queue %u on %s: %s%s",
+			    type == DMT_QUEUE_RX ? "rx" : "tx", id,
+			    dmt_ifname(ifindex, ifn), dmt_strerror(ret),
+			    ret == -EINVAL ? " (no such queue)" : "");
+		return dmt_ret(ret);
+	}
+	return d.n ? 0 : dmt_ret(-DMT_ERR_NETLINK);
+}
+
+DMT_EXPORT int dmt_queue_dump(struct dmt_ctx *ctx, int ifindex,
+			      struct dmt_queue_info *q, unsigned int max)
+{
+	char buf[DMT_NL_BUFSZ] __attribute__((aligned(8)));
+	struct queue_dump d = { .q = q, .max = q ? max : 0 };
+	struct nlmsghdr *nlh;
+	char ifn[IF_NAMESIZE];
+	int ret;
+
+	dmt_err_clear(&ctx->err);
+	if (ifindex <= 0)
+		return dmt_ret(dmt_err_set(&ctx->err, -EINVAL,
+			"queue dump: ifindex must be > 0"));
+	nlh = dmt_genl_req(buf, ctx->netdev.family, DMT_NETDEV_CMD_QUEUE_GET,
+			   DMT_NETDEV_FAMILY_VERSION, NLM_F_DUMP);
+	mnl_attr_put_u32(nlh, DMT_NETDEV_A_QUEUE_IFINDEX, (uint32_t)ifindex);
+	ret = dmt_nl_talk(&ctx->netdev, nlh, queue_cb, &d, &ctx->err);
+	if (ret < 0) {
+		dmt_err_set(&ctx->err, ret, "queue dump on %s: %s",
+			    dmt_ifname(ifindex, ifn), dmt_strerror(ret));
+		return dmt_ret(ret);
+	}
+	return (int)d.n;
+}

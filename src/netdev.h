@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* netdev family encoders/decoders (exposed to tests) and helpers. */
+#ifndef DMT_NETDEV_H
+#define DMT_NETDEV_H
+
+#include "nl.h"
+
+struct nlmsghdr *dmt_netdev_build_bind(char *buf, int family, bool rx,
+				       uint32_t ifindex, uint32_t fd,
+				       const uint32_t *queues,
+				       unsigned int nqueues);
+int dmt_netdev_parse_bind(const struct nlmsghdr *nlh, uint32_t *id);
+int dmt_netdev_parse_dev(const struct nlmsghdr *nlh, struct dmt_dev_info *d);
+int dmt_netdev_parse_queue(const struct nlmsghdr *nlh,
+			   struct dmt_queue_info *q);
+/* Turn a failed bind (ret < 0, e holding extack) into a sentence. */
+void dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
+			  int ret);
+/* ethtool drvinfo through SIOCETHTOOL. */
+int dmt_if_driver(int ifindex, char *drv, size_t drvlen, char *ver,
+		  size_t verlen);
+
+#endif

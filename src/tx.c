@@ -1,0 +1,837 @@
+// SPDX-License-Identifier: MIT
+/* TX object: engine selection, the send loop (validation, partial sends,
+ * ENOBUFS), completion reaping and region tracking. */
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "netdev.h"
+#include "tx.h"
+#include "uapi.h"
+
+#define DMT_REAP_BATCH 32
+#define DMT_ENOBUFS_WAIT_MS 100
+#define DMT_ENOBUFS_GIVEUP_MS 10000
+
+static const char *const engine_names[DMT_ENGINE_MAX] = {
+	[DMT_ENGINE_AUTO] = "auto",	    [DMT_ENGINE_DEVMEM] = "devmem",
+	[DMT_ENGINE_URING] = "uring",	    [DMT_ENGINE_ZEROCOPY] = "zerocopy",
+	[DMT_ENGINE_COPY] = "copy",	    [DMT_ENGINE_STAGED] = "staged",
+};
+
+DMT_EXPORT const char *dmt_engine_name(enum dmt_engine e)
+{
+	return (unsigned int)e < DMT_ENGINE_MAX ? engine_names[e] : "unknown";
+}
+
+DMT_EXPORT int dmt_engine_from_name(const char *name, enum dmt_engine *e)
+{
+	for (int i = 0; name && i < DMT_ENGINE_MAX; i++) {
+		if (!strcmp(name, engine_names[i])) {
+			*e = (enum dmt_engine)i;
+			return 0;
+		}
+	}
+	return dmt_ret(-EINVAL);
+}
+
+DMT_EXPORT int dmt_engine_built(enum dmt_engine e)
+{
+	switch (e) {
+	case DMT_ENGINE_AUTO:
+	case DMT_ENGINE_DEVMEM:
+	case DMT_ENGINE_ZEROCOPY:
+	case DMT_ENGINE_COPY:
+		return 1;
+	case DMT_ENGINE_URING:
+#ifdef DMT_HAVE_LIBURING
+		return 1;
+#else
+		return 0;
+#endif
+	default:
+		return 0;
+	}
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- shared helpers for engines ---- */
+
+int dmt_tx_wait_fd(struct dmt_tx *tx, short events, int timeout_ms)
+{
+	struct pollfd p = { .fd = tx->fd, .events = events };
+	int n;
+
+	do
+		n = poll(&p, 1, timeout_ms);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return dmt_neg_errno();
+	return n ? p.revents : 0;
+}
+
+static inline uint64_t iov_off(const struct dmt_tx *tx, const struct iovec *v)
+{
+	return (uint64_t)((uintptr_t)v->iov_base - (uintptr_t)tx->iov_base_addr);
+}
+
+int dmt_tx_track(struct dmt_tx *tx, const struct iovec *iov, unsigned int n,
+		 size_t bytes)
+{
+	unsigned int k = 0;
+
+	for (unsigned int i = 0; i < n && bytes; i++, k++) {
+		size_t l = iov[i].iov_len < bytes ? iov[i].iov_len : bytes;
+		tx->segs[k].off = iov_off(tx, &iov[i]);
+		tx->segs[k].len = l;
+		bytes -= l;
+	}
+	if (dmt_ztrack_add(&tx->zt, tx->segs, k) < 0)
+		return -ENOMEM;
+	tx->st.zc_ids++;
+	return 0;
+}
+
+int dmt_tx_reap_errqueue(struct dmt_tx *tx, int timeout_ms)
+{
+	char cbuf[128] __attribute__((aligned(8)));
+	unsigned int done = 0;
+
+	if (!dmt_ztrack_outstanding(&tx->zt))
+		return 0;
+	if (timeout_ms) {
+		int r = dmt_tx_wait_fd(tx, 0, timeout_ms); /* POLLERR is implied */
+		if (r < 0)
+			return r;
+	}
+	for (;;) {
+		struct msghdr msg = { .msg_control = cbuf,
+				      .msg_controllen = sizeof(cbuf) };
+		uint32_t lo, hi;
+		bool copied;
+		int ret;
+
+		if (recvmsg(tx->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			return dmt_neg_errno();
+		}
+		ret = dmt_zc_parse(&msg, &lo, &hi, &copied);
+		if (ret < 0)
+			return dmt_err_set(&tx->err, ret, "error queue: %s",
+					   dmt_strerror(ret));
+		if (ret == 0)
+			continue;
+		done += dmt_ztrack_complete(&tx->zt, lo, hi, copied);
+	}
+	return (int)done;
+}
+
+/* ---- engines ---- */
+
+static int set_zerocopy(struct dmt_tx *tx)
+{
+	int one = 1;
+
+	if (setsockopt(tx->fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)) < 0) {
+		int ret = dmt_neg_errno();
+		snprintf(tx->reason, sizeof(tx->reason),
+			 "SO_ZEROCOPY refused: %s", dmt_strerror(ret));
+		return ret;
+	}
+	return 0;
+}
+
+static int zc_reap(struct dmt_tx *tx, int timeout_ms)
+{
+	return dmt_tx_reap_errqueue(tx, timeout_ms);
+}
+
+static ssize_t sendmsg_count(struct dmt_tx *tx, struct msghdr *msg, int flags)
+{
+	ssize_t n;
+
+	tx->st.syscalls++;
+	n = sendmsg(tx->fd, msg, flags | MSG_NOSIGNAL);
+	return n < 0 ? dmt_neg_errno() : n;
+}
+
+static int devmem_setup(struct dmt_tx *tx)
+{
+	return set_zerocopy(tx);
+}
+
+static ssize_t devmem_sendv(struct dmt_tx *tx, const struct iovec *iov,
+			    unsigned int n, bool dontwait)
+{
+	char cbuf[DMT_DEVMEM_CMSG_SPACE] __attribute__((aligned(8)));
+	struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = n };
+	ssize_t ret;
+
+	dmt_devmem_cmsg_build(&msg, cbuf, tx->binding);
+	ret = sendmsg_count(tx, &msg, MSG_ZEROCOPY | (dontwait ? MSG_DONTWAIT : 0));
+	if (ret > 0 && dmt_tx_track(tx, iov, n, (size_t)ret) < 0)
+		return -ENOMEM;
+	return ret;
+}
+
+const struct dmt_tx_engine dmt_engine_devmem = {
+	.id = DMT_ENGINE_DEVMEM,
+	.tracks = true,
+	.setup = devmem_setup,
+	.sendv = devmem_sendv,
+	.reap = zc_reap,
+};
+
+static ssize_t zerocopy_sendv(struct dmt_tx *tx, const struct iovec *iov,
+			      unsigned int n, bool dontwait)
+{
+	struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = n };
+	ssize_t ret;
+
+	ret = sendmsg_count(tx, &msg, MSG_ZEROCOPY | (dontwait ? MSG_DONTWAIT : 0));
+	if (ret > 0 && dmt_tx_track(tx, iov, n, (size_t)ret) < 0)
+		return -ENOMEM;
+	return ret;
+}
+
+const struct dmt_tx_engine dmt_engine_zerocopy = {
+	.id = DMT_ENGINE_ZEROCOPY,
+	.tracks = true,
+	.setup = set_zerocopy,
+	.sendv = zerocopy_sendv,
+	.reap = zc_reap,
+};
+
+static int copy_setup(struct dmt_tx *tx)
+{
+	(void)tx;
+	return 0;
+}
+
+static ssize_t copy_sendv(struct dmt_tx *tx, const struct iovec *iov,
+			  unsigned int n, bool dontwait)
+{
+	struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = n };
+
+	return sendmsg_count(tx, &msg, dontwait ? MSG_DONTWAIT : 0);
+}
+
+static int copy_reap(struct dmt_tx *tx, int timeout_ms)
+{
+	(void)tx;
+	(void)timeout_ms;
+	return 0;
+}
+
+const struct dmt_tx_engine dmt_engine_copy = {
+	.id = DMT_ENGINE_COPY,
+	.tracks = false,
+	.setup = copy_setup,
+	.sendv = copy_sendv,
+	.reap = copy_reap,
+};
+
+/* ---- creation ---- */
+
+static struct dmt_tx *tx_alloc(struct dmt_ctx *ctx, struct dmt_buf *buf,
+			       const struct dmt_tx_opts *opts,
+			       struct dmt_error *err)
+{
+	struct dmt_tx *tx;
+	unsigned int max_iov;
+
+	if (!ctx || !buf) {
+		dmt_err_set(err, -EINVAL, "tx: ctx and buf are required");
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!DMT_OPTS_VALID(opts, dmt_tx_opts)) {
+		dmt_err_set(err, -EINVAL, "dmt_tx_opts: unknown fields set or sz "
+			    "too small: rebuild against this library's header");
+		errno = EINVAL;
+		return NULL;
+	}
+	max_iov = DMT_OPTS_GET(opts, max_iov, DMT_MAX_IOV);
+	if (max_iov > DMT_MAX_IOV) {
+		dmt_err_set(err, -EINVAL, "max_iov %u is above the kernel limit "
+			    "of %d iovecs per sendmsg", max_iov, DMT_MAX_IOV);
+		errno = EINVAL;
+		return NULL;
+	}
+	tx = calloc(1, sizeof(*tx));
+	if (!tx) {
+		dmt_err_set(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	tx->ctx = ctx;
+	tx->buf = buf;
+	tx->fd = -1;
+	tx->max_iov = max_iov;
+	tx->nonblock = DMT_OPTS_GET(opts, nonblock, 0);
+	tx->uring_depth = DMT_OPTS_GET(opts, uring_depth, 8);
+	tx->reap_batch = DMT_REAP_BATCH;
+	tx->iov = calloc(max_iov, sizeof(*tx->iov));
+	tx->segs = calloc(max_iov, sizeof(*tx->segs));
+	if (!tx->iov || !tx->segs || dmt_ztrack_init(&tx->zt, 256, 1024) < 0) {
+		dmt_err_set(err, -ENOMEM, "out of memory");
+		dmt_tx_free(tx);
+		errno = ENOMEM;
+		return NULL;
+	}
+	tx->st.sz = sizeof(tx->st);
+	return tx;
+}
+
+static void add_reason(struct dmt_tx *tx, char *why, size_t whylen,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void add_reason(struct dmt_tx *tx, char *why, size_t whylen,
+		       const char *fmt, ...)
+{
+	size_t used = strlen(why);
+	va_list ap;
+
+	(void)tx;
+	if (used && used + 2 < whylen) {
+		memcpy(why + used, "; ", 3);
+		used += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(why + used, whylen - used, fmt, ap);
+	va_end(ap);
+}
+
+/* Try the devmem engine. Returns 0 when it is set up, else -errno with
+ * a one-line reason in why and the full explanation in tx->err. */
+static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
+		      socklen_t dstlen, const char *ifname, bool bind_dev,
+		      char *why, size_t whylen)
+{
+	char ifn[IF_NAMESIZE];
+	int ret;
+
+	if (tx->buf->dmabuf_fd < 0) {
+		add_reason(tx, why, whylen, "%s buffer has no dma-buf (devmem "
+			   "needs udmabuf, a DMA heap or GPU memory)",
+			   dmt_buf_kind_name(tx->buf->kind));
+		return dmt_err_set(&tx->err, -DMT_ERR_NOT_DMABUF,
+			"devmem engine: the %s buffer is not a dma-buf; allocate "
+			"it with udmabuf, dmaheap, cuda or rocm",
+			dmt_buf_kind_name(tx->buf->kind));
+	}
+	if (ifname && ifname[0]) {
+		tx->ifindex = (int)if_nametoindex(ifname);
+		if (!tx->ifindex) {
+			add_reason(tx, why, whylen, "no interface %s", ifname);
+			return dmt_err_set(&tx->err, -ENODEV,
+				"interface %s does not exist", ifname);
+		}
+	} else {
+		ret = dmt_route_egress(tx->ctx, dst, dstlen, &tx->ifindex);
+		if (ret < 0) {
+			dmt_err_copy(&tx->err, &tx->ctx->err);
+			add_reason(tx, why, whylen, "%s", tx->ctx->err.message);
+			return ret;
+		}
+	}
+	dmt_ifname(tx->ifindex, ifn);
+	if (ifname && ifname[0] && dst) {
+		int oif = 0;
+		if (dmt_route_egress(tx->ctx, dst, dstlen, &oif) == 0 &&
+		    oif != tx->ifindex) {
+			char o[IF_NAMESIZE];
+			add_reason(tx, why, whylen, "route leaves via %s, not %s",
+				   dmt_ifname(oif, o), ifn);
+			return dmt_err_set(&tx->err, -DMT_ERR_ROUTE_MISMATCH,
+				"the route to the peer leaves through %s but the "
+				"binding would be on %s; the kernel refuses such "
+				"devmem sends (ENODEV): fix the route or name %s",
+				o, ifn, o);
+		}
+	}
+	ret = dmt_bind_tx(tx->ctx, tx->ifindex, tx->buf->dmabuf_fd, &tx->binding);
+	if (ret < 0) {
+		dmt_err_copy(&tx->err, &tx->ctx->err);
+		if (ret == -EOPNOTSUPP)
+			add_reason(tx, why, whylen, "%s: driver does not support "
+				   "netmem TX%s%s%s", ifn,
+				   tx->err.extack[0] ? " (kernel: \"" : "",
+				   tx->err.extack, tx->err.extack[0] ? "\")" : "");
+		else
+			add_reason(tx, why, whylen, "%s: bind-tx failed: %s", ifn,
+				   dmt_strerror(ret));
+		return ret;
+	}
+	if (bind_dev && setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, ifn,
+				   (socklen_t)strlen(ifn) + 1) < 0)
+		dmt_log(tx->ctx, DMT_LOG_WARN, "SO_BINDTODEVICE %s: %s (continuing;"
+			" the route check still applies)", ifn, strerror(errno));
+	tx->eng = &dmt_engine_devmem;
+	ret = tx->eng->setup(tx);
+	if (ret < 0) {
+		add_reason(tx, why, whylen, "%s", tx->reason);
+		tx->eng = NULL;
+		return ret;
+	}
+	return 0;
+}
+
+static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
+		       const struct sockaddr *dst, socklen_t dstlen,
+		       const char *ifname, bool bind_dev)
+{
+	static const struct dmt_tx_engine *const fallbacks[] = {
+#ifdef DMT_HAVE_LIBURING
+		&dmt_engine_uring,
+#endif
+		&dmt_engine_zerocopy,
+		&dmt_engine_copy,
+	};
+	char why[sizeof(tx->reason)] = "";
+	int ret;
+
+	if ((unsigned int)want >= DMT_ENGINE_MAX)
+		return dmt_err_set(&tx->err, -EINVAL, "unknown engine %d", want);
+	if (!dmt_engine_built(want))
+		return dmt_err_set(&tx->err, -DMT_ERR_ENGINE,
+			"engine %s is not built into this library%s",
+			dmt_engine_name(want), want == DMT_ENGINE_URING ?
+			" (liburing was missing at build time)" : "");
+
+	if (want == DMT_ENGINE_AUTO || want == DMT_ENGINE_DEVMEM) {
+		ret = try_devmem(tx, dst, dstlen, ifname, bind_dev, why, sizeof(why));
+		if (ret == 0) {
+			snprintf(tx->reason, sizeof(tx->reason), "%s: devmem TX "
+				 "binding %u", dmt_ifname(tx->ifindex, (char[IF_NAMESIZE]){0}),
+				 tx->binding);
+			return 0;
+		}
+		if (want == DMT_ENGINE_DEVMEM) {
+			snprintf(tx->reason, sizeof(tx->reason), "%s", why);
+			return ret;
+		}
+	}
+	if (!tx->buf->map)
+		return dmt_err_set(&tx->err, -DMT_ERR_ENGINE,
+			"the %s buffer has no CPU mapping, so only devmem or the "
+			"staged engine can send from it%s%s",
+			dmt_buf_kind_name(tx->buf->kind), why[0] ? ": " : "", why);
+	for (unsigned int i = 0; i < ARRAY_SIZE(fallbacks); i++) {
+		const struct dmt_tx_engine *e = fallbacks[i];
+
+		if (want != DMT_ENGINE_AUTO && want != e->id)
+			continue;
+		tx->eng = e;
+		tx->reason[0] = '\0';
+		ret = e->setup(tx);
+		if (ret == 0) {
+			if (want == DMT_ENGINE_AUTO)
+				add_reason(tx, why, sizeof(why), "using %s",
+					   dmt_engine_name(e->id));
+			else
+				snprintf(why, sizeof(why), "%s requested",
+					 dmt_engine_name(e->id));
+			snprintf(tx->reason, sizeof(tx->reason), "%s", why);
+			return 0;
+		}
+		add_reason(tx, why, sizeof(why), "%s: %s", dmt_engine_name(e->id),
+			   tx->reason[0] ? tx->reason : dmt_strerror(ret));
+		if (e->destroy)
+			e->destroy(tx);
+		tx->eng = NULL;
+		if (want != DMT_ENGINE_AUTO) {
+			snprintf(tx->reason, sizeof(tx->reason), "%s", why);
+			return dmt_err_set(&tx->err, ret, "engine %s cannot be used: %s",
+					   dmt_engine_name(e->id), why);
+		}
+	}
+	return dmt_err_set(&tx->err, -DMT_ERR_ENGINE, "no engine usable: %s", why);
+}
+
+static struct dmt_tx *tx_fail(struct dmt_tx *tx, int ret, struct dmt_error *err)
+{
+	dmt_err_copy(err, &tx->err);
+	if (err && !err->message[0])
+		dmt_err_set(err, ret, "tx: %s", dmt_strerror(ret));
+	dmt_tx_free(tx);
+	errno = ret < 0 ? -ret : EIO;
+	return NULL;
+}
+
+static void tx_ready(struct dmt_tx *tx)
+{
+	/* devmem iov_base carries offsets into the dma-buf; the CPU engines
+	 * carry pointers into the mapping. */
+	tx->iov_base_addr = tx->eng->id == DMT_ENGINE_DEVMEM ?
+		(uintptr_t)tx->buf->dmabuf_off : (uintptr_t)tx->buf->map;
+	dmt_log(tx->ctx, DMT_LOG_INFO, "tx engine %s: %s",
+		dmt_engine_name(tx->eng->id), tx->reason);
+}
+
+DMT_EXPORT struct dmt_tx *dmt_tx_connect(struct dmt_ctx *ctx,
+					 struct dmt_buf *buf,
+					 const struct sockaddr *dst,
+					 socklen_t dstlen,
+					 const struct sockaddr *src,
+					 socklen_t srclen,
+					 const struct dmt_tx_opts *opts,
+					 struct dmt_error *err)
+{
+	struct dmt_tx *tx;
+	int ret, one = 1;
+
+	dmt_err_clear(err);
+	if (!dst || (dst->sa_family != AF_INET && dst->sa_family != AF_INET6)) {
+		dmt_err_set(err, -EINVAL, "tx: destination must be IPv4 or IPv6");
+		errno = EINVAL;
+		return NULL;
+	}
+	tx = tx_alloc(ctx, buf, opts, err);
+	if (!tx)
+		return NULL;
+	tx->fd = socket(dst->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (tx->fd < 0) {
+		ret = dmt_neg_errno();
+		dmt_err_set(&tx->err, ret, "socket: %s", dmt_strerror(ret));
+		return tx_fail(tx, ret, err);
+	}
+	tx->own_fd = true;
+	setsockopt(tx->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ret = pick_engine(tx, DMT_OPTS_GET(opts, engine, DMT_ENGINE_AUTO), dst,
+			  dstlen, DMT_OPTS_GET(opts, ifname, NULL), true);
+	if (ret < 0)
+		return tx_fail(tx, ret, err);
+	if (src && bind(tx->fd, src, srclen) < 0) {
+		ret = dmt_neg_errno();
+		dmt_err_set(&tx->err, ret, "bind to the client address failed: %s",
+			    dmt_strerror(ret));
+		return tx_fail(tx, ret, err);
+	}
+	while ((ret = connect(tx->fd, dst, dstlen)) < 0 && errno == EINTR)
+		;
+	if (ret < 0) {
+		ret = dmt_neg_errno();
+		dmt_err_set(&tx->err, ret, "connect failed: %s%s", dmt_strerror(ret),
+			    ret == -ECONNREFUSED ? ": is the server listening?" : "");
+		return tx_fail(tx, ret, err);
+	}
+	tx_ready(tx);
+	return tx;
+}
+
+DMT_EXPORT struct dmt_tx *dmt_tx_from_fd(struct dmt_ctx *ctx,
+					 struct dmt_buf *buf, int fd,
+					 const struct dmt_tx_opts *opts,
+					 struct dmt_error *err)
+{
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+	struct dmt_tx *tx;
+	int ret;
+
+	dmt_err_clear(err);
+	if (getpeername(fd, (struct sockaddr *)&peer, &plen) < 0) {
+		ret = dmt_neg_errno();
+		dmt_err_set(err, ret, "tx: fd %d is not a connected socket: %s", fd,
+			    dmt_strerror(ret));
+		return NULL;
+	}
+	tx = tx_alloc(ctx, buf, opts, err);
+	if (!tx)
+		return NULL;
+	tx->fd = fd;
+	ret = pick_engine(tx, DMT_OPTS_GET(opts, engine, DMT_ENGINE_AUTO),
+			  (struct sockaddr *)&peer, plen,
+			  DMT_OPTS_GET(opts, ifname, NULL), false);
+	if (ret < 0)
+		return tx_fail(tx, ret, err);
+	tx_ready(tx);
+	return tx;
+}
+
+DMT_EXPORT void dmt_tx_free(struct dmt_tx *tx)
+{
+	if (!tx)
+		return;
+	if (tx->eng && tx->eng->destroy)
+		tx->eng->destroy(tx);
+	if (tx->own_fd && tx->fd >= 0)
+		close(tx->fd);
+	dmt_ztrack_fini(&tx->zt);
+	free(tx->iov);
+	free(tx->segs);
+	free(tx);
+}
+
+DMT_EXPORT int dmt_tx_fd(const struct dmt_tx *tx)
+{
+	return tx->fd;
+}
+
+DMT_EXPORT enum dmt_engine dmt_tx_engine(const struct dmt_tx *tx)
+{
+	return tx->eng ? tx->eng->id : DMT_ENGINE_AUTO;
+}
+
+DMT_EXPORT const char *dmt_tx_engine_reason(const struct dmt_tx *tx)
+{
+	return tx->reason;
+}
+
+DMT_EXPORT uint32_t dmt_tx_binding_id(const struct dmt_tx *tx)
+{
+	return tx->binding;
+}
+
+DMT_EXPORT const struct dmt_error *dmt_tx_last_error(const struct dmt_tx *tx)
+{
+	return &tx->err;
+}
+
+/* ---- sending ---- */
+
+static int explain_send_err(struct dmt_tx *tx, int ret)
+{
+	char ifn[IF_NAMESIZE];
+
+	if (tx->eng->id == DMT_ENGINE_DEVMEM) {
+		dmt_ifname(tx->ifindex, ifn);
+		switch (-ret) {
+		case EINVAL:
+			return dmt_err_set(&tx->err, ret, "devmem send refused "
+				"(EINVAL): binding %u is unknown or was released "
+				"(its context closed), or zerocopy is not enabled "
+				"on the socket", tx->binding);
+		case ENODEV:
+			return dmt_err_set(&tx->err, ret, "devmem send refused "
+				"(ENODEV): the route to the peer no longer leaves "
+				"through %s, the bound device", ifn);
+		case EFAULT:
+			return dmt_err_set(&tx->err, ret, "devmem send refused "
+				"(EFAULT): an offset lies beyond the dma-buf");
+		default:
+			break;
+		}
+	}
+	return dmt_err_set(&tx->err, ret, "%s send failed: %s%s",
+			   dmt_engine_name(tx->eng->id), dmt_strerror(ret),
+			   ret == -EPIPE || ret == -ECONNRESET ?
+			   ": the peer closed the connection" : "");
+}
+
+static int validate_segs(struct dmt_tx *tx, const struct dmt_seg *segs,
+			 unsigned int nseg, uint64_t *total)
+{
+	uint64_t t = 0;
+
+	if (!segs || !nseg)
+		return dmt_err_set(&tx->err, -EINVAL,
+			"send: no segments given (an empty send is refused)");
+	for (unsigned int i = 0; i < nseg; i++) {
+		if (!segs[i].len)
+			return dmt_err_set(&tx->err, -EINVAL,
+				"send: segment %u is empty (offset %llu)", i,
+				(unsigned long long)segs[i].off);
+		if (!dmt_buf_range_ok(tx->buf, segs[i].off, segs[i].len))
+			return dmt_err_set(&tx->err, -EINVAL,
+				"send: segment %u [%llu, +%llu) lies outside the "
+				"%zu-byte buffer", i, (unsigned long long)segs[i].off,
+				(unsigned long long)segs[i].len, tx->buf->size);
+		t += segs[i].len;
+	}
+	if (t > SSIZE_MAX)
+		return dmt_err_set(&tx->err, -EINVAL, "send: total too large");
+	*total = t;
+	return 0;
+}
+
+DMT_EXPORT ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
+			       unsigned int nseg)
+{
+	uint64_t total, sent = 0, pos = 0, enobufs_since = 0;
+	unsigned int si = 0;
+	int ret;
+
+	ret = validate_segs(tx, segs, nseg, &total);
+	if (ret < 0)
+		return dmt_ret(ret);
+	tx->st.sends++;
+	while (si < nseg) {
+		unsigned int n = 0;
+		size_t batch = 0;
+		ssize_t r;
+
+		/* Build up to max_iov iovecs from (si, pos). */
+		for (unsigned int k = si; k < nseg && n < tx->max_iov; k++, n++) {
+			uint64_t o = segs[k].off + (k == si ? pos : 0);
+			uint64_t l = segs[k].len - (k == si ? pos : 0);
+			tx->iov[n].iov_base = (void *)(tx->iov_base_addr + (uintptr_t)o);
+			tx->iov[n].iov_len = l;
+			batch += l;
+		}
+		r = tx->eng->sendv(tx, tx->iov, n, tx->nonblock);
+		if (r > 0) {
+			size_t left = (size_t)r;
+
+			enobufs_since = 0;
+			sent += (uint64_t)r;
+			tx->st.bytes += (uint64_t)r;
+			if ((size_t)r < batch)
+				tx->st.partial++;
+			while (left) { /* advance (si, pos) by r bytes */
+				uint64_t rem = segs[si].len - pos;
+				if (left >= rem) {
+					left -= rem;
+					si++;
+					pos = 0;
+				} else {
+					pos += left;
+					left = 0;
+				}
+			}
+			if (tx->eng->tracks &&
+			    dmt_ztrack_outstanding(&tx->zt) >= tx->reap_batch) {
+				ret = tx->eng->reap(tx, 0);
+				if (ret < 0)
+					return dmt_ret(ret);
+			}
+			continue;
+		}
+		if (r == 0)
+			r = -EPIPE;
+		if (r == -EINTR)
+			continue;
+		if (r == -ENOBUFS && tx->eng->tracks) {
+			/* optmem exhausted by outstanding notifications: reap,
+			 * wait a little for ACKs, retry the same bytes. */
+			uint64_t t = now_ms();
+			tx->st.enobufs++;
+			if (!enobufs_since)
+				enobufs_since = t;
+			else if (t - enobufs_since > DMT_ENOBUFS_GIVEUP_MS)
+				return dmt_ret(sent ? (ssize_t)sent :
+					dmt_err_set(&tx->err, -ENOBUFS, "send: ENOBUFS "
+					"for 10 s with no completions: raise "
+					"net.core.optmem_max"));
+			ret = tx->eng->reap(tx, dmt_ztrack_outstanding(&tx->zt) ?
+					    DMT_ENOBUFS_WAIT_MS : 0);
+			if (ret < 0)
+				return dmt_ret(ret);
+			if (!dmt_ztrack_outstanding(&tx->zt))
+				dmt_tx_wait_fd(tx, POLLOUT, 1);
+			continue;
+		}
+		if (r == -EAGAIN) {
+			if (tx->nonblock)
+				return sent ? (ssize_t)sent : dmt_ret(-EAGAIN);
+			ret = dmt_tx_wait_fd(tx, POLLOUT, 1000);
+			if (ret < 0)
+				return dmt_ret(ret);
+			if (tx->eng->tracks)
+				tx->eng->reap(tx, 0);
+			continue;
+		}
+		explain_send_err(tx, (int)r);
+		return sent ? (ssize_t)sent : dmt_ret((int)r);
+	}
+	return (ssize_t)sent;
+}
+
+/* ---- completions ---- */
+
+DMT_EXPORT int dmt_tx_reap(struct dmt_tx *tx)
+{
+	return dmt_ret(tx->eng->reap(tx, 0));
+}
+
+DMT_EXPORT int dmt_tx_region_busy(const struct dmt_tx *tx, uint64_t off,
+				  uint64_t len)
+{
+	return dmt_ztrack_busy(&tx->zt, off, len);
+}
+
+static int wait_until(struct dmt_tx *tx, uint64_t off, uint64_t len, bool all,
+		      int timeout_ms)
+{
+	uint64_t deadline = timeout_ms < 0 ? UINT64_MAX :
+						 now_ms() + (uint64_t)timeout_ms;
+
+	for (;;) {
+		int ret = tx->eng->reap(tx, 0);
+		uint64_t now;
+
+		if (ret < 0)
+			return dmt_ret(ret);
+		if (all ? !dmt_ztrack_outstanding(&tx->zt) :
+			  !dmt_ztrack_busy(&tx->zt, off, len))
+			return 0;
+		now = now_ms();
+		if (now >= deadline)
+			return dmt_ret(dmt_err_set(&tx->err, -ETIMEDOUT,
+				"%u sends still await their completion "
+				"(is the peer reading?)",
+				dmt_ztrack_outstanding(&tx->zt)));
+		ret = tx->eng->reap(tx, (int)(deadline - now > 100 ? 100 :
+							   deadline - now));
+		if (ret < 0)
+			return dmt_ret(ret);
+	}
+}
+
+DMT_EXPORT int dmt_tx_wait_region(struct dmt_tx *tx, uint64_t off,
+				  uint64_t len, int timeout_ms)
+{
+	return wait_until(tx, off, len, false, timeout_ms);
+}
+
+DMT_EXPORT int dmt_tx_flush(struct dmt_tx *tx, int timeout_ms)
+{
+	return wait_until(tx, 0, 0, true, timeout_ms);
+}
+
+DMT_EXPORT unsigned int dmt_tx_outstanding(const struct dmt_tx *tx)
+{
+	return dmt_ztrack_outstanding(&tx->zt);
+}
+
+DMT_EXPORT short dmt_tx_poll_events(const struct dmt_tx *tx)
+{
+	return (short)(POLLOUT | (dmt_ztrack_outstanding(&tx->zt) ? POLLERR : 0));
+}
+
+DMT_EXPORT int dmt_tx_get_stats(const struct dmt_tx *tx,
+				struct dmt_tx_stats *stats)
+{
+	struct dmt_tx_stats s = tx->st;
+	size_t n;
+
+	if (!stats || stats->sz < sizeof(size_t))
+		return dmt_ret(-EINVAL);
+	s.zc_notifications = tx->zt.notifications;
+	s.zc_completed = tx->zt.completed;
+	s.zc_copied = tx->zt.copied;
+	n = stats->sz < sizeof(s) ? stats->sz : sizeof(s);
+	s.sz = stats->sz;
+	memcpy(stats, &s, n);
+	return 0;
+}
+
+DMT_EXPORT int dmt_tx_zerocopy_verdict(const struct dmt_tx *tx)
+{
+	if (!tx->eng || !tx->eng->tracks || !tx->zt.completed)
+		return dmt_ret(-ENODATA);
+	return tx->zt.copied == 0;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* TX object internals and the engine interface (one file per engine). */
+#ifndef DMT_TX_H
+#define DMT_TX_H
+
+#include <sys/uio.h>
+
+#include "buffer.h"
+#include "ztrack.h"
+
+struct dmt_tx;
+
+struct dmt_tx_engine {
+	enum dmt_engine id;
+	bool tracks;	/* completions must arrive before reuse */
+	/* Prepare the engine on tx->fd (before connect for devmem). 0 or
+	 * -errno with tx->reason saying why it cannot be used. */
+	int (*setup)(struct dmt_tx *tx);
+	/* One send syscall over iov (iov_base = buffer offsets, not pointers).
+	 * Returns bytes queued (> 0) or -errno. Records the completion id
+	 * itself when it tracks. */
+	ssize_t (*sendv)(struct dmt_tx *tx, const struct iovec *iov,
+			 unsigned int n, bool dontwait);
+	/* Drain completions; wait up to timeout_ms for the first (0: no
+	 * wait). Returns ids completed or -errno. */
+	int (*reap)(struct dmt_tx *tx, int timeout_ms);
+	void (*destroy)(struct dmt_tx *tx);
+};
+
+extern const struct dmt_tx_engine dmt_engine_devmem;
+extern const struct dmt_tx_engine dmt_engine_zerocopy;
+extern const struct dmt_tx_engine dmt_engine_copy;
+#ifdef DMT_HAVE_LIBURING
+extern const struct dmt_tx_engine dmt_engine_uring;
+#endif
+
+struct dmt_tx {
+	struct dmt_ctx *ctx;
+	struct dmt_buf *buf;
+	int fd;
+	bool own_fd;
+	bool nonblock;
+	const struct dmt_tx_engine *eng;
+	unsigned int max_iov;
+	unsigned int uring_depth;
+	unsigned int reap_batch;	/* reap once this many are outstanding */
+	int ifindex;			/* devmem egress device */
+	uint32_t binding;		/* devmem binding id */
+	void *eng_priv;			/* engine state (uring) */
+	uintptr_t iov_base_addr;	/* offset 0 of the buffer in iov_base */
+	struct dmt_ztrack zt;
+	struct iovec *iov;		/* scratch, max_iov entries */
+	struct dmt_seg *segs;		/* scratch, max_iov entries */
+	struct dmt_tx_stats st;
+	char reason[256];
+	struct dmt_error err;
+};
+
+/* Convert a segment list into iovecs of buffer offsets (shared with
+ * engines that need pointers: they add tx->buf->map themselves). */
+int dmt_tx_wait_fd(struct dmt_tx *tx, short events, int timeout_ms);
+/* Record a completed send syscall in the tracker (engines that track). */
+int dmt_tx_track(struct dmt_tx *tx, const struct iovec *iov, unsigned int n,
+		 size_t bytes);
+/* Read the socket error queue (MSG_ERRQUEUE) until empty. */
+int dmt_tx_reap_errqueue(struct dmt_tx *tx, int timeout_ms);
+
+#endif

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+void t_require_root(void)
+{
+	T_SKIP_IF(geteuid() != 0, "tier B needs root (network namespaces, "
+		  "sysctls, CAP_NET_ADMIN)");
+}
+
+const char *t_cli(void)
+{
+	const char *p = getenv("DMT_CLI");
+
+	return p && *p ? p : "devmemtcp";
+}
+
+int t_run(const char *cmd, char *out, size_t outlen)
+{
+	char full[4096];
+	size_t used = 0;
+	FILE *f;
+	int st;
+
+	snprintf(full, sizeof(full), "%s 2>&1", cmd);
+	f = popen(full, "r");
+	if (!f)
+		return -1;
+	if (out && outlen) {
+		size_t n;
+		while (used + 1 < outlen &&
+		       (n = fread(out + used, 1, outlen - 1 - used, f)) > 0)
+			used += n;
+		out[used] = '\0';
+	}
+	{
+		char sink[4096];
+		while (fread(sink, 1, sizeof(sink), f) > 0)
+			;
+	}
+	st = pclose(f);
+	if (st < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int t_listen(const char *addr, int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(a);
+	int fd, one = 1;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	T_CHECK(fd >= 0, "socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	inet_pton(AF_INET, addr, &a.sin_addr);
+	a.sin_port = htons((uint16_t)*port);
+	T_CHECK(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind: %s",
+		strerror(errno));
+	T_CHECK(listen(fd, 16) == 0, "listen: %s", strerror(errno));
+	getsockname(fd, (struct sockaddr *)&a, &alen);
+	*port = ntohs(a.sin_port);
+	return fd;
+}

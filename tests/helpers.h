@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/* Test helpers: exit codes, checks, root and namespace utilities. */
+#ifndef DMT_TEST_HELPERS_H
+#define DMT_TEST_HELPERS_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T_PASS 0
+#define T_FAIL 1
+#define T_SKIP 77
+
+/* Fail the test with file:line and a message. */
+#define T_CHECK(cond, ...)                                                    \
+	do {                                                                  \
+		if (!(cond)) {                                                \
+			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__,         \
+				__LINE__, #cond);                             \
+			fprintf(stderr, __VA_ARGS__);                         \
+			fprintf(stderr, "\n");                                \
+			exit(T_FAIL);                                         \
+		}                                                             \
+	} while (0)
+
+#define T_SKIP_IF(cond, ...)                                                  \
+	do {                                                                  \
+		if (cond) {                                                   \
+			printf("SKIP: ");                                     \
+			printf(__VA_ARGS__);                                  \
+			printf("\n");                                         \
+			exit(T_SKIP);                                         \
+		}                                                             \
+	} while (0)
+
+/* Skip unless root (tier B). */
+void t_require_root(void);
+/* Path of the devmemtcp binary (DMT_CLI from CTest's environment). */
+const char *t_cli(void);
+/* Run a shell command, capture up to outlen bytes of stdout+stderr;
+ * returns the exit status (or -1). */
+int t_run(const char *cmd, char *out, size_t outlen);
+/* Start a TCP listener on 127.0.0.1 (port 0: pick one); returns the fd
+ * and stores the port. */
+int t_listen(const char *addr, int *port);
+
+#endif
