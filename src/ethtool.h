@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ethtool access for doctor and NIC setup: the ethtool generic-netlink
+ * family (rings, channels) and the SIOCETHTOOL ioctls (features, RSS,
+ * ntuple rules). Never the ethtool program. Internal.
+ *
+ * Getters live in ethtool.c, setters in ethtool_set.c. Every call returns
+ * 0 or -errno and, on failure, fills ctx->err with the kernel's extack
+ * text and a sentence; -EOPNOTSUPP means "this driver has no such knob".
+ */
+#ifndef DMT_ETHTOOL_H
+#define DMT_ETHTOOL_H
+
+#include "internal.h"
+
+struct dmt_rings {
+	uint32_t rx, rx_max, tx, tx_max;
+	bool has_tcp_data_split;	/* attribute present in the reply */
+	uint8_t tcp_data_split;		/* DMT_ETHTOOL_TCP_DATA_SPLIT_* */
+	bool has_hds_thresh;		/* driver exposes hds-thresh */
+	uint32_t hds_thresh, hds_thresh_max;
+};
+
+struct dmt_channels {
+	uint32_t rx_max, tx_max, other_max, combined_max;
+	uint32_t rx, tx, other, combined;
+};
+
+/* RSS: indirection table of the default context. */
+struct dmt_rss {
+	uint32_t indir_size;		/* 0: no RSS table */
+	uint32_t *indir;		/* malloc'd, indir_size entries */
+	uint32_t key_size;
+	uint8_t hfunc;
+};
+
+/* ntuple rule locations */
+struct dmt_ntuple_list {
+	uint32_t count;			/* rules installed */
+	uint32_t table_size;		/* driver's rule table size */
+	bool special_locs;		/* RX_CLS_LOC_ANY supported */
+	uint32_t *locs;			/* malloc'd, count entries */
+};
+
+/* Rings (ETHTOOL_MSG_RINGS_GET). */
+int dmt_ethtool_rings_get(struct dmt_ctx *ctx, int ifindex,
+			  struct dmt_rings *r);
+/* Channels (ETHTOOL_MSG_CHANNELS_GET). RX queue count is rx + combined. */
+int dmt_ethtool_channels_get(struct dmt_ctx *ctx, int ifindex,
+			     struct dmt_channels *c);
+/* One feature bit by its ethtool string name (e.g. "rx-ntuple-filter"),
+ * through ETHTOOL_GSSET_INFO/GSTRINGS/GFEATURES. */
+int dmt_ethtool_feature_get(struct dmt_ctx *ctx, int ifindex,
+			    const char *name, bool *active, bool *fixed);
+/* RSS table (ETHTOOL_GRSSH). Free with dmt_rss_free(). */
+int dmt_ethtool_rss_get(struct dmt_ctx *ctx, int ifindex, struct dmt_rss *rss);
+void dmt_rss_free(struct dmt_rss *rss);
+/* ntuple rules (ETHTOOL_GRXCLSRLCNT / GRXCLSRLALL). Free with
+ * dmt_ntuple_list_free(). */
+int dmt_ethtool_ntuple_list(struct dmt_ctx *ctx, int ifindex,
+			    struct dmt_ntuple_list *l);
+void dmt_ntuple_list_free(struct dmt_ntuple_list *l);
+/* Number of RX queues = rx + combined from channels-get. */
+int dmt_ethtool_rx_queues(struct dmt_ctx *ctx, int ifindex);
+
+/* ---- setters (ethtool_set.c) ---- */
+
+/* tcp_data_split: DMT_ETHTOOL_TCP_DATA_SPLIT_* or -1 to leave alone;
+ * hds_thresh: value or -1 to leave alone. One RINGS_SET request. */
+int dmt_ethtool_rings_set_hds(struct dmt_ctx *ctx, int ifindex,
+			      int tcp_data_split, int64_t hds_thresh);
+int dmt_ethtool_feature_set(struct dmt_ctx *ctx, int ifindex,
+			    const char *name, bool on);
+/* Set the default RSS indirection table (size entries; size 0 resets
+ * to the driver default). */
+int dmt_ethtool_rss_set(struct dmt_ctx *ctx, int ifindex,
+			const uint32_t *indir, uint32_t size);
+/* Insert a TCP flow rule steering to queue. src/src_port may be zero
+ * (3-tuple: dst address and port). loc: RX_CLS_LOC_ANY or a slot; the
+ * location used is stored in *loc_out. Addresses in network order. */
+struct dmt_flow_rule {
+	int family;			/* AF_INET or AF_INET6 */
+	uint8_t src[16], dst[16];
+	uint16_t src_port, dst_port;	/* network order, 0: wildcard */
+	uint32_t queue;
+};
+int dmt_ethtool_ntuple_add(struct dmt_ctx *ctx, int ifindex,
+			   const struct dmt_flow_rule *rule, uint32_t loc,
+			   uint32_t *loc_out);
+int dmt_ethtool_ntuple_del(struct dmt_ctx *ctx, int ifindex, uint32_t loc);
+
+#endif
