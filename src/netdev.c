@@ -125,12 +125,14 @@ static const char *devmem_drivers = "mlx5, bnxt_en, gve (DQO), fbnic";
 void dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
 			  int ret)
 {
-	char ifn[IF_NAMESIZE], drv[32] = "";
+	char ifn[IF_NAMESIZE], name[32] = "", drv[64];
 	char ext[300] = "";
 
 	dmt_ifname(ifindex, ifn);
-	if (dmt_if_driver(ifindex, drv, sizeof(drv), NULL, 0) < 0)
-		snprintf(drv, sizeof(drv), "unknown driver");
+	if (dmt_if_driver(ifindex, name, sizeof(name), NULL, 0) == 0 && name[0])
+		snprintf(drv, sizeof(drv), "%s driver (%s)", ifn, name);
+	else
+		snprintf(drv, sizeof(drv), "%s driver", ifn);
 	if (e->extack[0])
 		snprintf(ext, sizeof(ext), " (kernel: \"%s\")", e->extack);
 	e->err = ret;
@@ -138,12 +140,12 @@ void dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
 	switch (-ret) {
 	case EOPNOTSUPP:
 		if (!strcmp(op, "bind-tx"))
-			dmt_err_set(e, ret, "%s on %s failed: %s%s: the %s driver has "
+			dmt_err_set(e, ret, "%s on %s failed: %s%s: the %s has "
 				    "no devmem TX support; use a NIC whose driver has it "
 				    "(%s) or a fallback engine (uring, zerocopy, copy)",
 				    op, ifn, dmt_strerror(ret), ext, drv, devmem_drivers);
 		else
-			dmt_err_set(e, ret, "%s on %s failed: %s%s: the %s driver has "
+			dmt_err_set(e, ret, "%s on %s failed: %s%s: the %s has "
 				    "no queue management API for devmem RX; use a NIC "
 				    "whose driver has it (%s) or the copy engine",
 				    op, ifn, dmt_strerror(ret), ext, drv, devmem_drivers);

@@ -296,7 +296,9 @@ int netpair_run(const struct netpair *p, int side, int (*fn)(void *),
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (netpair_enter(p, side) < 0)
 			_exit(125);
-		_exit(fn(arg));
+		int rc = fn(arg);
+		fflush(NULL);
+		_exit(rc);
 	}
 	if (pid_out) {
 		*pid_out = pid;
