@@ -60,8 +60,18 @@ void dmt_rss_free(struct dmt_rss *rss);
 int dmt_ethtool_ntuple_list(struct dmt_ctx *ctx, int ifindex,
 			    struct dmt_ntuple_list *l);
 void dmt_ntuple_list_free(struct dmt_ntuple_list *l);
-/* Number of RX queues = rx + combined from channels-get. */
+/* Number of RX queues = rx + combined from channels-get; where the driver has
+ * no channels knob (EOPNOTSUPP), the RX queues queue-get reports. */
 int dmt_ethtool_rx_queues(struct dmt_ctx *ctx, int ifindex);
+
+/* Pure encoders/decoders (exposed to tests). header_attr is the command's
+ * ETHTOOL_A_*_HEADER; the request carries DEV_INDEX in it. */
+struct nlmsghdr;
+struct nlmsghdr *dmt_ethtool_build_get(char *buf, int family, uint8_t cmd,
+				       uint16_t header_attr, uint32_t ifindex);
+int dmt_ethtool_parse_rings(const struct nlmsghdr *nlh, struct dmt_rings *r);
+int dmt_ethtool_parse_channels(const struct nlmsghdr *nlh,
+			       struct dmt_channels *c);
 
 /* ---- setters (ethtool_set.c) ---- */
 
