@@ -67,3 +67,56 @@ int t_listen(const char *addr, int *port)
 	*port = ntohs(a.sin_port);
 	return fd;
 }
+
+#include <pthread.h>
+
+static pthread_t sink_thread;
+
+void *t_sink_main(void *arg)
+{
+	struct t_sink *s = arg;
+	static __thread unsigned char buf[1 << 16];
+	int c = accept(s->fd, NULL, NULL);
+
+	if (c < 0) {
+		s->err = errno;
+		return NULL;
+	}
+	if (s->stall_ms)
+		usleep((useconds_t)s->stall_ms * 1000);
+	for (;;) {
+		ssize_t n = recv(c, buf, sizeof(buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			s->err = errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		if (s->v) {
+			for (ssize_t i = 0; i < n; i++) {
+				if (buf[i] != t_pattern_byte(s->got + (unsigned long long)i, s->v)) {
+					if (!s->bad)
+						s->first_bad = s->got + (unsigned long long)i;
+					s->bad++;
+				}
+			}
+		}
+		s->got += (unsigned long long)n;
+	}
+	close(c);
+	return NULL;
+}
+
+void t_sink_start(struct t_sink *s)
+{
+	T_CHECK(pthread_create(&sink_thread, NULL, t_sink_main, s) == 0,
+		"pthread_create");
+}
+
+void t_sink_join(struct t_sink *s)
+{
+	(void)s;
+	pthread_join(sink_thread, NULL);
+}

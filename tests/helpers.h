@@ -46,3 +46,27 @@ int t_run(const char *cmd, char *out, size_t outlen);
 int t_listen(const char *addr, int *port);
 
 #endif
+
+/* ncdevmem validation pattern: byte at stream position pos for modulus v */
+static inline unsigned char t_pattern_byte(unsigned long long pos, int v)
+{
+	int s = (int)((pos + 1) % (unsigned long long)v);
+
+	return s ? (unsigned char)s : '\n';
+}
+
+/* A receiving end that reads a TCP stream until EOF and validates it. */
+struct t_sink {
+	int fd;			/* listening socket; accepts one connection */
+	int v;			/* modulus; 0 = no validation */
+	unsigned long long got;	/* bytes received */
+	unsigned long long bad;	/* mismatching bytes */
+	unsigned long long first_bad;
+	int stall_ms;		/* sleep before reading (build up backlog) */
+	int err;
+};
+/* Start the sink in a thread; t_sink_join waits for EOF. */
+void t_sink_start(struct t_sink *s);
+void t_sink_join(struct t_sink *s);
+/* Run the sink body in the current thread (e.g. inside a namespace child). */
+void *t_sink_main(void *arg);
