@@ -260,6 +260,25 @@ DMT_EXPORT struct dmt_buf *dmt_buf_new(enum dmt_buf_kind kind, size_t size,
 	return b;
 }
 
+/* 1 when /proc/self/fdinfo shows the dma-buf exporter line, 0 when not,
+ * -errno when fdinfo cannot be read. */
+static int is_dmabuf(int fd)
+{
+	char path[64], line[256];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return dmt_neg_errno();
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "exp_name:", 9))
+			found = 1;
+	fclose(f);
+	return found;
+}
+
 DMT_EXPORT struct dmt_buf *dmt_buf_import(int dmabuf_fd, size_t size,
 					  struct dmt_error *err)
 {
@@ -268,6 +287,13 @@ DMT_EXPORT struct dmt_buf *dmt_buf_import(int dmabuf_fd, size_t size,
 	int fd;
 
 	dmt_err_clear(err);
+	if (is_dmabuf(dmabuf_fd) == 0) {
+		dmt_err_set(err, -DMT_ERR_NOT_DMABUF, "fd %d is not a dma-buf (its "
+			    "fdinfo names no exporter): pass an fd from udmabuf, a "
+			    "DMA heap or a GPU export", dmabuf_fd);
+		errno = DMT_ERR_NOT_DMABUF;
+		return NULL;
+	}
 	fd = fcntl(dmabuf_fd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0) {
 		int ret = dmt_neg_errno();

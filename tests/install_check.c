@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tier A: `cmake --install` into a scratch prefix, then build the TX
+ * example against the installed header and library through pkg-config
+ * (shared, and static with --static), and run it. Needs DMT_BUILD_DIR,
+ * DMT_SRC_DIR and DMT_CC from CTest.
+ */
+#include <unistd.h>
+
+#include "helpers.h"
+
+int main(void)
+{
+	const char *bd = getenv("DMT_BUILD_DIR"), *sd = getenv("DMT_SRC_DIR");
+	const char *cc = getenv("DMT_CC");
+	char tmp[] = "/tmp/dmt-install-XXXXXX", cmd[4096], out[8192];
+	int rc;
+
+	T_SKIP_IF(!bd || !sd || !cc, "run through CTest (DMT_BUILD_DIR unset)");
+	T_SKIP_IF(t_run("command -v pkg-config", NULL, 0) != 0,
+		  "pkg-config not installed");
+	T_CHECK(mkdtemp(tmp), "mkdtemp");
+
+	snprintf(cmd, sizeof(cmd), "cmake --install '%s' --prefix '%s'", bd, tmp);
+	rc = t_run(cmd, out, sizeof(out));
+	T_CHECK(rc == 0, "install failed: %s", out);
+	snprintf(cmd, sizeof(cmd), "test -f '%s/include/devmemtcp.h' && "
+		 "ls '%s'/lib*/libdevmemtcp.so.0 '%s'/lib*/libdevmemtcp.a "
+		 "'%s'/lib*/pkgconfig/devmemtcp.pc '%s'/bin/devmemtcp "
+		 "'%s'/share/man/man3/dmt_tx_send.3 '%s'/share/man/man7/devmemtcp.7",
+		 tmp, tmp, tmp, tmp, tmp, tmp, tmp);
+	rc = t_run(cmd, out, sizeof(out));
+	T_CHECK(rc == 0, "installed files missing: %s", out);
+	/* the private UAPI header must not be installed */
+	snprintf(cmd, sizeof(cmd), "! find '%s' -name uapi.h -o -name internal.h "
+		 "| grep -q .", tmp);
+	T_CHECK(t_run(cmd, out, sizeof(out)) == 0, "private header installed");
+
+	snprintf(cmd, sizeof(cmd), "cd '%s' && export PKG_CONFIG_PATH=$(echo "
+		 "'%s'/lib*/pkgconfig) && '%s' -std=c17 -Wall -Wextra -Werror "
+		 "-o tx '%s/examples/tx_minimal.c' $(pkg-config --define-prefix --cflags "
+		 "--libs devmemtcp) && LD_LIBRARY_PATH=$(echo '%s'/lib*) ./tx; test $? -eq 2",
+		 tmp, tmp, cc, sd, tmp);
+	rc = t_run(cmd, out, sizeof(out));
+	T_CHECK(rc == 0, "shared build/run against the install failed: %s", out);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && export PKG_CONFIG_PATH=$(echo "
+		 "'%s'/lib*/pkgconfig) && '%s' -std=c17 -o txs "
+		 "'%s/examples/tx_minimal.c' -Wl,-Bstatic $(pkg-config --define-prefix --static "
+		 "--libs-only-L devmemtcp) -ldevmemtcp -Wl,-Bdynamic $(pkg-config "
+		 "--static --libs-only-l devmemtcp | sed 's/-ldevmemtcp//') "
+		 "$(pkg-config --define-prefix --cflags devmemtcp) && ./txs; test $? -eq 2",
+		 tmp, tmp, cc, sd);
+	rc = t_run(cmd, out, sizeof(out));
+	T_CHECK(rc == 0, "static build/run failed: %s", out);
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	t_run(cmd, NULL, 0);
+	printf("install_check: ok\n");
+	return T_PASS;
+}
