@@ -48,6 +48,7 @@ DMT_EXPORT int dmt_engine_built(enum dmt_engine e)
 	case DMT_ENGINE_DEVMEM:
 	case DMT_ENGINE_ZEROCOPY:
 	case DMT_ENGINE_COPY:
+	case DMT_ENGINE_STAGED:
 		return 1;
 	case DMT_ENGINE_URING:
 #ifdef DMT_HAVE_LIBURING
@@ -424,6 +425,25 @@ static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
 			return ret;
 		}
 	}
+	if (want == DMT_ENGINE_STAGED ||
+	    (want == DMT_ENGINE_AUTO && !tx->buf->map)) {
+		/* GPU memory without devmem: copy through host bounce buffers. */
+		tx->eng = &dmt_engine_staged;
+		tx->reason[0] = '\0';
+		ret = tx->eng->setup(tx);
+		if (ret < 0) {
+			tx->eng = NULL;
+			return dmt_err_set(&tx->err, ret, "engine staged cannot be "
+					   "used: %s", tx->reason);
+		}
+		if (want == DMT_ENGINE_AUTO)
+			snprintf(tx->reason, sizeof(tx->reason), "%s buffer: devmem "
+				 "unavailable (%s); staging through host memory",
+				 dmt_buf_kind_name(tx->buf->kind), why);
+		else
+			snprintf(tx->reason, sizeof(tx->reason), "staged requested");
+		return 0;
+	}
 	if (!tx->buf->map)
 		return dmt_err_set(&tx->err, -DMT_ERR_ENGINE,
 			"the %s buffer has no CPU mapping, so only devmem or the "
@@ -476,7 +496,8 @@ static void tx_ready(struct dmt_tx *tx)
 	/* devmem iov_base carries offsets into the dma-buf; the CPU engines
 	 * carry pointers into the mapping. */
 	tx->iov_base_addr = tx->eng->id == DMT_ENGINE_DEVMEM ?
-		(uintptr_t)tx->buf->dmabuf_off : (uintptr_t)tx->buf->map;
+		(uintptr_t)tx->buf->dmabuf_off :
+		tx->eng->id == DMT_ENGINE_STAGED ? 0 : (uintptr_t)tx->buf->map;
 	dmt_log(tx->ctx, DMT_LOG_INFO, "tx engine %s: %s",
 		dmt_engine_name(tx->eng->id), tx->reason);
 }

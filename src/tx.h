@@ -30,6 +30,7 @@ struct dmt_tx_engine {
 extern const struct dmt_tx_engine dmt_engine_devmem;
 extern const struct dmt_tx_engine dmt_engine_zerocopy;
 extern const struct dmt_tx_engine dmt_engine_copy;
+extern const struct dmt_tx_engine dmt_engine_staged;	/* tx_staged.c */
 #ifdef DMT_HAVE_LIBURING
 extern const struct dmt_tx_engine dmt_engine_uring;
 #endif

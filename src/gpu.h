@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * GPU providers (gpu_cuda.c, gpu_rocm.c): internal hooks beyond the buffer
+ * initialisers declared in buffer.h. Not installed.
+ *
+ * The GPU runtimes are opened with dlopen at run time, never linked. The
+ * library names can be overridden for tests with the environment variables
+ * DMT_CUDA_LIB and DMT_ROCM_LIB (the tier A tests point them at fake
+ * runtimes built in tests/).
+ */
+#ifndef DMT_GPU_H
+#define DMT_GPU_H
+
+#include "buffer.h"
+
+#define DMT_CUDA_LIB_DEFAULT "libcuda.so.1"
+#define DMT_ROCM_LIB_DEFAULT "libhsa-runtime64.so.1"
+
+/*
+ * What a probe found (for doctor). Every field is filled; -1 means "not
+ * reached" (an earlier step failed, message says which).
+ */
+struct dmt_gpu_probe {
+	int lib_found;		/* the runtime library loaded */
+	int driver_version;	/* CUDA: cuDriverGetVersion (12040 = 12.4); ROCm: 0 */
+	int ndevices;		/* GPUs the runtime reports */
+	int dmabuf_supported;	/* CUDA: DMA_BUF_SUPPORTED of the device; ROCm: 1
+				 * when the export entry point exists */
+	int export_ok;		/* a 2 MiB allocation was exported as a dma-buf */
+	int pcie_mapping;	/* CUDA: the export took the PCIe mapping flag */
+	char lib[128];		/* library name tried */
+	char device_name[128];
+	char message[512];	/* the failure, as dmt_buf_new() would report it */
+};
+
+/*
+ * Probe the CUDA / ROCm dma-buf path on device index `device`: load the
+ * runtime, count devices, check dma-buf support and try one export of a
+ * 2 MiB allocation (freed again). Returns 0 when an export succeeded, else
+ * the negative error dmt_buf_new() would return; p is filled either way.
+ */
+int dmt_cuda_probe(int device, struct dmt_gpu_probe *p);
+int dmt_rocm_probe(int device, struct dmt_gpu_probe *p);
+
+/*
+ * Register host memory [p, p+len) with the runtime that owns b so device
+ * copies to and from it run at DMA speed (cuMemHostRegister,
+ * hsa_amd_memory_lock). Returns 1 when pinned, 0 when b is not GPU memory
+ * or the runtime refused (copies then still work, slower). Unpin before
+ * freeing b or the memory.
+ */
+int dmt_gpu_pin(struct dmt_buf *b, void *p, size_t len);
+void dmt_gpu_unpin(struct dmt_buf *b, void *p);
+
+/* Per-provider implementations behind dmt_gpu_pin(). */
+int dmt_cuda_pin(struct dmt_buf *b, void *p, size_t len);
+void dmt_cuda_unpin(struct dmt_buf *b, void *p);
+int dmt_rocm_pin(struct dmt_buf *b, void *p, size_t len);
+void dmt_rocm_unpin(struct dmt_buf *b, void *p);
+
+#endif
