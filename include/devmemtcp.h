@@ -432,6 +432,175 @@ struct dmt_stage_stats {
 DMT_API int dmt_stage_get_stats(const struct dmt_stage *st,
 				struct dmt_stage_stats *stats);
 
+/* ------------------------------------------------------------------ */
+/* Doctor: will devmem TCP work on this host, and if not, why          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * dmt_doctor_run() looks at the kernel, the caller's privileges, the dma-buf
+ * exporters and each interface, and returns a report: a list of checks
+ * (status, evidence, fix) and one TX and one RX verdict per interface.
+ * It never changes the host: the only kernel requests that are not queries
+ * are bind probes whose binding, if one is made, belongs to a private
+ * context that is closed at once (releasing it). See dmt_doctor_run(3).
+ */
+struct dmt_doctor;
+
+enum dmt_doctor_status {
+	DMT_DOCTOR_PASS = 0,
+	DMT_DOCTOR_WARN,	/* works, but something needs attention */
+	DMT_DOCTOR_FAIL,	/* blocks devmem TX and/or RX */
+	DMT_DOCTOR_SKIP,	/* not applicable or could not be checked */
+};
+
+enum dmt_doctor_group {
+	DMT_DOCTOR_KERNEL = 0,
+	DMT_DOCTOR_PRIVILEGES,
+	DMT_DOCTOR_EXPORTERS,
+	DMT_DOCTOR_INTERFACE,
+};
+
+/* What to judge: bit mask for dmt_doctor_opts.what. */
+#define DMT_DOCTOR_TX 1u
+#define DMT_DOCTOR_RX 2u
+
+struct dmt_doctor_opts {
+	size_t sz;
+	const char *const *ifnames;	/* NULL: every non-loopback interface */
+	unsigned int nifnames;
+	unsigned int what;		/* DMT_DOCTOR_TX|DMT_DOCTOR_RX, 0: both */
+	size_t :0;
+};
+
+/*
+ * One check. A value record; its layout is ABI. Strings are borrowed for
+ * the life of the report and never NULL except ifname.
+ *  id        stable machine name, e.g. "kernel.bind_tx", "rx.header_split"
+ *  ifname    interface the check is about, NULL for host-wide checks
+ *  title     short human description
+ *  evidence  what was seen (kernel answers, values)
+ *  fix       what to do; "" when status is PASS or SKIP needs nothing
+ */
+struct dmt_doctor_check {
+	const char *id;
+	const char *ifname;
+	const char *title;
+	const char *evidence;
+	const char *fix;
+	enum dmt_doctor_status status;
+	enum dmt_doctor_group group;
+	uint32_t __reserved[4];
+};
+
+/*
+ * The verdicts for one interface. A value record; its layout is ABI.
+ * tx_ready / rx_ready: 1 ready, 0 not ready, -1 not asked.
+ * tx_reason / rx_reason: the first blocking reason, "" when ready.
+ */
+struct dmt_doctor_iface {
+	const char *ifname;
+	const char *driver;		/* "" when unknown */
+	const char *driver_version;	/* "" when unknown */
+	const char *tx_reason;
+	const char *rx_reason;
+	int ifindex;
+	int tx_ready;
+	int rx_ready;
+	uint32_t __reserved[5];
+};
+
+/*
+ * Run every check. Returns NULL + errno on failure: -ENODEV (err names the
+ * interface) when a named interface does not exist in the caller's network
+ * namespace, -EINVAL for bad options, -ENOMEM. A kernel without devmem is
+ * not a failure: it is what the report says.
+ */
+DMT_API struct dmt_doctor *dmt_doctor_run(const struct dmt_doctor_opts *opts,
+					  struct dmt_error *err);
+DMT_API void dmt_doctor_free(struct dmt_doctor *doc);
+DMT_API unsigned int dmt_doctor_check_count(const struct dmt_doctor *doc);
+/* Checks in report order (kernel, privileges, exporters, then each
+ * interface); NULL when i is out of range. Borrowed for the life of doc. */
+DMT_API const struct dmt_doctor_check *
+dmt_doctor_check_at(const struct dmt_doctor *doc, unsigned int i);
+DMT_API unsigned int dmt_doctor_iface_count(const struct dmt_doctor *doc);
+DMT_API const struct dmt_doctor_iface *
+dmt_doctor_iface_at(const struct dmt_doctor *doc, unsigned int i);
+/* 1 when every interface is ready for everything asked, else 0 (also when
+ * there is no interface to judge). */
+DMT_API int dmt_doctor_ready(const struct dmt_doctor *doc);
+/* uname release, for information only (never used to decide anything). */
+DMT_API const char *dmt_doctor_kernel_release(const struct dmt_doctor *doc);
+/* The mask of DMT_DOCTOR_TX/RX that was judged. */
+DMT_API unsigned int dmt_doctor_what(const struct dmt_doctor *doc);
+/* "pass", "warn", "fail", "skip"; "kernel", "privileges", "exporters",
+ * "interface". Never NULL ("?" when out of range). */
+DMT_API const char *dmt_doctor_status_name(enum dmt_doctor_status s);
+DMT_API const char *dmt_doctor_group_name(enum dmt_doctor_group g);
+
+/* ------------------------------------------------------------------ */
+/* Staging: GPU memory <-> socket through host bounce buffers          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A stage moves bytes between a stream socket and a buffer the CPU cannot
+ * map (DMT_BUF_CUDA, DMT_BUF_ROCM) when devmem is unavailable. It owns two
+ * host bounce halves of `chunk` bytes (pinned by the GPU runtime where it
+ * allows: cuMemHostRegister, hsa_amd_memory_lock) and a copy thread, so the
+ * device copy of one chunk overlaps the network transfer of the previous
+ * one. It works with every buffer kind (through dmt_buf_read/write).
+ * The TX side of the same pipeline is the staged engine (DMT_ENGINE_STAGED),
+ * which dmt_tx_connect() picks by itself for such buffers.
+ */
+struct dmt_stage;
+
+struct dmt_stage_opts {
+	size_t sz;
+	size_t chunk;		/* bytes per bounce half, default 4 MiB, page
+				 * rounded, at most 1 GiB */
+	size_t :0;
+};
+
+/* buf is borrowed and must outlive the stage. NULL + errno on failure. */
+DMT_API struct dmt_stage *dmt_stage_new(struct dmt_buf *buf,
+					const struct dmt_stage_opts *opts,
+					struct dmt_error *err);
+/* Stops the copy thread, unpins and frees the bounce halves. NULL is ok. */
+DMT_API void dmt_stage_free(struct dmt_stage *st);
+DMT_API size_t dmt_stage_chunk(const struct dmt_stage *st);
+
+/*
+ * Receive len bytes from the stream socket fd into [off, off+len) of the
+ * buffer. Blocks (unless fd is non-blocking) until len bytes have arrived
+ * or the stream ends. Returns the bytes that reached the buffer (short at
+ * end of stream or on a socket error after some bytes; never drops bytes
+ * it took from the socket), 0 at end of stream before any byte, or -errno
+ * (socket error before any byte; any device copy failure).
+ */
+DMT_API ssize_t dmt_stage_recv(struct dmt_stage *st, int fd, uint64_t off,
+			       uint64_t len);
+/* Send [off, off+len) of the buffer on fd; bytes sent or -errno. */
+DMT_API ssize_t dmt_stage_send(struct dmt_stage *st, int fd, uint64_t off,
+			       uint64_t len);
+DMT_API const struct dmt_error *dmt_stage_last_error(const struct dmt_stage *st);
+
+struct dmt_stage_stats {
+	size_t sz;
+	uint64_t sent;		/* bytes sent from the bounce halves */
+	uint64_t received;	/* bytes received into the bounce halves */
+	uint64_t from_device;	/* bytes copied buffer -> bounce */
+	uint64_t to_device;	/* bytes copied bounce -> buffer */
+	uint64_t chunks;	/* chunk copies made by the copy thread */
+	uint64_t copy_ns;	/* time the copy thread spent copying */
+	uint64_t net_wait_ns;	/* time the socket side waited for the copies */
+	uint32_t pinned;	/* 1: bounce halves pinned by the GPU runtime */
+	uint32_t __reserved;
+	size_t :0;
+};
+/* Fill stats (stats->sz must be set; DMT_OPTS works for it). */
+DMT_API int dmt_stage_get_stats(const struct dmt_stage *st,
+				struct dmt_stage_stats *stats);
+
 #ifdef __cplusplus
 }
 #endif
