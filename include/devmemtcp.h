@@ -601,6 +601,235 @@ struct dmt_stage_stats {
 DMT_API int dmt_stage_get_stats(const struct dmt_stage *st,
 				struct dmt_stage_stats *stats);
 
+/* ------------------------------------------------------------------ */
+/* RX: receiving into a buffer (devmem fragments, or the copy engine)  */
+/* ------------------------------------------------------------------ */
+
+struct dmt_rx;
+
+/*
+ * One received fragment, lent to the caller by dmt_rx_recv() until it is
+ * given back with dmt_rx_release(). A value record; its layout is ABI
+ * (24 bytes, no padding).
+ *  off      byte offset in the rx buffer (dmt_buf coordinates), or, with
+ *           DMT_FRAG_LINEAR, in the rx's linear area (dmt_rx_linear())
+ *  len      bytes
+ *  token    devmem token (kernel), synthetic token (copy engine), 0 linear
+ *  binding  devmem binding id that received it, 0 otherwise
+ *  flags    DMT_FRAG_*
+ * Fragments come in stream order.
+ */
+struct dmt_frag {
+	uint64_t off;
+	uint32_t len;
+	uint32_t token;
+	uint32_t binding;
+	uint32_t flags;
+};
+/* Bytes that landed in host memory, not in the buffer: the packet header
+ * was not split off (header split off, hds-thresh > 0) or, with the auto
+ * engine, the flow reached a queue without the binding. Valid until the
+ * next dmt_rx_recv(). Nothing to release. */
+#define DMT_FRAG_LINEAR 0x1u
+/* Copy engine: the CPU copied these bytes into the buffer. */
+#define DMT_FRAG_COPIED 0x2u
+
+/* Called with every batch of fragments; they are released when it returns
+ * (the "autorelease" mode of dmt_rx_recv()). */
+typedef void (*dmt_rx_frag_fn)(struct dmt_rx *rx, const struct dmt_frag *frags,
+			       unsigned int n, void *user);
+/* Called when max_outstanding fragments are lent and dmt_rx_recv() would
+ * otherwise refuse: release some (dmt_rx_release) and return 0 to go on,
+ * or return < 0 to make dmt_rx_recv() fail with -ENOBUFS. */
+typedef int (*dmt_rx_pressure_fn)(struct dmt_rx *rx, uint64_t outstanding,
+				  void *user);
+
+struct dmt_rx_opts {
+	size_t sz;
+	enum dmt_engine engine;	/* AUTO (default), DEVMEM or COPY */
+	uint32_t binding_id;	/* devmem: the bind-rx id of the queues the flow
+				 * is steered to (dmt_nic_setup_binding_id) */
+	const char *no_binding_reason; /* AUTO without binding: why (recorded) */
+	size_t ctrl_size;	/* devmem control buffer, default 81920 bytes */
+	size_t linear_size;	/* devmem linear area, default 256 KiB */
+	size_t bounce_size;	/* copy engine bounce buffer, default 256 KiB */
+	unsigned int max_outstanding; /* fragments lent at once; default 3/4 of
+				 * the buffer's pages (the bound pool) */
+	dmt_rx_frag_fn frag_fn;	/* NULL: the caller releases explicitly */
+	dmt_rx_pressure_fn pressure_fn;
+	void *user;		/* passed to both callbacks */
+	int nonblock;		/* -EAGAIN instead of waiting */
+	int no_linear;		/* linear bytes fail with -DMT_ERR_HEADER_SPLIT */
+	size_t :0;
+};
+
+/*
+ * Receive on a connected TCP socket (e.g. from accept()) into buf. The
+ * socket stays the caller's. Engine choice: DEVMEM needs a dma-buf buffer
+ * and opts->binding_id (the queues' bind-rx id); COPY works everywhere
+ * (plain recv into a bounce buffer, then dmt_buf_write into buf); AUTO
+ * takes devmem when both are there, else copy, with the reason in
+ * dmt_rx_engine_reason(). ctx may be NULL (it is used for logging).
+ * buf must outlive rx. Returns NULL + errno, err explaining.
+ */
+DMT_API struct dmt_rx *dmt_rx_from_fd(struct dmt_ctx *ctx, struct dmt_buf *buf,
+				      int fd, const struct dmt_rx_opts *opts,
+				      struct dmt_error *err);
+/* Accept one connection on listen_fd and receive on it; rx owns (closes)
+ * the accepted socket. */
+DMT_API struct dmt_rx *dmt_rx_accept(struct dmt_ctx *ctx, struct dmt_buf *buf,
+				     int listen_fd,
+				     const struct dmt_rx_opts *opts,
+				     struct dmt_error *err);
+/* Releases every fragment still lent (the kernel frees socket tokens on
+ * close anyway) and closes an owned socket. NULL is fine. */
+DMT_API void dmt_rx_free(struct dmt_rx *rx);
+
+DMT_API int dmt_rx_fd(const struct dmt_rx *rx);
+DMT_API enum dmt_engine dmt_rx_engine(const struct dmt_rx *rx);
+/* One line: why this engine. Borrowed for the life of rx. */
+DMT_API const char *dmt_rx_engine_reason(const struct dmt_rx *rx);
+DMT_API uint32_t dmt_rx_binding_id(const struct dmt_rx *rx);
+DMT_API const struct dmt_error *dmt_rx_last_error(const struct dmt_rx *rx);
+/* The linear area DMT_FRAG_LINEAR offsets point into (host memory owned by
+ * rx, overwritten by the next dmt_rx_recv()). NULL for the copy engine. */
+DMT_API const void *dmt_rx_linear(const struct dmt_rx *rx);
+/* Fragments lent and not yet released. */
+DMT_API uint64_t dmt_rx_outstanding(const struct dmt_rx *rx);
+
+/*
+ * Receive once: up to max fragments into frags (max >= 1), *nfrags set.
+ * Returns bytes received (linear + buffer), 0 at end of stream, or -errno:
+ *  -EAGAIN (nonblock), -ENOBUFS (max_outstanding fragments lent: release
+ *  some), -DMT_ERR_FLOW_STEERING (data of another binding, outside the
+ *  buffer, or no devmem data at all with the devmem engine),
+ *  -DMT_ERR_HEADER_SPLIT (linear bytes with no_linear), -EMSGSIZE
+ *  (MSG_CTRUNC lost fragments; the control buffer is grown), ...
+ * The per-fragment path does no allocation and no syscall. With frag_fn,
+ * the fragments are passed to it and released before returning.
+ */
+DMT_API ssize_t dmt_rx_recv(struct dmt_rx *rx, struct dmt_frag *frags,
+			    unsigned int max, unsigned int *nfrags);
+/*
+ * Give fragments back: devmem tokens through batched SO_DEVMEM_DONTNEED
+ * (contiguous tokens merged into runs, at most 128 runs and 1024 frags per
+ * call, each call's count checked), copy-engine space to the ring; linear
+ * frags are skipped. Returns fragments released, or -ENOENT when the kernel
+ * did not know some tokens (released twice, or from another socket).
+ */
+DMT_API int dmt_rx_release(struct dmt_rx *rx, const struct dmt_frag *frags,
+			   unsigned int n);
+/*
+ * Copy the bytes of frags[0..n), in order, to dst (dstlen bytes), reading
+ * the buffer through dmt_buf_read (sync brackets, GPU runtimes). Returns
+ * bytes copied, -ENOSPC (nothing copied) when dstlen is too small.
+ * Does not release.
+ */
+DMT_API ssize_t dmt_rx_gather(struct dmt_rx *rx, const struct dmt_frag *frags,
+			      unsigned int n, void *dst, size_t dstlen);
+/* The same into another buffer (any provider) at dst_off. */
+DMT_API ssize_t dmt_rx_gather_buf(struct dmt_rx *rx,
+				  const struct dmt_frag *frags, unsigned int n,
+				  struct dmt_buf *dst, size_t dst_off);
+
+struct dmt_rx_stats {
+	size_t sz;
+	uint64_t bytes;		/* all bytes received */
+	uint64_t devmem_bytes;	/* landed in the dma-buf */
+	uint64_t linear_bytes;	/* landed in host memory (header split missed) */
+	uint64_t copied_bytes;	/* copy engine */
+	uint64_t frags;		/* fragments lent */
+	uint64_t recv_calls;	/* recvmsg/recv syscalls */
+	uint64_t tokens_released;
+	uint64_t dontneed_calls; /* SO_DEVMEM_DONTNEED syscalls */
+	uint64_t outstanding;	/* fragments lent now */
+	uint64_t max_outstanding_seen;
+	uint64_t pressure;	/* times the max_outstanding bound was hit */
+	uint64_t ctrunc;	/* MSG_CTRUNC seen */
+	uint64_t etoosmall;	/* errno 525 seen */
+	size_t :0;
+};
+/* Fill stats (stats->sz must be set; DMT_OPTS works for it). */
+DMT_API int dmt_rx_get_stats(const struct dmt_rx *rx,
+			     struct dmt_rx_stats *stats);
+
+/* ------------------------------------------------------------------ */
+/* NIC setup for devmem RX: a reversible transaction                   */
+/* ------------------------------------------------------------------ */
+
+struct dmt_nic_setup;
+
+#define DMT_NIC_F_QUEUE_START 0x1u /* queue_start is set (else the last
+				    * nqueues RX queues) */
+#define DMT_NIC_F_DRY_RUN 0x2u	/* plan and report, change nothing */
+#define DMT_NIC_F_NO_RSS 0x4u	/* leave RSS alone */
+#define DMT_NIC_F_NO_RULE 0x8u	/* no ntuple rule */
+#define DMT_NIC_F_NO_BIND 0x10u	/* configure, do not bind */
+#define DMT_NIC_F_NO_HDS 0x20u	/* leave header split alone (set by hand) */
+
+struct dmt_nic_setup_opts {
+	size_t sz;
+	unsigned int flags;	/* DMT_NIC_F_* */
+	unsigned int nqueues;	/* RX queues to bind, default 1 */
+	unsigned int queue_start; /* with DMT_NIC_F_QUEUE_START */
+	const struct sockaddr *server; /* local address of the flow (dst), may
+				 * be NULL: rule on the port only */
+	socklen_t server_len;
+	const struct sockaddr *client; /* peer (src) for the 5-tuple rule */
+	socklen_t client_len;
+	uint16_t port;		/* TCP port of the flow (host order) */
+	uint16_t client_port;	/* source port for the 5-tuple rule, 0: any */
+	const char *journal_dir; /* default "/run/devmemtcp" */
+	size_t :0;
+};
+
+/*
+ * Prepare a setup of ifindex: reads and keeps a snapshot of rings (header
+ * split, hds-thresh), channels, RSS table, the ntuple feature and rules.
+ * Changes nothing. ctx must outlive the setup (ethtool requests and log).
+ * Returns NULL + errno, err explaining.
+ */
+DMT_API struct dmt_nic_setup *dmt_nic_setup_new(struct dmt_ctx *ctx,
+						int ifindex,
+						const struct dmt_nic_setup_opts *opts,
+						struct dmt_error *err);
+/*
+ * Apply: header split on and hds-thresh 0, RSS over the other queues, the
+ * ntuple feature on, a flow rule to the first bound queue (5-tuple, else
+ * 3-tuple), then bind-rx of buf's dma-buf (buf may be NULL with
+ * DMT_NIC_F_NO_BIND). A journal is written before each change. On any
+ * error everything done so far is undone, in reverse order, and the error
+ * names the cause and the fix. Returns 0 or -errno.
+ */
+DMT_API int dmt_nic_setup_apply(struct dmt_nic_setup *s, struct dmt_buf *buf);
+/* Undo everything apply did (unbind first), in reverse order; remove the
+ * journal. Idempotent. Returns 0 or the first error (it goes on). */
+DMT_API int dmt_nic_setup_undo(struct dmt_nic_setup *s);
+/* dmt_nic_setup_undo(), then free. NULL is fine. */
+DMT_API void dmt_nic_setup_free(struct dmt_nic_setup *s);
+DMT_API uint32_t dmt_nic_setup_binding_id(const struct dmt_nic_setup *s);
+/* Queues bound (first, count). */
+DMT_API int dmt_nic_setup_queues(const struct dmt_nic_setup *s,
+				 unsigned int *first, unsigned int *count);
+/* What was changed and restored, one line per step, "" if nothing.
+ * Borrowed for the life of s. */
+DMT_API const char *dmt_nic_setup_summary(const struct dmt_nic_setup *s);
+DMT_API const struct dmt_error *
+dmt_nic_setup_last_error(const struct dmt_nic_setup *s);
+/* Path of the journal for ifname under dir (NULL: default) into out. */
+DMT_API int dmt_nic_journal_path(const char *dir, const char *ifname, char *out,
+				 size_t outlen);
+/*
+ * Repair what a crashed run left on ifname, from its journal: delete the
+ * rules it created, restore RSS, the ntuple feature and header split, then
+ * remove the journal. summary (may be NULL) receives one line per step.
+ * Returns 1 when something was restored, 0 when there was no journal,
+ * -EBUSY when the process that wrote it is still running, or -errno.
+ */
+DMT_API int dmt_nic_setup_restore(struct dmt_ctx *ctx, const char *ifname,
+				  const char *journal_dir, char *summary,
+				  size_t summary_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ethtool setters for NIC setup: header split over the ethtool netlink
+ * family (RINGS_SET), features, RSS indirection and ntuple rules over
+ * SIOCETHTOOL. The getters are in ethtool.c. Never the ethtool program.
+ */
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "ethtool.h"
+#include "netdev.h"
+#include "nl.h"
+#include "uapi.h"
+
+static const char *const hds_drivers = "mlx5, bnxt_en, gve, fbnic";
+
+static int set_nl(struct dmt_ctx *ctx)
+{
+	struct dmt_genl_family fam;
+	int ret;
+
+	if (ctx->ethtool.sock && ctx->ethtool.family > 0)
+		return 0;
+	if (ctx->ethtool.sock)
+		dmt_nl_close(&ctx->ethtool);
+	ret = dmt_nl_open(&ctx->ethtool, NETLINK_GENERIC);
+	if (ret < 0)
+		return dmt_err_set(&ctx->err, ret, "cannot open a generic netlink "
+				   "socket for ethtool: %s", dmt_strerror(ret));
+	ret = dmt_genl_resolve(&ctx->ethtool, DMT_ETHTOOL_GENL_NAME, &fam,
+			       &ctx->err);
+	if (ret < 0) {
+		dmt_nl_close(&ctx->ethtool);
+		return dmt_err_set(&ctx->err, ret, "the ethtool netlink family is "
+				   "not available (CONFIG_ETHTOOL_NETLINK): %s",
+				   dmt_strerror(ret));
+	}
+	return 0;
+}
+
+static void drv_name(int ifindex, char *drv, size_t len)
+{
+	if (dmt_if_driver(ifindex, drv, len, NULL, 0) < 0)
+		snprintf(drv, len, "this driver");
+}
+
+static void extack_note(const struct dmt_ctx *ctx, char *out, size_t len)
+{
+	out[0] = '\0';
+	if (ctx->err.extack[0])
+		snprintf(out, len, " (kernel: \"%s\")", ctx->err.extack);
+}
+
+int dmt_ethtool_rings_set_hds(struct dmt_ctx *ctx, int ifindex,
+			      int tcp_data_split, int64_t hds_thresh)
+{
+	char buf[DMT_NL_BUFSZ] __attribute__((aligned(8)));
+	char ifn[IF_NAMESIZE], drv[32], ext[300];
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+	int ret;
+
+	dmt_err_clear(&ctx->err);
+	if (ifindex <= 0 || tcp_data_split > DMT_ETHTOOL_TCP_DATA_SPLIT_ENABLED ||
+	    hds_thresh > UINT32_MAX || (tcp_data_split < 0 && hds_thresh < 0))
+		return dmt_ret(dmt_err_set(&ctx->err, -EINVAL, "rings-set: "
+			"invalid arguments (tcp-data-split %d, hds-thresh %lld)",
+			tcp_data_split, (long long)hds_thresh));
+	ret = set_nl(ctx);
+	if (ret < 0)
+		return dmt_ret(ret);
+	nlh = dmt_genl_req(buf, ctx->ethtool.family, DMT_ETHTOOL_MSG_RINGS_SET,
+			   DMT_ETHTOOL_GENL_VERSION, 0);
+	nest = mnl_attr_nest_start(nlh, DMT_ETHTOOL_A_RINGS_HEADER);
+	mnl_attr_put_u32(nlh, DMT_ETHTOOL_A_HEADER_DEV_INDEX, (uint32_t)ifindex);
+	mnl_attr_nest_end(nlh, nest);
+	if (tcp_data_split >= 0)
+		mnl_attr_put_u8(nlh, DMT_ETHTOOL_A_RINGS_TCP_DATA_SPLIT,
+				(uint8_t)tcp_data_split);
+	if (hds_thresh >= 0)
+		mnl_attr_put_u32(nlh, DMT_ETHTOOL_A_RINGS_HDS_THRESH,
+				 (uint32_t)hds_thresh);
+	ret = dmt_nl_talk(&ctx->ethtool, nlh, NULL, NULL, &ctx->err);
+	if (ret == 0)
+		return 0;
+	dmt_ifname(ifindex, ifn);
+	drv_name(ifindex, drv, sizeof(drv));
+	extack_note(ctx, ext, sizeof(ext));
+	if (ret == -EOPNOTSUPP && strstr(ctx->err.extack, "hds"))
+		dmt_err_set(&ctx->err, ret, "hds-thresh is not supported by %s "
+			    "on %s%s: devmem RX needs a NIC with header split and "
+			    "a zero threshold (%s)", drv, ifn, ext, hds_drivers);
+	else if (ret == -EOPNOTSUPP)
+		dmt_err_set(&ctx->err, ret, "tcp-data-split is not supported by "
+			    "%s on %s%s: devmem RX needs a NIC with header split "
+			    "(%s)", drv, ifn, ext, hds_drivers);
+	else if (ret == -EINVAL && strstr(ctx->err.extack, "memory provider"))
+		dmt_err_set(&ctx->err, ret, "cannot change header split on %s "
+			    "while RX queues are bound%s: close the program that "
+			    "holds the binding first", ifn, ext);
+	else if (ret == -EINVAL && strstr(ctx->err.extack, "XDP"))
+		dmt_err_set(&ctx->err, ret, "cannot enable tcp-data-split on %s%s: "
+			    "detach the single-buffer XDP program first", ifn, ext);
+	else if (ret == -EPERM)
+		dmt_err_set(&ctx->err, ret, "changing rings on %s needs "
+			    "CAP_NET_ADMIN: run as root", ifn);
+	else
+		dmt_err_set(&ctx->err, ret, "setting header split on %s failed: "
+			    "%s%s", ifn, dmt_strerror(ret), ext);
+	return dmt_ret(ret);
+}
+
+/* ---- SIOCETHTOOL ---- */
+
+static int eioctl(int ifindex, void *data)
+{
+	struct ifreq ifr;
+	int fd, ret;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (!if_indextoname((unsigned int)ifindex, ifr.ifr_name))
+		return errno == ENXIO ? -ENODEV : dmt_neg_errno();
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return dmt_neg_errno();
+	ifr.ifr_data = data;
+	ret = ioctl(fd, SIOCETHTOOL, &ifr);
+	if (ret < 0)
+		ret = dmt_neg_errno();
+	close(fd);
+	return ret;
+}
+
+static int ioctl_fail(struct dmt_ctx *ctx, int ifindex, int ret,
+		      const char *what, const char *unsupported_fix)
+{
+	char ifn[IF_NAMESIZE], drv[32];
+
+	dmt_ifname(ifindex, ifn);
+	drv_name(ifindex, drv, sizeof(drv));
+	if (ret == -EOPNOTSUPP)
+		return dmt_err_set(&ctx->err, ret, "%s is not supported by %s on "
+				   "%s: %s", what, drv, ifn, unsupported_fix);
+	if (ret == -EPERM)
+		return dmt_err_set(&ctx->err, ret, "%s on %s needs CAP_NET_ADMIN: "
+				   "run as root", what, ifn);
+	if (ret == -ENODEV)
+		return dmt_err_set(&ctx->err, ret, "%s: interface index %d does "
+				   "not exist in this network namespace", what,
+				   ifindex);
+	return dmt_err_set(&ctx->err, ret, "%s on %s failed: %s", what, ifn,
+			   dmt_strerror(ret));
+}
+
+static int feature_index(int ifindex, const char *name, uint32_t *idx,
+			 uint32_t *count)
+{
+	struct {
+		struct ethtool_sset_info hdr;
+		uint32_t len;
+	} sset = { .hdr = { .cmd = ETHTOOL_GSSET_INFO,
+			    .sset_mask = 1ull << ETH_SS_FEATURES } };
+	struct ethtool_gstrings *gs;
+	int ret;
+
+	ret = eioctl(ifindex, &sset);
+	if (ret < 0)
+		return ret;
+	if (!(sset.hdr.sset_mask & (1ull << ETH_SS_FEATURES)) || !sset.len ||
+	    sset.len > 4096)
+		return -EOPNOTSUPP;
+	gs = calloc(1, sizeof(*gs) + (size_t)sset.len * ETH_GSTRING_LEN);
+	if (!gs)
+		return -ENOMEM;
+	gs->cmd = ETHTOOL_GSTRINGS;
+	gs->string_set = ETH_SS_FEATURES;
+	gs->len = sset.len;
+	ret = eioctl(ifindex, gs);
+	if (ret == 0) {
+		ret = -ENOENT;
+		for (uint32_t i = 0; i < gs->len && i < sset.len; i++) {
+			if (!strncmp((const char *)gs->data + (size_t)i * ETH_GSTRING_LEN,
+				     name, ETH_GSTRING_LEN)) {
+				*idx = i;
+				ret = 0;
+				break;
+			}
+		}
+		*count = sset.len;
+	}
+	free(gs);
+	return ret;
+}
+
+int dmt_ethtool_feature_set(struct dmt_ctx *ctx, int ifindex,
+			    const char *name, bool on)
+{
+	struct ethtool_sfeatures *sf;
+	uint32_t idx = 0, count = 0, blocks;
+	char what[96];
+	int ret;
+
+	dmt_err_clear(&ctx->err);
+	if (ifindex <= 0 || !name)
+		return dmt_ret(dmt_err_set(&ctx->err, -EINVAL, "feature-set: "
+			"ifindex must be > 0 and a name given"));
+	snprintf(what, sizeof(what), "turning %s %s", name, on ? "on" : "off");
+	ret = feature_index(ifindex, name, &idx, &count);
+	if (ret == -ENOENT)
+		return dmt_ret(dmt_err_set(&ctx->err, ret, "feature \"%s\" is "
+			"not known to this kernel", name));
+	if (ret < 0)
+		return dmt_ret(ioctl_fail(ctx, ifindex, ret, what,
+			"the driver reports no features"));
+	blocks = (count + 31) / 32;
+	sf = calloc(1, sizeof(*sf) + blocks * sizeof(sf->features[0]));
+	if (!sf)
+		return dmt_ret(dmt_err_set(&ctx->err, -ENOMEM, "out of memory"));
+	sf->cmd = ETHTOOL_SFEATURES;
+	sf->size = blocks;
+	sf->features[idx / 32].valid = 1u << (idx % 32);
+	sf->features[idx / 32].requested = on ? 1u << (idx % 32) : 0;
+	ret = eioctl(ifindex, sf);
+	free(sf);
+	/* > 0: ETHTOOL_F_UNSUPPORTED (fixed), _WISH (not applied as asked) */
+	if (ret > 0 && (ret & ETHTOOL_F_UNSUPPORTED))
+		ret = -EOPNOTSUPP;
+	else if (ret > 0)
+		ret = -EBUSY;
+	if (ret < 0) {
+		char hint[160];
+
+		snprintf(hint, sizeof(hint), "%s is fixed on this device; devmem "
+			 "RX needs ntuple flow steering (%s)", name, hds_drivers);
+		if (ret == -EBUSY) {
+			char ifn[IF_NAMESIZE];
+			return dmt_ret(dmt_err_set(&ctx->err, ret, "%s on %s was not "
+				"applied: the driver refused it in the current "
+				"configuration", what, dmt_ifname(ifindex, ifn)));
+		}
+		return dmt_ret(ioctl_fail(ctx, ifindex, ret, what, hint));
+	}
+	return 0;
+}
+
+int dmt_ethtool_rss_set(struct dmt_ctx *ctx, int ifindex,
+			const uint32_t *indir, uint32_t size)
+{
+	struct ethtool_rxfh_indir *r;
+	int ret;
+
+	dmt_err_clear(&ctx->err);
+	if (ifindex <= 0 || (size && !indir) || size > 65536)
+		return dmt_ret(dmt_err_set(&ctx->err, -EINVAL, "rss-set: invalid "
+			"arguments"));
+	r = calloc(1, sizeof(*r) + size * sizeof(uint32_t));
+	if (!r)
+		return dmt_ret(dmt_err_set(&ctx->err, -ENOMEM, "out of memory"));
+	r->cmd = ETHTOOL_SRXFHINDIR;
+	r->size = size;
+	if (size)
+		memcpy(r->ring_index, indir, size * sizeof(uint32_t));
+	ret = eioctl(ifindex, r);
+	free(r);
+	if (ret < 0)
+		return dmt_ret(ioctl_fail(ctx, ifindex, ret, size ?
+			"setting the RSS indirection table" :
+			"resetting the RSS indirection table",
+			"without RSS other traffic cannot be kept off the bound "
+			"queues; use a NIC with RSS or set it up by hand "
+			"(--no-setup)"));
+	return 0;
+}
+
+int dmt_ethtool_ntuple_add(struct dmt_ctx *ctx, int ifindex,
+			   const struct dmt_flow_rule *rule, uint32_t loc,
+			   uint32_t *loc_out)
+{
+	struct ethtool_rxnfc nfc;
+	struct ethtool_rx_flow_spec *fs = &nfc.fs;
+	int ret;
+
+	dmt_err_clear(&ctx->err);
+	if (ifindex <= 0 || !rule ||
+	    (rule->family != AF_INET && rule->family != AF_INET6))
+		return dmt_ret(dmt_err_set(&ctx->err, -EINVAL, "ntuple-add: "
+			"ifindex > 0 and an IPv4 or IPv6 rule are needed"));
+	memset(&nfc, 0, sizeof(nfc));
+	nfc.cmd = ETHTOOL_SRXCLSRLINS;
+	fs->ring_cookie = rule->queue;
+	fs->location = loc;
+	if (rule->family == AF_INET) {
+		static const uint8_t zero[4];
+
+		fs->flow_type = TCP_V4_FLOW;
+		memcpy(&fs->h_u.tcp_ip4_spec.ip4src, rule->src, 4);
+		memcpy(&fs->h_u.tcp_ip4_spec.ip4dst, rule->dst, 4);
+		fs->h_u.tcp_ip4_spec.psrc = rule->src_port;
+		fs->h_u.tcp_ip4_spec.pdst = rule->dst_port;
+		fs->m_u.tcp_ip4_spec.ip4src = memcmp(rule->src, zero, 4) ? ~0u : 0;
+		fs->m_u.tcp_ip4_spec.ip4dst = memcmp(rule->dst, zero, 4) ? ~0u : 0;
+		fs->m_u.tcp_ip4_spec.psrc = rule->src_port ? 0xffff : 0;
+		fs->m_u.tcp_ip4_spec.pdst = rule->dst_port ? 0xffff : 0;
+	} else {
+		static const uint8_t zero[16];
+
+		fs->flow_type = TCP_V6_FLOW;
+		memcpy(fs->h_u.tcp_ip6_spec.ip6src, rule->src, 16);
+		memcpy(fs->h_u.tcp_ip6_spec.ip6dst, rule->dst, 16);
+		fs->h_u.tcp_ip6_spec.psrc = rule->src_port;
+		fs->h_u.tcp_ip6_spec.pdst = rule->dst_port;
+		if (memcmp(rule->src, zero, 16))
+			memset(fs->m_u.tcp_ip6_spec.ip6src, 0xff, 16);
+		if (memcmp(rule->dst, zero, 16))
+			memset(fs->m_u.tcp_ip6_spec.ip6dst, 0xff, 16);
+		fs->m_u.tcp_ip6_spec.psrc = rule->src_port ? 0xffff : 0;
+		fs->m_u.tcp_ip6_spec.pdst = rule->dst_port ? 0xffff : 0;
+	}
+	ret = eioctl(ifindex, &nfc);
+	if (ret < 0)
+		return dmt_ret(ioctl_fail(ctx, ifindex, ret,
+			"inserting an ntuple flow rule",
+			"devmem RX needs ntuple flow steering to put the flow on "
+			"the bound queues"));
+	if (loc_out)
+		*loc_out = fs->location;
+	return 0;
+}
+
+int dmt_ethtool_ntuple_del(struct dmt_ctx *ctx, int ifindex, uint32_t loc)
+{
+	struct ethtool_rxnfc nfc;
+	char what[64];
+	int ret;
+
+	dmt_err_clear(&ctx->err);
+	memset(&nfc, 0, sizeof(nfc));
+	nfc.cmd = ETHTOOL_SRXCLSRLDEL;
+	nfc.fs.location = loc;
+	ret = eioctl(ifindex, &nfc);
+	if (ret < 0) {
+		snprintf(what, sizeof(what), "deleting ntuple rule %u", loc);
+		return dmt_ret(ioctl_fail(ctx, ifindex, ret, what,
+					  "the driver has no ntuple rules"));
+	}
+	return 0;
+}

@@ -1,0 +1,1110 @@
+// SPDX-License-Identifier: MIT
+/*
+ * NIC setup for devmem RX as a reversible transaction: snapshot, header
+ * split, RSS over the other queues, ntuple feature + flow rule, bind-rx;
+ * undone in reverse order on error and on free. Each change is written to
+ * a small journal before it is made, so a crashed run can be repaired with
+ * dmt_nic_setup_restore() (devmemtcp setup --restore).
+ *
+ * Journal (text, one record per line, appended and fdatasync'ed):
+ *   devmemtcp-journal 1
+ *   ifname IF / ifindex N / pid PID STARTTIME
+ *   hds OLD_TDS HAS_THRESH OLD_THRESH     before header split is changed
+ *   rss N E0 E1 ...                      before the RSS table is changed
+ *   feature rx-ntuple-filter 0           before ntuple filters are enabled
+ *   rule LOC                             right after a rule is inserted
+ *   bind ID                              after bind-rx (informational: the
+ *                                        binding dies with the process)
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buffer.h"
+#include "nicsetup.h"
+#include "uapi.h"
+
+#define DEFAULT_JOURNAL_DIR "/run/devmemtcp"
+#define NTUPLE_FEATURE "rx-ntuple-filter"
+#define MAX_RULES 4
+
+struct dmt_nic_setup {
+	struct dmt_ctx *ctx;
+	const struct dmt_nic_ops *ops;
+	void *ou;
+	int ifindex;
+	char ifname[IF_NAMESIZE];
+	unsigned int flags, nq, qstart;
+	int rxq;
+	struct dmt_flow_rule r5, r3;
+	bool have_r5, have_server;
+	uint16_t port;
+	char jdir[256];
+	char jpath[320];
+	int jfd;
+	/* snapshot */
+	int rings_ret, ch_ret, rss_ret, feat_ret;
+	struct dmt_rings rings;
+	struct dmt_channels ch;
+	struct dmt_rss rss;
+	bool ntuple_on, ntuple_fixed;
+	struct dmt_error rss_err, ch_err, feat_err;
+	/* what was changed (the undo log) */
+	bool did_hds, did_rss, did_feat, applied;
+	uint8_t old_tds;
+	bool old_has_thresh;
+	uint32_t old_thresh;
+	uint32_t *old_indir, old_indir_size;
+	uint32_t rules[MAX_RULES];
+	unsigned int nrules;
+	bool bound;
+	uint32_t binding;
+	struct dmt_ctx *bind_ctx;
+	bool restoring;
+	char *sum;
+	size_t sumlen, sumcap;
+	struct dmt_error err;
+};
+
+/* ---- the real backend ---- */
+
+static int r_rings_get(void *u, struct dmt_ctx *c, int i, struct dmt_rings *r)
+{
+	(void)u;
+	return dmt_ethtool_rings_get(c, i, r);
+}
+static int r_rings_set(void *u, struct dmt_ctx *c, int i, int t, int64_t h)
+{
+	(void)u;
+	return dmt_ethtool_rings_set_hds(c, i, t, h);
+}
+static int r_channels_get(void *u, struct dmt_ctx *c, int i,
+			  struct dmt_channels *ch)
+{
+	(void)u;
+	return dmt_ethtool_channels_get(c, i, ch);
+}
+static int r_feature_get(void *u, struct dmt_ctx *c, int i, const char *n,
+			 bool *a, bool *f)
+{
+	(void)u;
+	return dmt_ethtool_feature_get(c, i, n, a, f);
+}
+static int r_feature_set(void *u, struct dmt_ctx *c, int i, const char *n,
+			 bool on)
+{
+	(void)u;
+	return dmt_ethtool_feature_set(c, i, n, on);
+}
+static int r_rss_get(void *u, struct dmt_ctx *c, int i, struct dmt_rss *r)
+{
+	(void)u;
+	return dmt_ethtool_rss_get(c, i, r);
+}
+static int r_rss_set(void *u, struct dmt_ctx *c, int i, const uint32_t *t,
+		     uint32_t n)
+{
+	(void)u;
+	return dmt_ethtool_rss_set(c, i, t, n);
+}
+static int r_ntuple_list(void *u, struct dmt_ctx *c, int i,
+			 struct dmt_ntuple_list *l)
+{
+	(void)u;
+	return dmt_ethtool_ntuple_list(c, i, l);
+}
+static int r_ntuple_add(void *u, struct dmt_ctx *c, int i,
+			const struct dmt_flow_rule *r, uint32_t loc,
+			uint32_t *out)
+{
+	(void)u;
+	return dmt_ethtool_ntuple_add(c, i, r, loc, out);
+}
+static int r_ntuple_del(void *u, struct dmt_ctx *c, int i, uint32_t loc)
+{
+	(void)u;
+	return dmt_ethtool_ntuple_del(c, i, loc);
+}
+static int r_bind_rx(void *u, struct dmt_ctx *c, int i, int fd,
+		     const uint32_t *q, unsigned int n, uint32_t *id)
+{
+	struct dmt_nic_setup *s = u;
+	int ret;
+
+	/* A netlink socket of our own: closing it is the unbind. */
+	s->bind_ctx = dmt_ctx_new(NULL, &c->err);
+	if (!s->bind_ctx)
+		return -errno;
+	ret = dmt_bind_rx(s->bind_ctx, i, fd, q, n, id);
+	if (ret < 0) {
+		dmt_err_copy(&c->err, &s->bind_ctx->err);
+		dmt_ctx_free(s->bind_ctx);
+		s->bind_ctx = NULL;
+	}
+	return ret;
+}
+static void r_unbind(void *u)
+{
+	struct dmt_nic_setup *s = u;
+
+	dmt_ctx_free(s->bind_ctx);
+	s->bind_ctx = NULL;
+}
+
+const struct dmt_nic_ops dmt_nic_ops_real = {
+	.rings_get = r_rings_get,	.rings_set_hds = r_rings_set,
+	.channels_get = r_channels_get, .feature_get = r_feature_get,
+	.feature_set = r_feature_set,	.rss_get = r_rss_get,
+	.rss_set = r_rss_set,		.ntuple_list = r_ntuple_list,
+	.ntuple_add = r_ntuple_add,	.ntuple_del = r_ntuple_del,
+	.bind_rx = r_bind_rx,		.unbind = r_unbind,
+};
+
+/* ---- helpers ---- */
+
+static void say(struct dmt_nic_setup *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void say(struct dmt_nic_setup *s, const char *fmt, ...)
+{
+	char line[512];
+	size_t n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	n = strlen(line);
+	if (s->sumlen + n + 2 > s->sumcap) {
+		size_t cap = (s->sumcap + n + 2) * 2;
+		char *p = realloc(s->sum, cap);
+
+		if (!p)
+			return;
+		s->sum = p;
+		s->sumcap = cap;
+	}
+	memcpy(s->sum + s->sumlen, line, n);
+	s->sumlen += n;
+	s->sum[s->sumlen++] = '\n';
+	s->sum[s->sumlen] = '\0';
+	dmt_log(s->ctx, DMT_LOG_INFO, "%s: %s", s->ifname, line);
+}
+
+/* Keep the backend's sentence as the setup's error. */
+static int fail_from_ctx(struct dmt_nic_setup *s, int ret)
+{
+	dmt_err_copy(&s->err, &s->ctx->err);
+	if (!s->err.message[0])
+		dmt_err_set(&s->err, ret, "%s: %s", s->ifname, dmt_strerror(ret));
+	s->err.err = ret;
+	return ret;
+}
+
+static const char *tds_name(uint8_t v)
+{
+	switch (v) {
+	case DMT_ETHTOOL_TCP_DATA_SPLIT_DISABLED:
+		return "off";
+	case DMT_ETHTOOL_TCP_DATA_SPLIT_ENABLED:
+		return "on";
+	default:
+		return "auto";
+	}
+}
+
+static unsigned long long proc_starttime(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long st = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	/* fields after ")": state is field 3, starttime field 22 */
+	for (int f = 3; p && f <= 22; f++) {
+		p = strchr(p + 1, ' ');
+		if (p && f == 22)
+			st = strtoull(p + 1, NULL, 10);
+	}
+	return st;
+}
+
+static bool owner_alive(pid_t pid, unsigned long long start)
+{
+	if (pid <= 0 || pid == getpid())
+		return false;
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return false;
+	return proc_starttime(pid) == start;
+}
+
+DMT_EXPORT int dmt_nic_journal_path(const char *dir, const char *ifname,
+				    char *out, size_t outlen)
+{
+	int n;
+
+	if (!ifname || !ifname[0] || strchr(ifname, '/') || !out)
+		return dmt_ret(-EINVAL);
+	n = snprintf(out, outlen, "%s/%s.journal", dir && dir[0] ? dir :
+		     DEFAULT_JOURNAL_DIR, ifname);
+	if (n < 0 || (size_t)n >= outlen)
+		return dmt_ret(-ENAMETOOLONG);
+	return 0;
+}
+
+static int jlog(struct dmt_nic_setup *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int jlog(struct dmt_nic_setup *s, const char *fmt, ...)
+{
+	char head[256];
+	va_list ap;
+	int ret = 0;
+
+	if (s->jfd < 0) {
+		if (mkdir(s->jdir, 0700) < 0 && errno != EEXIST)
+			goto fail;
+		s->jfd = open(s->jpath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND |
+			      O_CLOEXEC, 0600);
+		if (s->jfd < 0)
+			goto fail;
+		snprintf(head, sizeof(head), "devmemtcp-journal 1\nifname %s\n"
+			 "ifindex %d\npid %d %llu\n", s->ifname, s->ifindex,
+			 (int)getpid(), proc_starttime(getpid()));
+		if (dprintf(s->jfd, "%s", head) < 0)
+			goto fail;
+	}
+	va_start(ap, fmt);
+	ret = vdprintf(s->jfd, fmt, ap);
+	va_end(ap);
+	if (ret < 0 || dprintf(s->jfd, "\n") < 0 || fdatasync(s->jfd) < 0)
+		goto fail;
+	return 0;
+fail:
+	ret = dmt_neg_errno();
+	return dmt_err_set(&s->err, ret, "cannot write the setup journal %s: %s; "
+			   "nothing was changed for this step (set journal_dir to "
+			   "a writable directory)", s->jpath, dmt_strerror(ret));
+}
+
+static void journal_remove(struct dmt_nic_setup *s)
+{
+	if (s->jfd >= 0)
+		close(s->jfd);
+	s->jfd = -1;
+	unlink(s->jpath);
+}
+
+/* ---- construction ---- */
+
+static int addr_of(const struct sockaddr *sa, socklen_t len, int *family,
+		   uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (!sa)
+		return 0;
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		memcpy(out, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		*family = AF_INET;
+		return 1;
+	}
+	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		const struct in6_addr *a =
+			&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			memcpy(out, &a->s6_addr[12], 4);
+			*family = AF_INET;
+		} else {
+			memcpy(out, a, 16);
+			*family = AF_INET6;
+		}
+		return 1;
+	}
+	return -EINVAL;
+}
+
+struct dmt_nic_setup *dmt_nic_setup_new_ops(struct dmt_ctx *ctx, int ifindex,
+					    const struct dmt_nic_setup_opts *o,
+					    const struct dmt_nic_ops *ops,
+					    void *user, struct dmt_error *err)
+{
+	struct dmt_nic_setup *s;
+	int fs = 0, fc = 0, ret;
+	const char *jdir;
+
+	dmt_err_clear(err);
+	if (!ctx || ifindex <= 0) {
+		dmt_err_set(err, -EINVAL, "nic setup: a context and an "
+			    "interface index > 0 are needed");
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!DMT_OPTS_VALID(o, dmt_nic_setup_opts)) {
+		dmt_err_set(err, -EINVAL, "dmt_nic_setup_opts: unknown fields set "
+			    "or sz too small: rebuild against this library's header");
+		errno = EINVAL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		dmt_err_set(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	s->ctx = ctx;
+	s->ops = ops;
+	s->ou = ops == &dmt_nic_ops_real ? (void *)s : user;
+	s->ifindex = ifindex;
+	s->jfd = -1;
+	if (!if_indextoname((unsigned int)ifindex, s->ifname)) {
+		dmt_err_set(err, -ENODEV, "nic setup: interface index %d does "
+			    "not exist in this network namespace", ifindex);
+		free(s);
+		errno = ENODEV;
+		return NULL;
+	}
+	s->flags = DMT_OPTS_GET(o, flags, 0);
+	s->nq = DMT_OPTS_GET(o, nqueues, 1);
+	s->qstart = DMT_OPTS_GET(o, queue_start, 0);
+	s->port = DMT_OPTS_GET(o, port, 0);
+	jdir = DMT_OPTS_GET(o, journal_dir, DEFAULT_JOURNAL_DIR);
+	snprintf(s->jdir, sizeof(s->jdir), "%s", jdir);
+	if (dmt_nic_journal_path(s->jdir, s->ifname, s->jpath,
+				 sizeof(s->jpath)) < 0) {
+		dmt_err_set(err, -ENAMETOOLONG, "journal path too long: %s", jdir);
+		free(s);
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	/* the flow */
+	ret = addr_of(DMT_OPTS_GET(o, server, NULL), DMT_OPTS_GET(o, server_len, 0),
+		      &fs, s->r5.dst);
+	if (ret >= 0) {
+		s->have_server = ret;
+		ret = addr_of(DMT_OPTS_GET(o, client, NULL),
+			      DMT_OPTS_GET(o, client_len, 0), &fc, s->r5.src);
+		s->have_r5 = ret > 0;
+	}
+	if (ret < 0 || (fs && fc && fs != fc)) {
+		dmt_err_set(err, -EINVAL, "nic setup: the server and client "
+			    "addresses must both be IPv4 or both IPv6");
+		free(s);
+		errno = EINVAL;
+		return NULL;
+	}
+	s->r5.family = fs ? fs : fc ? fc : AF_INET;
+	s->r5.dst_port = htons(s->port);
+	s->r5.src_port = htons(DMT_OPTS_GET(o, client_port, 0));
+	s->r3 = s->r5;
+	memset(s->r3.src, 0, sizeof(s->r3.src));
+	s->r3.src_port = 0;
+
+	/* snapshot: what we change and what we compare */
+	s->rings_ret = ops->rings_get(s->ou, ctx, ifindex, &s->rings);
+	s->ch_ret = ops->channels_get(s->ou, ctx, ifindex, &s->ch);
+	if (s->ch_ret < 0)
+		dmt_err_copy(&s->ch_err, &ctx->err);
+	s->rss_ret = ops->rss_get(s->ou, ctx, ifindex, &s->rss);
+	if (s->rss_ret < 0)
+		dmt_err_copy(&s->rss_err, &ctx->err);
+	s->feat_ret = ops->feature_get(s->ou, ctx, ifindex, NTUPLE_FEATURE,
+				       &s->ntuple_on, &s->ntuple_fixed);
+	if (s->feat_ret < 0)
+		dmt_err_copy(&s->feat_err, &ctx->err);
+	s->rxq = s->ch_ret == 0 ? (int)(s->ch.rx + s->ch.combined) : -1;
+	dmt_err_clear(&ctx->err);
+	return s;
+}
+
+DMT_EXPORT struct dmt_nic_setup *dmt_nic_setup_new(struct dmt_ctx *ctx,
+						   int ifindex,
+						   const struct dmt_nic_setup_opts *opts,
+						   struct dmt_error *err)
+{
+	return dmt_nic_setup_new_ops(ctx, ifindex, opts, &dmt_nic_ops_real, NULL,
+				     err);
+}
+
+/* ---- undo ---- */
+
+static bool default_spread(const uint32_t *t, uint32_t n, int rxq)
+{
+	if (rxq <= 0)
+		return false;
+	for (uint32_t i = 0; i < n; i++)
+		if (t[i] != i % (uint32_t)rxq)
+			return false;
+	return true;
+}
+
+static int undo(struct dmt_nic_setup *s)
+{
+	const char *pfx = s->restoring ? "restored: " : "undone: ";
+	int first = 0, ret;
+
+#define NOTE_ERR(r)                                                           \
+	do {                                                                  \
+		if ((r) < 0 && !first) {                                      \
+			first = (r);                                          \
+			if (!s->err.err)                                      \
+				fail_from_ctx(s, (r));                        \
+		}                                                             \
+	} while (0)
+
+	if (s->bound) {
+		s->ops->unbind(s->ou);
+		s->bound = false;
+		say(s, "%sbinding %u released (queues %u-%u restarted without "
+		    "it)", pfx, s->binding, s->qstart, s->qstart + s->nq - 1);
+	}
+	while (s->nrules) {
+		uint32_t loc = s->rules[--s->nrules];
+
+		ret = s->ops->ntuple_del(s->ou, s->ctx, s->ifindex, loc);
+		if (ret == -ENOENT && s->restoring)
+			ret = 0;	/* already gone */
+		if (ret < 0) {
+			say(s, "FAILED to delete ntuple rule %u: %s", loc,
+			    s->ctx->err.message);
+			NOTE_ERR(ret);
+		} else {
+			say(s, "%sntuple rule %u deleted", pfx, loc);
+		}
+	}
+	if (s->did_feat) {
+		ret = s->ops->feature_set(s->ou, s->ctx, s->ifindex,
+					  NTUPLE_FEATURE, false);
+		if (ret < 0) {
+			say(s, "FAILED to turn ntuple filters off: %s",
+			    s->ctx->err.message);
+			NOTE_ERR(ret);
+		} else {
+			s->did_feat = false;
+			say(s, "%sntuple filters off again", pfx);
+		}
+	}
+	if (s->did_rss) {
+		bool def = default_spread(s->old_indir, s->old_indir_size, s->rxq);
+
+		ret = s->ops->rss_set(s->ou, s->ctx, s->ifindex,
+				      def ? NULL : s->old_indir,
+				      def ? 0 : s->old_indir_size);
+		if (ret < 0) {
+			say(s, "FAILED to restore the RSS table: %s",
+			    s->ctx->err.message);
+			NOTE_ERR(ret);
+		} else {
+			s->did_rss = false;
+			say(s, "%sRSS table %s", pfx, def ? "reset to the driver "
+			    "default" : "restored");
+		}
+	}
+	if (s->did_hds) {
+		struct dmt_rings now;
+
+		/* Like ncdevmem: back to "auto" with the old threshold, then
+		 * the old explicit value if auto lands elsewhere. */
+		ret = s->ops->rings_set_hds(s->ou, s->ctx, s->ifindex,
+					    DMT_ETHTOOL_TCP_DATA_SPLIT_UNKNOWN,
+					    s->old_has_thresh ?
+					    (int64_t)s->old_thresh : -1);
+		if (ret == 0 && s->old_tds != DMT_ETHTOOL_TCP_DATA_SPLIT_UNKNOWN &&
+		    s->ops->rings_get(s->ou, s->ctx, s->ifindex, &now) == 0 &&
+		    now.tcp_data_split != s->old_tds)
+			ret = s->ops->rings_set_hds(s->ou, s->ctx, s->ifindex,
+						    s->old_tds, -1);
+		if (ret < 0) {
+			say(s, "FAILED to restore header split: %s",
+			    s->ctx->err.message);
+			NOTE_ERR(ret);
+		} else {
+			s->did_hds = false;
+			if (s->old_has_thresh)
+				say(s, "%stcp-data-split back to %s, hds-thresh "
+				    "%u", pfx, tds_name(s->old_tds), s->old_thresh);
+			else
+				say(s, "%stcp-data-split back to %s", pfx,
+				    tds_name(s->old_tds));
+		}
+	}
+#undef NOTE_ERR
+	if (!first)
+		journal_remove(s);
+	else if (s->jfd >= 0) {
+		close(s->jfd);
+		s->jfd = -1;
+		say(s, "the journal %s is kept: run 'devmemtcp setup --restore "
+		    "%s' once the cause is fixed", s->jpath, s->ifname);
+	}
+	s->applied = false;
+	return first;
+}
+
+DMT_EXPORT int dmt_nic_setup_undo(struct dmt_nic_setup *s)
+{
+	int ret;
+
+	if (!s)
+		return dmt_ret(-EINVAL);
+	ret = undo(s);
+	return dmt_ret(ret);
+}
+
+void dmt_nic_setup_abandon(struct dmt_nic_setup *s)
+{
+	if (!s)
+		return;
+	if (s->bound)
+		s->ops->unbind(s->ou);
+	if (s->jfd >= 0)
+		close(s->jfd);
+	dmt_rss_free(&s->rss);
+	free(s->old_indir);
+	free(s->sum);
+	free(s);
+}
+
+DMT_EXPORT void dmt_nic_setup_free(struct dmt_nic_setup *s)
+{
+	if (!s)
+		return;
+	undo(s);
+	s->jfd = -1;
+	dmt_nic_setup_abandon(s);
+}
+
+/* ---- apply ---- */
+
+static int check_journal(struct dmt_nic_setup *s)
+{
+	FILE *f = fopen(s->jpath, "re");
+	unsigned long long start = 0;
+	char line[256];
+	int pid = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "pid %d %llu", &pid, &start) == 2)
+			break;
+	fclose(f);
+	if (owner_alive(pid, start))
+		return dmt_err_set(&s->err, -EBUSY, "%s is being set up by "
+				   "process %d (journal %s): stop it first; it "
+				   "restores the NIC when it exits", s->ifname, pid,
+				   s->jpath);
+	return dmt_err_set(&s->err, -EEXIST, "a previous run left changes on "
+			   "%s (journal %s): run 'devmemtcp setup --restore %s' "
+			   "first", s->ifname, s->jpath, s->ifname);
+}
+
+static int pick_queues(struct dmt_nic_setup *s)
+{
+	if (s->rxq < 0) {
+		dmt_err_copy(&s->err, &s->ch_err);
+		return dmt_err_set(&s->err, s->ch_ret ? s->ch_ret : -EOPNOTSUPP,
+			"cannot tell how many RX queues %s has: %s", s->ifname,
+			s->ch_err.message[0] ? s->ch_err.message :
+			dmt_strerror(s->ch_ret));
+	}
+	if (!(s->flags & DMT_NIC_F_QUEUE_START))
+		s->qstart = s->nq <= (unsigned int)s->rxq ?
+			    (unsigned int)s->rxq - s->nq : 0;
+	if (!s->nq || s->nq > 1024 || s->qstart + s->nq > (unsigned int)s->rxq)
+		return dmt_err_set(&s->err, -ERANGE, "queues %u..%u do not exist: "
+			"%s has %d RX queue%s (raise it with ethtool -L, or bind "
+			"fewer)", s->qstart, s->qstart + s->nq - 1, s->ifname,
+			s->rxq, s->rxq == 1 ? "" : "s");
+	if (!(s->flags & DMT_NIC_F_NO_RSS) && s->nq == (unsigned int)s->rxq)
+		return dmt_err_set(&s->err, -EINVAL, "binding all %d RX queues of "
+			"%s leaves none for other traffic: bind fewer queues "
+			"(--queues), add queues (ethtool -L), or leave RSS alone "
+			"(--no-rss)", s->rxq, s->ifname);
+	return 0;
+}
+
+static void rule_text(const struct dmt_flow_rule *r, char *out, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "*", b[INET6_ADDRSTRLEN] = "*";
+	static const uint8_t zero[16];
+	size_t al = r->family == AF_INET ? 4 : 16;
+
+	if (memcmp(r->src, zero, al))
+		inet_ntop(r->family, r->src, a, sizeof(a));
+	if (memcmp(r->dst, zero, al))
+		inet_ntop(r->family, r->dst, b, sizeof(b));
+	snprintf(out, len, "tcp%s src %s:%u dst %s:%u -> queue %u",
+		 r->family == AF_INET ? "4" : "6", a, ntohs(r->src_port), b,
+		 ntohs(r->dst_port), r->queue);
+}
+
+static int step_hds(struct dmt_nic_setup *s, bool dry)
+{
+	const struct dmt_rings *r = &s->rings;
+	bool known = s->rings_ret == 0;
+	int64_t th = known && r->has_hds_thresh ? 0 : -1;
+	int ret;
+
+	if (known && r->has_tcp_data_split &&
+	    r->tcp_data_split == DMT_ETHTOOL_TCP_DATA_SPLIT_ENABLED &&
+	    (!r->has_hds_thresh || !r->hds_thresh)) {
+		say(s, "header split: already on%s", r->has_hds_thresh ?
+		    ", hds-thresh 0" : "");
+		return 0;
+	}
+	if (dry) {
+		say(s, "would turn tcp-data-split on%s", th == 0 ?
+		    " and set hds-thresh 0" : "");
+		return 0;
+	}
+	s->old_tds = known && r->has_tcp_data_split ? r->tcp_data_split :
+		     DMT_ETHTOOL_TCP_DATA_SPLIT_UNKNOWN;
+	s->old_has_thresh = known && r->has_hds_thresh;
+	s->old_thresh = s->old_has_thresh ? r->hds_thresh : 0;
+	ret = jlog(s, "hds %u %u %u", s->old_tds, s->old_has_thresh,
+		   s->old_thresh);
+	if (ret < 0)
+		return ret;
+	ret = s->ops->rings_set_hds(s->ou, s->ctx, s->ifindex,
+				    DMT_ETHTOOL_TCP_DATA_SPLIT_ENABLED, th);
+	if (ret < 0)
+		return fail_from_ctx(s, ret);
+	s->did_hds = true;
+	if (th == 0)
+		say(s, "changed: tcp-data-split %s -> on, hds-thresh %u -> 0",
+		    tds_name(s->old_tds), s->old_thresh);
+	else
+		say(s, "changed: tcp-data-split %s -> on", tds_name(s->old_tds));
+	return 0;
+}
+
+static int step_rss(struct dmt_nic_setup *s, bool dry)
+{
+	uint32_t *t, others = (uint32_t)s->rxq - s->nq, k = 0;
+	bool same = true;
+	int ret;
+
+	if (s->rss_ret < 0) {
+		dmt_err_copy(&s->err, &s->rss_err);
+		return dmt_err_set(&s->err, s->rss_ret, "%s; other traffic cannot "
+			"be kept off the bound queues (use --no-rss if the NIC is "
+			"set up by hand)", s->rss_err.message);
+	}
+	if (!s->rss.indir_size || !s->rss.indir)
+		return dmt_err_set(&s->err, -EOPNOTSUPP, "%s has no RSS "
+			"indirection table: other traffic cannot be kept off the "
+			"bound queues (use --no-rss if that is acceptable)",
+			s->ifname);
+	t = malloc(s->rss.indir_size * sizeof(*t));
+	if (!t)
+		return dmt_err_set(&s->err, -ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < s->rss.indir_size; i++) {
+		uint32_t q = k++ % others;
+
+		if (q >= s->qstart)
+			q += s->nq;	/* skip the bound queues */
+		t[i] = q;
+		same &= t[i] == s->rss.indir[i];
+	}
+	if (same) {
+		say(s, "RSS: already spreads over the other queues only");
+		free(t);
+		return 0;
+	}
+	if (dry) {
+		say(s, "would spread RSS (%u entries) over the %u queues outside "
+		    "%u-%u", s->rss.indir_size, others, s->qstart,
+		    s->qstart + s->nq - 1);
+		free(t);
+		return 0;
+	}
+	s->old_indir = malloc(s->rss.indir_size * sizeof(uint32_t));
+	if (!s->old_indir) {
+		free(t);
+		return dmt_err_set(&s->err, -ENOMEM, "out of memory");
+	}
+	memcpy(s->old_indir, s->rss.indir, s->rss.indir_size * sizeof(uint32_t));
+	s->old_indir_size = s->rss.indir_size;
+	{
+		/* "rss N e0 e1 ..." */
+		size_t cap = 32 + (size_t)s->old_indir_size * 11, len;
+		char *line = malloc(cap);
+
+		if (!line) {
+			free(t);
+			return dmt_err_set(&s->err, -ENOMEM, "out of memory");
+		}
+		len = (size_t)snprintf(line, cap, "rss %u", s->old_indir_size);
+		for (uint32_t i = 0; i < s->old_indir_size; i++)
+			len += (size_t)snprintf(line + len, cap - len, " %u",
+						s->old_indir[i]);
+		ret = jlog(s, "%s", line);
+		free(line);
+		if (ret < 0) {
+			free(t);
+			return ret;
+		}
+	}
+	ret = s->ops->rss_set(s->ou, s->ctx, s->ifindex, t, s->rss.indir_size);
+	free(t);
+	if (ret < 0)
+		return fail_from_ctx(s, ret);
+	s->did_rss = true;
+	say(s, "changed: RSS (%u entries) spread over the %u queues outside "
+	    "%u-%u", s->rss.indir_size, others, s->qstart, s->qstart + s->nq - 1);
+	return 0;
+}
+
+static int step_rule(struct dmt_nic_setup *s, bool dry)
+{
+	struct dmt_ntuple_list l;
+	char txt[160], txt3[160];
+	uint32_t loc = RX_CLS_LOC_ANY, got = 0;
+	int ret, ret5 = 0;
+
+	if (!s->port)
+		return dmt_err_set(&s->err, -EINVAL, "a flow rule needs the TCP "
+			"port of the flow (or use --no-rule)");
+	s->r5.queue = s->r3.queue = s->qstart;
+	rule_text(&s->r5, txt, sizeof(txt));
+	rule_text(&s->r3, txt3, sizeof(txt3));
+	if (s->feat_ret < 0) {
+		dmt_err_copy(&s->err, &s->feat_err);
+		return s->feat_ret;
+	}
+	if (!s->ntuple_on) {
+		if (s->ntuple_fixed && !dry)
+			return dmt_err_set(&s->err, -EOPNOTSUPP, "ntuple filters "
+				"are fixed off on %s: devmem RX needs flow "
+				"steering to the bound queues (a NIC such as mlx5, "
+				"bnxt_en, gve, fbnic)", s->ifname);
+		if (dry) {
+			say(s, "would turn ntuple filters on%s", s->ntuple_fixed ?
+			    " (but they are fixed off: setup would fail)" : "");
+		} else {
+			ret = jlog(s, "feature " NTUPLE_FEATURE " 0");
+			if (ret < 0)
+				return ret;
+			ret = s->ops->feature_set(s->ou, s->ctx, s->ifindex,
+						  NTUPLE_FEATURE, true);
+			if (ret < 0)
+				return fail_from_ctx(s, ret);
+			s->did_feat = true;
+			say(s, "changed: ntuple filters off -> on");
+		}
+	}
+	if (dry) {
+		say(s, "would add the rule %s", s->have_r5 ? txt : txt3);
+		return 0;
+	}
+	ret = s->ops->ntuple_list(s->ou, s->ctx, s->ifindex, &l);
+	if (ret < 0)
+		return fail_from_ctx(s, ret);
+	if (!l.special_locs) {
+		/* the highest free slot, as the ethtool program does */
+		loc = RX_CLS_LOC_ANY;
+		for (uint32_t c = l.table_size; c-- > 0 && loc == RX_CLS_LOC_ANY;) {
+			bool used = false;
+
+			for (uint32_t i = 0; i < l.count; i++)
+				used |= l.locs[i] == c;
+			if (!used)
+				loc = c;
+		}
+		if (loc == RX_CLS_LOC_ANY) {
+			dmt_ntuple_list_free(&l);
+			return dmt_err_set(&s->err, -ENOSPC, "the ntuple rule table "
+				"of %s is full (%u rules): delete a rule (ethtool "
+				"-N %s delete N)", s->ifname, l.table_size,
+				s->ifname);
+		}
+	}
+	dmt_ntuple_list_free(&l);
+	if (s->nrules >= MAX_RULES)
+		return dmt_err_set(&s->err, -ENOSPC, "too many rules");
+	if (s->have_r5) {
+		ret5 = s->ops->ntuple_add(s->ou, s->ctx, s->ifindex, &s->r5, loc,
+					  &got);
+		if (ret5 == 0)
+			goto added;
+		if (ret5 == -EPERM)
+			return fail_from_ctx(s, ret5);
+		say(s, "5-tuple rule refused (%s); trying 3-tuple",
+		    dmt_strerror(ret5));
+	}
+	ret = s->ops->ntuple_add(s->ou, s->ctx, s->ifindex, &s->r3, loc, &got);
+	if (ret < 0)
+		return fail_from_ctx(s, ret);
+	snprintf(txt, sizeof(txt), "%s", txt3);
+added:
+	s->rules[s->nrules++] = got;
+	ret = jlog(s, "rule %u", got);
+	say(s, "changed: ntuple rule %u added: %s", got, txt);
+	return ret;
+}
+
+static void verify_queues(struct dmt_nic_setup *s)
+{
+	struct dmt_queue_info q[256];
+	unsigned int ok = 0;
+	int n;
+
+	if (s->ops != &dmt_nic_ops_real || !s->bind_ctx)
+		return;
+	n = dmt_queue_dump(s->bind_ctx, s->ifindex, q, 256);
+	if (n < 0) {
+		say(s, "could not confirm the binding with queue-get: %s",
+		    dmt_strerror(n));
+		return;
+	}
+	for (int i = 0; i < n && i < 256; i++)
+		if (q[i].type == DMT_QUEUE_RX && q[i].id >= s->qstart &&
+		    q[i].id < s->qstart + s->nq && q[i].has_dmabuf &&
+		    q[i].dmabuf == s->binding)
+			ok++;
+	if (ok == s->nq)
+		say(s, "queue-get confirms binding %u on queues %u-%u", s->binding,
+		    s->qstart, s->qstart + s->nq - 1);
+	else
+		say(s, "WARNING: queue-get shows binding %u on %u of %u queues",
+		    s->binding, ok, s->nq);
+}
+
+static int step_bind(struct dmt_nic_setup *s, struct dmt_buf *buf, bool dry)
+{
+	uint32_t q[1024];
+	int ret;
+
+	if (dry) {
+		say(s, "would bind RX queues %u-%u", s->qstart,
+		    s->qstart + s->nq - 1);
+		return 0;
+	}
+	for (unsigned int i = 0; i < s->nq; i++)
+		q[i] = s->qstart + i;
+	ret = s->ops->bind_rx(s->ou, s->ctx, s->ifindex, buf->dmabuf_fd, q, s->nq,
+			      &s->binding);
+	if (ret < 0)
+		return fail_from_ctx(s, ret);
+	s->bound = true;
+	jlog(s, "bind %u", s->binding);	/* informational */
+	say(s, "changed: RX queues %u-%u bound to the dma-buf, binding %u",
+	    s->qstart, s->qstart + s->nq - 1, s->binding);
+	verify_queues(s);
+	return 0;
+}
+
+DMT_EXPORT int dmt_nic_setup_apply(struct dmt_nic_setup *s, struct dmt_buf *buf)
+{
+	bool dry;
+	int ret;
+
+	if (!s)
+		return dmt_ret(-EINVAL);
+	dmt_err_clear(&s->err);
+	dry = s->flags & DMT_NIC_F_DRY_RUN;
+	if (s->applied)
+		return dmt_ret(dmt_err_set(&s->err, -EALREADY, "setup of %s is "
+			"already applied", s->ifname));
+	if (!(s->flags & DMT_NIC_F_NO_BIND) && !dry &&
+	    (!buf || buf->dmabuf_fd < 0))
+		return dmt_ret(dmt_err_set(&s->err, -DMT_ERR_NOT_DMABUF,
+			"bind-rx needs a dma-buf: allocate the buffer with "
+			"udmabuf, dmaheap, cuda or rocm (or pass "
+			"DMT_NIC_F_NO_BIND)"));
+	if (!dry && (ret = check_journal(s)) < 0)
+		return dmt_ret(ret);
+	ret = pick_queues(s);
+	if (ret < 0)
+		return dmt_ret(ret);
+	if (!(s->flags & DMT_NIC_F_NO_HDS) && (ret = step_hds(s, dry)) < 0)
+		goto fail;
+	if (!(s->flags & DMT_NIC_F_NO_RSS) && (ret = step_rss(s, dry)) < 0)
+		goto fail;
+	if (!(s->flags & DMT_NIC_F_NO_RULE) && (ret = step_rule(s, dry)) < 0)
+		goto fail;
+	if (!(s->flags & DMT_NIC_F_NO_BIND) && (ret = step_bind(s, buf, dry)) < 0)
+		goto fail;
+	s->applied = !dry;
+	return 0;
+fail:
+	{
+		struct dmt_error keep = s->err;
+
+		undo(s);
+		s->err = keep;
+	}
+	return dmt_ret(ret);
+}
+
+DMT_EXPORT uint32_t dmt_nic_setup_binding_id(const struct dmt_nic_setup *s)
+{
+	return s && s->bound ? s->binding : 0;
+}
+
+DMT_EXPORT int dmt_nic_setup_queues(const struct dmt_nic_setup *s,
+				    unsigned int *first, unsigned int *count)
+{
+	if (!s)
+		return dmt_ret(-EINVAL);
+	if (first)
+		*first = s->qstart;
+	if (count)
+		*count = s->nq;
+	return 0;
+}
+
+DMT_EXPORT const char *dmt_nic_setup_summary(const struct dmt_nic_setup *s)
+{
+	return s && s->sum ? s->sum : "";
+}
+
+DMT_EXPORT const struct dmt_error *
+dmt_nic_setup_last_error(const struct dmt_nic_setup *s)
+{
+	return &s->err;
+}
+
+/* ---- restore from a journal ---- */
+
+int dmt_nic_restore_ops(struct dmt_ctx *ctx, const char *ifname, int ifindex,
+			const char *journal_dir, const struct dmt_nic_ops *ops,
+			void *user, char *summary, size_t summary_len,
+			struct dmt_error *err)
+{
+	struct dmt_nic_setup *s;
+	unsigned long long start = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	int pid = 0, ret;
+	FILE *f;
+
+	dmt_err_clear(err);
+	if (summary && summary_len)
+		summary[0] = '\0';
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return dmt_err_set(err, -ENOMEM, "out of memory");
+	s->ctx = ctx;
+	s->ops = ops;
+	s->ou = ops == &dmt_nic_ops_real ? (void *)s : user;
+	s->jfd = -1;
+	s->restoring = true;
+	s->rxq = -1;
+	snprintf(s->ifname, sizeof(s->ifname), "%s", ifname ? ifname : "");
+	snprintf(s->jdir, sizeof(s->jdir), "%s", journal_dir && journal_dir[0] ?
+		 journal_dir : DEFAULT_JOURNAL_DIR);
+	ret = dmt_nic_journal_path(s->jdir, s->ifname, s->jpath, sizeof(s->jpath));
+	if (ret < 0) {
+		free(s);
+		return dmt_err_set(err, ret, "no valid interface name given");
+	}
+	f = fopen(s->jpath, "re");
+	if (!f) {
+		ret = errno == ENOENT ? 0 : dmt_neg_errno();
+		if (ret)
+			dmt_err_set(err, ret, "cannot read %s: %s", s->jpath,
+				    dmt_strerror(ret));
+		free(s);
+		return ret;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		unsigned int a, b, c;
+
+		if (sscanf(line, "pid %d %llu", &pid, &start) == 2)
+			continue;
+		if (sscanf(line, "hds %u %u %u", &a, &b, &c) == 3) {
+			s->did_hds = true;
+			s->old_tds = (uint8_t)a;
+			s->old_has_thresh = b;
+			s->old_thresh = c;
+		} else if (!strncmp(line, "rss ", 4)) {
+			char *p = line + 4, *e;
+			unsigned long n = strtoul(p, &e, 10);
+
+			if (e == p || n > 65536)
+				continue;
+			free(s->old_indir);
+			s->old_indir = calloc(n ? n : 1, sizeof(uint32_t));
+			if (!s->old_indir)
+				continue;
+			for (p = e; s->old_indir_size < n; p = e) {
+				unsigned long v = strtoul(p, &e, 10);
+
+				if (e == p)
+					break;
+				s->old_indir[s->old_indir_size++] = (uint32_t)v;
+			}
+			s->did_rss = s->old_indir_size == n;
+		} else if (sscanf(line, "feature " NTUPLE_FEATURE " %u", &a) == 1) {
+			s->did_feat = a == 0;
+		} else if (sscanf(line, "rule %u", &a) == 1 &&
+			   s->nrules < MAX_RULES) {
+			s->rules[s->nrules++] = a;
+		}
+	}
+	free(line);
+	fclose(f);
+	if (owner_alive(pid, start)) {
+		ret = dmt_err_set(err, -EBUSY, "%s is still being used by process "
+				  "%d, which restores it when it exits: stop it "
+				  "(kill -TERM %d) instead", s->ifname, pid, pid);
+		free(s->old_indir);
+		free(s);
+		return ret;
+	}
+	s->ifindex = ifindex > 0 ? ifindex : (int)if_nametoindex(s->ifname);
+	if (s->ifindex <= 0) {
+		ret = dmt_err_set(err, -ENODEV, "%s no longer exists: nothing to "
+				  "restore; remove %s", s->ifname, s->jpath);
+		free(s->old_indir);
+		free(s);
+		return ret;
+	}
+	if (s->did_rss) {
+		/* default spread needs the queue count */
+		struct dmt_channels ch;
+
+		if (ops->channels_get(s->ou, ctx, s->ifindex, &ch) == 0)
+			s->rxq = (int)(ch.rx + ch.combined);
+	}
+	say(s, "journal %s (left by process %d)", s->jpath, pid);
+	ret = undo(s);
+	if (summary && summary_len)
+		snprintf(summary, summary_len, "%s", s->sum ? s->sum : "");
+	if (ret < 0)
+		dmt_err_copy(err, &s->err);
+	free(s->old_indir);
+	free(s->sum);
+	free(s);
+	return ret < 0 ? ret : 1;
+}
+
+DMT_EXPORT int dmt_nic_setup_restore(struct dmt_ctx *ctx, const char *ifname,
+				     const char *journal_dir, char *summary,
+				     size_t summary_len)
+{
+	int ret;
+
+	if (!ctx)
+		return dmt_ret(-EINVAL);
+	ret = dmt_nic_restore_ops(ctx, ifname, 0, journal_dir, &dmt_nic_ops_real,
+				  NULL, summary, summary_len, &ctx->err);
+	return dmt_ret(ret);
+}
