@@ -1,13 +1,581 @@
 // SPDX-License-Identifier: MIT
-/* devmemtcp client (placeholder until implemented). */
-#include <stdio.h>
+/*
+ * devmemtcp client: send N bytes of the ncdevmem validation pattern, or
+ * stdin, to a server through a libdevmemtcp TX engine.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <devmemtcp.h>
 
 #include "cli.h"
+#include "common.h"
+
+#define MAX_SEGS 1024	/* the kernel's UIO_MAXIOV, iovecs per sendmsg */
+#define STDIN_REGIONS 8
+
+static void client_usage(FILE *f)
+{
+	fprintf(f,
+"usage: devmemtcp client -s SERVER [-p PORT] [-c CLIENT] [-v MOD] [-z CHUNK]\n"
+"                        [-f IFNAME] [--engine E] [--size N] [--buffer B]\n"
+"                        [--buffer-size N] [--msg-size N] [-i SEC] [--json]\n"
+"  -s ADDR          server address (IPv4 or IPv6)\n"
+"  -p PORT          server port (default %u)\n"
+"  -c ADDR          client (source) address to bind\n"
+"  -v MOD           validation pattern modulus 2..256 (with --size; default 256)\n"
+"  -z N             split each send into iovecs of at most N bytes\n"
+"  -f IFNAME        egress interface for devmem (default: route lookup)\n"
+"  --engine E       auto|devmem|uring|zerocopy|copy (default auto)\n"
+"  --size N         send N bytes of the pattern (K/M/G suffixes); else stdin\n"
+"  --buffer B       auto|host|udmabuf|dmaheap|cuda[:N]|rocm[:N] (default auto)\n"
+"  --buffer-size N  send buffer size (default 8M)\n"
+"  --msg-size N     bytes per send call (default 256K)\n"
+"  -i SEC           interval report period, 0 off (default 1)\n"
+"  --timeout SEC    wait at most SEC for completions at the end (default 30)\n"
+"  --json           one JSON document on stdout\n", CLI_DEFAULT_PORT);
+}
+
+enum { O_ENGINE = 256, O_SIZE, O_BUFFER, O_BUFSIZE, O_MSGSIZE, O_JSON,
+       O_TIMEOUT };
+
+static const struct option client_opts[] = {
+	{ "engine", required_argument, NULL, O_ENGINE },
+	{ "size", required_argument, NULL, O_SIZE },
+	{ "buffer", required_argument, NULL, O_BUFFER },
+	{ "buffer-size", required_argument, NULL, O_BUFSIZE },
+	{ "msg-size", required_argument, NULL, O_MSGSIZE },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void log_warn(enum dmt_log_level lvl, const char *msg, void *user)
+{
+	(void)user;
+	if (lvl <= DMT_LOG_WARN)
+		fprintf(stderr, "devmemtcp client: %s: %s\n",
+			lvl == DMT_LOG_ERROR ? "error" : "warning", msg);
+}
+
+/* Split [off, off+len) into segments of at most chunk bytes. */
+static unsigned int make_segs(struct dmt_seg *segs, uint64_t off, uint64_t len,
+			      uint64_t chunk)
+{
+	unsigned int n = 0;
+
+	while (len && n < MAX_SEGS) {
+		uint64_t l = chunk && chunk < len ? chunk : len;
+
+		segs[n].off = off;
+		segs[n].len = l;
+		off += l;
+		len -= l;
+		n++;
+	}
+	return n;
+}
+
+struct run;
+static void errf(struct run *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+struct run {
+	const struct client_cfg *c;
+	struct out o;
+	struct dmt_ctx *ctx;
+	struct dmt_buf *buf;
+	struct dmt_tx *tx;
+	struct dmt_seg segs[MAX_SEGS];
+	uint64_t sent;
+	char err[1024];
+};
+
+static void errf(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
+	va_end(ap);
+}
+
+static int send_range(struct run *r, uint64_t off, uint64_t len)
+{
+	unsigned int n = make_segs(r->segs, off, len, r->c->chunk);
+	ssize_t s = dmt_tx_send(r->tx, r->segs, n);
+
+	if (s < 0 || (uint64_t)s != len) {
+		const struct dmt_error *e = dmt_tx_last_error(r->tx);
+
+		errf(r, "send failed after %" PRIu64
+			 " bytes: %s", r->sent + (s > 0 ? (uint64_t)s : 0),
+			 e->message[0] ? e->message : dmt_strerror((int)s));
+		if (s > 0)
+			r->sent += (uint64_t)s;
+		return -1;
+	}
+	r->sent += len;
+	out_tick(&r->o, r->sent);
+	return 0;
+}
+
+/* Pattern: the buffer holds L bytes of pattern (L a multiple of v), so
+ * sending from offset (pos mod L) continues the stream without rewriting. */
+static int send_pattern(struct run *r, unsigned int v)
+{
+	const struct client_cfg *c = r->c;
+	size_t bsz = dmt_buf_size(r->buf);
+	uint64_t L = (bsz / v) * v, msg = c->msg_size;
+	struct pat p;
+	unsigned char *tmp;
+
+	if (L == 0) {
+		errf(r, "buffer of %zu bytes is smaller "
+			 "than the pattern period %u", bsz, v);
+		return -1;
+	}
+	if (pat_init(&p, v) < 0 || !(tmp = malloc(1u << 20))) {
+		errf(r, "out of memory");
+		return -1;
+	}
+	for (uint64_t o = 0; o < L; o += 1u << 20) {
+		size_t n = L - o < (1u << 20) ? (size_t)(L - o) : 1u << 20;
+
+		pat_fill(&p, tmp, n);
+		if (dmt_buf_write(r->buf, o, tmp, n) < 0) {
+			errf(r, "filling the buffer: %s",
+				 dmt_buf_last_error(r->buf)->message);
+			free(tmp);
+			pat_free(&p);
+			return -1;
+		}
+	}
+	free(tmp);
+	pat_free(&p);
+	if (msg > L)
+		msg = L;
+	out_start(&r->o, now_s(), 0);
+	while (r->sent < c->size) {
+		uint64_t off = r->sent % L;
+		uint64_t n = c->size - r->sent;
+
+		if (n > msg)
+			n = msg;
+		if (n > L - off)
+			n = L - off;	/* a send never crosses the wrap */
+		if (send_range(r, off, n) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* stdin: a ring of regions; before a region is refilled, wait until the
+ * kernel no longer reads it (its sends have completed). */
+static int send_stdin(struct run *r)
+{
+	const struct client_cfg *c = r->c;
+	size_t bsz = dmt_buf_size(r->buf);
+	unsigned char *map = dmt_buf_map(r->buf), *tmp = NULL;
+	uint64_t reg = bsz / STDIN_REGIONS, wp = 0, base = 0;
+	unsigned int ri = 0;
+
+	if (reg < 4096)
+		reg = bsz;
+	if (!map && !(tmp = malloc(c->msg_size))) {
+		errf(r, "out of memory");
+		return -1;
+	}
+	out_start(&r->o, now_s(), 0);
+	for (;;) {
+		uint64_t want = reg - wp;
+		ssize_t n;
+
+		if (want > c->msg_size)
+			want = c->msg_size;
+		if (map) {
+			dmt_buf_begin_cpu(r->buf, DMT_SYNC_WRITE);
+			n = read(STDIN_FILENO, map + base + wp, want);
+			dmt_buf_end_cpu(r->buf, DMT_SYNC_WRITE);
+		} else {
+			n = read(STDIN_FILENO, tmp, want);
+			if (n > 0 && dmt_buf_write(r->buf, base + wp, tmp,
+						   (size_t)n) < 0) {
+				errf(r, "buffer write: %s",
+					 dmt_buf_last_error(r->buf)->message);
+				free(tmp);
+				return -1;
+			}
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			errf(r, "reading stdin: %s",
+				 strerror(errno));
+			free(tmp);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		if (send_range(r, base + wp, (uint64_t)n) < 0) {
+			free(tmp);
+			return -1;
+		}
+		wp += (uint64_t)n;
+		if (wp == reg) {
+			ri = (ri + 1) % (unsigned int)(bsz / reg);
+			base = ri * reg;
+			wp = 0;
+			if (dmt_tx_wait_region(r->tx, base, reg,
+					       c->timeout_s * 1000) < 0) {
+				errf(r, "waiting for "
+					 "region %u: %s", ri,
+					 dmt_tx_last_error(r->tx)->message);
+				free(tmp);
+				return -1;
+			}
+		}
+	}
+	free(tmp);
+	return 0;
+}
+
+static void fill_res(struct xfer_result *res, const char *key, const char *v)
+{
+	char *d = NULL;
+	size_t n = 0;
+
+	if (!strcmp(key, "engine")) { d = res->engine; n = sizeof(res->engine); }
+	else if (!strcmp(key, "engine_reason")) { d = res->engine_reason; n = sizeof(res->engine_reason); }
+	else if (!strcmp(key, "buffer")) { d = res->buffer; n = sizeof(res->buffer); }
+	else if (!strcmp(key, "buffer_reason")) { d = res->buffer_reason; n = sizeof(res->buffer_reason); }
+	else if (!strcmp(key, "error")) { d = res->error; n = sizeof(res->error); }
+	if (d)
+		snprintf(d, n, "%s", v);
+}
+
+int client_run(const struct client_cfg *c)
+{
+	DMT_OPTS(dmt_ctx_opts, co, .log_fn = log_warn, .log_level = DMT_LOG_WARN);
+	DMT_OPTS(dmt_tx_opts, to, .engine = c->engine, .ifname = c->ifname,
+		 .max_iov = MAX_SEGS);
+	DMT_OPTS(dmt_tx_stats, st);
+	struct sockaddr_storage dst, src;
+	socklen_t dlen, slen = 0;
+	struct dmt_error err = { 0 };
+	struct cpu_snap c0, c1, cd;
+	char why[1024], as[80];
+	unsigned int v = c->v ? c->v : PAT_MAX_V;
+	double t0, t1, secs;
+	int ret = 1, verdict;
+	struct run *r;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return run_error("client", "out of memory");
+	r->c = c;
+	out_init(&r->o, "client", c->json, c->quiet, c->interval);
+	parse_addr(c->server, c->port, AF_UNSPEC, &dst, &dlen);
+	if (c->client)
+		parse_addr(c->client, 0, dst.ss_family, &src, &slen);
+
+	out_kv(&r->o, OUT_CONFIG, "server", true, "%s",
+	       addr_str((struct sockaddr *)&dst, as, sizeof(as)));
+	out_kv(&r->o, OUT_CONFIG, "client", true, "%s", c->client ? c->client : "");
+	out_kv(&r->o, OUT_CONFIG, "source", true, "%s", c->have_size ? "pattern" : "stdin");
+	out_kv(&r->o, OUT_CONFIG, "size", false, "%" PRIu64, c->have_size ? c->size : 0);
+	out_kv(&r->o, OUT_CONFIG, "validation", false, "%u", c->have_size ? v : 0);
+	out_kv(&r->o, OUT_CONFIG, "chunk_size", false, "%" PRIu64, c->chunk);
+	out_kv(&r->o, OUT_CONFIG, "msg_size", false, "%" PRIu64, c->msg_size);
+	out_kv(&r->o, OUT_CONFIG, "buffer_size", false, "%" PRIu64, c->buf_size);
+	out_kv(&r->o, OUT_CONFIG, "engine_requested", true, "%s", dmt_engine_name(c->engine));
+	out_kv(&r->o, OUT_CONFIG, "ifname", true, "%s", c->ifname ? c->ifname : "");
+	out_kv(&r->o, OUT_CONFIG, "interval", false, "%g", c->interval);
+
+	r->ctx = dmt_ctx_new(&co, &err);
+	if (!r->ctx) {
+		errf(r, "cannot open the netdev netlink "
+			 "context: %s", err.message);
+		goto out;
+	}
+	r->buf = alloc_buffer(&c->buf, c->buf_size, why, sizeof(why));
+	if (!r->buf) {
+		errf(r, "buffer: %s", why);
+		goto out;
+	}
+	out_kv(&r->o, OUT_CONFIG, "buffer", true, "%s",
+	       dmt_buf_kind_name(dmt_buf_kind(r->buf)));
+	out_kv(&r->o, OUT_CONFIG, "buffer_reason", true, "%s", why);
+	out_line(&r->o, "buffer: %s (%s)", dmt_buf_kind_name(dmt_buf_kind(r->buf)),
+		 why);
+	if (c->res) {
+		fill_res(c->res, "buffer", dmt_buf_kind_name(dmt_buf_kind(r->buf)));
+		fill_res(c->res, "buffer_reason", why);
+	}
+	r->tx = dmt_tx_connect(r->ctx, r->buf, (struct sockaddr *)&dst, dlen,
+			       c->client ? (struct sockaddr *)&src : NULL, slen,
+			       &to, &err);
+	if (!r->tx) {
+		errf(r, "%s", err.message[0] ?
+			 err.message : dmt_strerror(-errno));
+		goto out;
+	}
+	out_kv(&r->o, OUT_CONFIG, "engine", true, "%s",
+	       dmt_engine_name(dmt_tx_engine(r->tx)));
+	out_kv(&r->o, OUT_CONFIG, "engine_reason", true, "%s",
+	       dmt_tx_engine_reason(r->tx));
+	out_line(&r->o, "engine: %s (%s)", dmt_engine_name(dmt_tx_engine(r->tx)),
+		 dmt_tx_engine_reason(r->tx));
+	if (c->res) {
+		fill_res(c->res, "engine", dmt_engine_name(dmt_tx_engine(r->tx)));
+		fill_res(c->res, "engine_reason", dmt_tx_engine_reason(r->tx));
+	}
+
+	cpu_snap_take(&c0);
+	t0 = now_s();
+	ret = c->have_size ? send_pattern(r, v) : send_stdin(r);
+	if (ret == 0 && dmt_tx_flush(r->tx, c->timeout_s * 1000) < 0) {
+		errf(r, "completions: %s",
+			 dmt_tx_last_error(r->tx)->message);
+		ret = -1;
+	}
+	t1 = now_s();
+	cpu_snap_take(&c1);
+	cpu_snap_delta(&c0, &c1, &cd);
+	out_tick_final(&r->o, r->sent);
+	dmt_tx_get_stats(r->tx, &st);
+	verdict = dmt_tx_zerocopy_verdict(r->tx);
+	secs = t1 - t0;
+
+	if (ret == 0 && c->have_size && r->sent != c->size) {
+		errf(r, "sent %" PRIu64 " of %" PRIu64
+			 " bytes", r->sent, c->size);
+		ret = -1;
+	}
+	if (ret == 0 && dmt_tx_outstanding(r->tx)) {
+		errf(r, "%u sends still await their "
+			 "completion", dmt_tx_outstanding(r->tx));
+		ret = -1;
+	}
+	ret = ret == 0 ? 0 : 1;
+
+	out_kv(&r->o, OUT_RESULT, "bytes", false, "%" PRIu64, r->sent);
+	out_kv(&r->o, OUT_RESULT, "seconds", false, "%.6f", secs);
+	out_kv(&r->o, OUT_RESULT, "throughput_GBps", false, "%.3f",
+	       secs > 0 ? (double)r->sent / secs / 1e9 : 0);
+	out_kv(&r->o, OUT_RESULT, "throughput_Gbps", false, "%.3f",
+	       secs > 0 ? (double)r->sent * 8 / secs / 1e9 : 0);
+	out_kv(&r->o, OUT_RESULT, "cpu_s", false, "%.3f", cd.proc_s);
+	out_kv(&r->o, OUT_RESULT, "cpu_s_per_GB", false, "%.3f",
+	       per_gb(cd.proc_s, r->sent));
+	out_kv(&r->o, OUT_RESULT, "machine_cpu_s_per_GB", false, "%.3f",
+	       per_gb(cd.machine_s, r->sent));
+	out_kv(&r->o, OUT_RESULT, "sends", false, "%" PRIu64, st.sends);
+	out_kv(&r->o, OUT_RESULT, "syscalls", false, "%" PRIu64, st.syscalls);
+	out_kv(&r->o, OUT_RESULT, "partial", false, "%" PRIu64, st.partial);
+	out_kv(&r->o, OUT_RESULT, "enobufs", false, "%" PRIu64, st.enobufs);
+	out_kv(&r->o, OUT_RESULT, "zc_completions", false, "%" PRIu64, st.zc_completed);
+	out_kv(&r->o, OUT_RESULT, "zc_notifications", false, "%" PRIu64,
+	       st.zc_notifications);
+	out_kv(&r->o, OUT_RESULT, "zc_copied", false, "%" PRIu64, st.zc_copied);
+	out_kv(&r->o, OUT_RESULT, "zc_copied_pct", false, "%.1f",
+	       st.zc_completed ? 100.0 * (double)st.zc_copied /
+	       (double)st.zc_completed : 0.0);
+	out_kv(&r->o, OUT_RESULT, "zc", true, "%s", verdict == 1 ? "y" :
+	       verdict == 0 ? "n" : "-");
+	out_kv(&r->o, OUT_RESULT, "complete", false, "%s", ret ? "false" : "true");
+	if (ret)
+		out_kv(&r->o, OUT_RESULT, "error", true, "%s", r->err);
+	out_line(&r->o, "summary: sent %" PRIu64 " bytes in %.2f s, %.2f GB/s "
+		 "(%.2f Gbit/s), %.2f CPU s/GB (machine %.2f), zc=%s%s",
+		 r->sent, secs, secs > 0 ? (double)r->sent / secs / 1e9 : 0,
+		 secs > 0 ? (double)r->sent * 8 / secs / 1e9 : 0,
+		 per_gb(cd.proc_s, r->sent), per_gb(cd.machine_s, r->sent),
+		 verdict == 1 ? "y" : verdict == 0 ? "n" : "-",
+		 ret ? " INCOMPLETE" : "");
+	if (c->res) {
+		c->res->bytes = r->sent;
+		c->res->seconds = secs;
+		c->res->cpu_s = cd.proc_s;
+		c->res->sends = st.sends;
+		c->res->syscalls = st.syscalls;
+		c->res->zc_completed = st.zc_completed;
+		c->res->zc_copied = st.zc_copied;
+		c->res->zc_verdict = verdict;
+	}
+out:
+	if (r->err[0] && !ret)
+		ret = 1;
+	if (!r->err[0] && ret)
+		errf(r, "failed");
+	out_finish(&r->o);
+	if (ret && !c->quiet)
+		run_error("client", "%s", r->err);
+	if (c->res) {
+		fill_res(c->res, "error", r->err);
+		c->res->status = ret;
+		c->res->done = true;
+	}
+	dmt_tx_free(r->tx);
+	dmt_buf_free(r->buf);
+	dmt_ctx_free(r->ctx);
+	out_free(&r->o);
+	free(r);
+	return ret;
+}
 
 int cmd_client(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "devmemtcp client: not implemented yet\n");
-	return 2;
+	struct client_cfg c = {
+		.port = CLI_DEFAULT_PORT, .engine = DMT_ENGINE_AUTO,
+		.buf_size = CLI_DEFAULT_BUF, .msg_size = CLI_DEFAULT_MSG,
+		.interval = 1, .timeout_s = 30,
+	};
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	uint64_t u;
+	int opt;
+
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":s:c:p:v:z:f:i:h", client_opts,
+				  NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			c.server = optarg;
+			break;
+		case 'c':
+			c.client = optarg;
+			break;
+		case 'p':
+			if (parse_uint(optarg, 1, 65535, &u))
+				return usage_error("client", "bad port '%s' (-p): "
+						   "give 1..65535", optarg);
+			c.port = (unsigned int)u;
+			break;
+		case 'v':
+			if (parse_uint(optarg, 2, PAT_MAX_V, &u))
+				return usage_error("client", "bad validation modulus "
+						   "'%s' (-v): give 2..256", optarg);
+			c.v = (unsigned int)u;
+			break;
+		case 'z':
+			if (parse_size(optarg, &c.chunk) || c.chunk == 0)
+				return usage_error("client", "bad chunk size '%s' "
+						   "(-z): give a size > 0, e.g. 4096 "
+						   "or 64K", optarg);
+			break;
+		case 'f':
+			c.ifname = optarg;
+			break;
+		case 'i':
+			if (parse_seconds(optarg, &c.interval))
+				return usage_error("client", "bad interval '%s' (-i):"
+						   " give seconds, 0 for none", optarg);
+			break;
+		case O_ENGINE:
+			if (dmt_engine_from_name(optarg, &c.engine) < 0)
+				return usage_error("client", "unknown engine '%s' "
+						   "(--engine): use auto, devmem, "
+						   "uring, zerocopy or copy", optarg);
+			if (!dmt_engine_built(c.engine))
+				return usage_error("client", "engine %s is not built "
+						   "into this devmemtcp%s: use auto, "
+						   "zerocopy or copy", optarg,
+						   c.engine == DMT_ENGINE_URING ?
+						   " (liburing was missing at build "
+						   "time)" : "");
+			break;
+		case O_SIZE:
+			if (parse_size(optarg, &c.size) || c.size == 0)
+				return usage_error("client", "bad size '%s' (--size):"
+						   " give bytes > 0 with an optional "
+						   "K/M/G suffix", optarg);
+			c.have_size = true;
+			break;
+		case O_BUFFER:
+			if (parse_buffer(optarg, &c.buf))
+				return usage_error("client", "unknown buffer '%s' "
+						   "(--buffer): use auto, host, udmabuf,"
+						   " dmaheap, cuda[:N] or rocm[:N]",
+						   optarg);
+			break;
+		case O_BUFSIZE:
+			if (parse_size(optarg, &c.buf_size) || c.buf_size < 4096 ||
+			    c.buf_size > (64ull << 30))
+				return usage_error("client", "bad buffer size '%s' "
+						   "(--buffer-size): give 4K..64G",
+						   optarg);
+			break;
+		case O_MSGSIZE:
+			if (parse_size(optarg, &c.msg_size) || c.msg_size == 0 ||
+			    c.msg_size > (1ull << 30))
+				return usage_error("client", "bad message size '%s' "
+						   "(--msg-size): give 1..1G", optarg);
+			break;
+		case O_JSON:
+			c.json = true;
+			break;
+		case O_TIMEOUT:
+			if (parse_uint(optarg, 1, 86400, &u))
+				return usage_error("client", "bad timeout '%s' "
+						   "(--timeout): give seconds 1..86400",
+						   optarg);
+			c.timeout_s = (int)u;
+			break;
+		case 'h':
+			client_usage(stdout);
+			return 0;
+		case ':':
+			return usage_error("client", "option '%s' needs a value: "
+					   "see 'devmemtcp client --help'",
+					   argv[optind - 1]);
+		default:
+			return usage_error("client", "unknown option '%s': see "
+					   "'devmemtcp client --help'",
+					   argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("client", "unexpected argument '%s': see "
+				   "'devmemtcp client --help'", argv[optind]);
+	if (!c.server)
+		return usage_error("client", "no server address: give -s ADDR");
+	if (parse_addr(c.server, c.port, AF_UNSPEC, &ss, &sl))
+		return usage_error("client", "bad server address '%s' (-s): give "
+				   "an IPv4 or IPv6 literal", c.server);
+	if (c.client) {
+		struct sockaddr_storage cs;
+		socklen_t cl;
+
+		if (parse_addr(c.client, 0, AF_UNSPEC, &cs, &cl))
+			return usage_error("client", "bad client address '%s' "
+					   "(-c): give an IPv4 or IPv6 literal",
+					   c.client);
+		if (cs.ss_family != ss.ss_family)
+			return usage_error("client", "client address '%s' and "
+					   "server address '%s' are of different "
+					   "families: use both IPv4 or both IPv6",
+					   c.client, c.server);
+	}
+	if (c.ifname && !if_nametoindex(c.ifname))
+		return usage_error("client", "no interface '%s' (-f): see 'ip "
+				   "link' for the names", c.ifname);
+	if (c.chunk && (c.msg_size + c.chunk - 1) / c.chunk > MAX_SEGS)
+		return usage_error("client", "chunk size %" PRIu64 " (-z) splits "
+				   "a %" PRIu64 "-byte send into more than %d "
+				   "iovecs: raise -z or lower --msg-size",
+				   c.chunk, c.msg_size, MAX_SEGS);
+	signal(SIGPIPE, SIG_IGN);	/* a closed peer is an error, not a kill */
+	return client_run(&c);
 }

@@ -1,13 +1,536 @@
 // SPDX-License-Identifier: MIT
-/* devmemtcp demo (placeholder until implemented). */
-#include <stdio.h>
+/*
+ * devmemtcp demo: a server and a client in two private network namespaces
+ * joined by a veth pair (loopback when not root), engine auto, at least
+ * 1 GiB of the ncdevmem pattern verified by the server. Prints the engine
+ * chosen, why devmem is or is not available here, throughput and CPU
+ * seconds per GB. The namespaces are anonymous and held by child processes,
+ * so they vanish on exit, on Ctrl-C and on SIGTERM.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <devmemtcp.h>
 
 #include "cli.h"
+#include "common.h"
+#include "netns.h"
+
+#define DEMO_V 251		/* pattern modulus (a prime: no alignment luck) */
+#define DEMO_PORT 5201
+#define DEMO_DEADLINE_S 120	/* the whole demo, a hard bound */
+
+struct probe {
+	bool done;
+	int bind_ret;		/* dmt_bind_tx() with a memfd */
+	char ifname[IF_NAMESIZE];
+	char extack[256];
+	char message[512];
+	char error[600];	/* the probe itself could not run */
+};
+
+struct shared {
+	struct xfer_result res[2];	/* 0 client, 1 server */
+	struct probe probe;
+};
+
+struct demo {
+	struct netpair np;
+	bool ns;
+	const char *srv_addr;
+	struct shared *sh;
+	struct client_cfg cc;
+	struct server_cfg sc;
+	int ready[2];
+};
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+	g_stop = sig;
+}
+
+/* In the client's namespace: what does bind-tx say about the egress
+ * device? A memfd is not a dma-buf, but the kernel checks the driver
+ * first (host-facts.md §2), so a driver without netmem TX answers
+ * EOPNOTSUPP "Driver does not support netmem TX" whatever the fd. */
+static int probe_fn(void *arg)
+{
+	struct demo *d = arg;
+	struct probe *p = &d->sh->probe;
+	struct sockaddr_storage dst;
+	struct dmt_error err = { 0 };
+	struct dmt_ctx *ctx;
+	socklen_t dl;
+	uint32_t id = 0;
+	int ifindex = 0, fd;
+
+	parse_addr(d->srv_addr, DEMO_PORT, AF_UNSPEC, &dst, &dl);
+	ctx = dmt_ctx_new(NULL, &err);
+	if (!ctx) {
+		snprintf(p->error, sizeof(p->error), "%s", err.message);
+		return 1;
+	}
+	if (dmt_route_egress(ctx, (struct sockaddr *)&dst, dl, &ifindex) < 0) {
+		snprintf(p->error, sizeof(p->error), "route lookup: %s",
+			 dmt_ctx_last_error(ctx)->message);
+		dmt_ctx_free(ctx);
+		return 1;
+	}
+	if_indextoname((unsigned int)ifindex, p->ifname);
+	fd = memfd_create("devmemtcp-demo-probe", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, 4096) < 0) {
+		snprintf(p->error, sizeof(p->error), "memfd: %s", strerror(errno));
+		dmt_ctx_free(ctx);
+		return 1;
+	}
+	p->bind_ret = dmt_bind_tx(ctx, ifindex, fd, &id);
+	snprintf(p->extack, sizeof(p->extack), "%s",
+		 dmt_ctx_last_error(ctx)->extack);
+	snprintf(p->message, sizeof(p->message), "%s",
+		 dmt_ctx_last_error(ctx)->message);
+	p->done = true;
+	close(fd);
+	dmt_ctx_free(ctx);
+	return 0;
+}
+
+static int server_fn(void *arg)
+{
+	struct demo *d = arg;
+
+	close(d->ready[0]);
+	return server_run(&d->sc);
+}
+
+static int client_fn(void *arg)
+{
+	struct demo *d = arg;
+
+	signal(SIGPIPE, SIG_IGN);
+	return client_run(&d->cc);
+}
+
+/* Run fn in a child: inside a namespace side, or here (loopback). */
+static int spawn(struct demo *d, int side, int (*fn)(void *), pid_t *pid)
+{
+	if (d->ns)
+		return netpair_run(&d->np, side, fn, d, pid);
+	fflush(NULL);
+	*pid = fork();
+	if (*pid < 0)
+		return -errno;
+	if (*pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(fn(d));
+	}
+	return 0;
+}
+
+/* Wait for pid; 0 with *status, or -EINTR when a stop signal came. */
+static int wait_child(pid_t pid, int *status)
+{
+	int st;
+
+	for (;;) {
+		if (g_stop)
+			return -EINTR;
+		if (waitpid(pid, &st, 0) == pid) {
+			*status = WIFEXITED(st) ? WEXITSTATUS(st) :
+						  128 + WTERMSIG(st);
+			return 0;
+		}
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+static void kill_child(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGKILL);
+		while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	*pid = 0;
+}
+
+static bool have_exporter(char *what, size_t len)
+{
+	bool u = access("/dev/udmabuf", F_OK) == 0;
+	bool h = access("/dev/dma_heap", F_OK) == 0;
+
+	if (u || h) {
+		snprintf(what, len, "%s%s%s", u ? "/dev/udmabuf" : "",
+			 u && h ? " and " : "", h ? "/dev/dma_heap/" : "");
+		return true;
+	}
+	snprintf(what, len, "none: /dev/udmabuf and /dev/dma_heap are absent "
+		 "(kernel without CONFIG_UDMABUF and CONFIG_DMABUF_HEAPS), and "
+		 "no GPU runtime was asked for");
+	return false;
+}
+
+static void demo_usage(FILE *f)
+{
+	fprintf(f,
+"usage: devmemtcp demo [--size N] [--engine E] [--loopback] [--json]\n"
+"  --size N      bytes to move, at least 1M (default 1G)\n"
+"  --engine E    auto|devmem|uring|zerocopy|copy (default auto)\n"
+"  --loopback    use 127.0.0.1 instead of a private namespace pair\n"
+"  --json        one JSON document on stdout\n"
+"As root the demo builds two private network namespaces joined by veth\n"
+"(198.18.0.1 <-> 198.18.0.2); they vanish when it exits or is interrupted.\n");
+}
+
+enum { O_SIZE = 256, O_ENGINE, O_LOOPBACK, O_JSON };
+
+static const struct option demo_opts[] = {
+	{ "size", required_argument, NULL, O_SIZE },
+	{ "engine", required_argument, NULL, O_ENGINE },
+	{ "loopback", no_argument, NULL, O_LOOPBACK },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void print_human(const struct demo *d, uint64_t size, double mach_s,
+			bool pass, const char *exporter, bool exp_ok,
+			const char *note)
+{
+	const struct xfer_result *c = &d->sh->res[0], *s = &d->sh->res[1];
+	const struct probe *p = &d->sh->probe;
+	bool devmem = !strcmp(c->engine, "devmem");
+	double secs = s->seconds > 0 ? s->seconds : c->seconds;
+
+	printf("devmemtcp demo: %" PRIu64 " bytes (%.2f GiB) of the ncdevmem "
+	       "pattern (modulus %d), verified by the server\n", size,
+	       (double)size / (1u << 30), DEMO_V);
+	if (note[0])
+		printf("note: %s\n", note);
+	if (d->ns)
+		printf("topology: private network namespaces joined by veth: "
+		       "client %s %s -> server %s %s\n", d->np.ifname[0],
+		       d->np.addr[0], d->np.ifname[1], d->np.addr[1]);
+	else
+		printf("topology: loopback 127.0.0.1\n");
+	printf("devmem TX here: %s\n", devmem ? "available" : "not available");
+	printf("  dma-buf exporter: %s\n", exporter);
+	printf("  buffer: %s (%s)\n", c->buffer[0] ? c->buffer : "?",
+	       c->buffer_reason);
+	if (p->done) {
+		if (p->bind_ret == -EOPNOTSUPP || p->bind_ret == -DMT_ERR_NO_NETMEM_TX)
+			printf("  bind-tx on %s: %s%s%s%s\n", p->ifname,
+			       dmt_strerror(p->bind_ret),
+			       p->extack[0] ? " (kernel: \"" : "", p->extack,
+			       p->extack[0] ? "\")" : "");
+		else if (p->bind_ret < 0)
+			printf("  bind-tx on %s: the driver passed the netmem TX "
+			       "check; the probe fd (a memfd) was refused as "
+			       "expected: %s\n", p->ifname, p->message);
+		else
+			printf("  bind-tx on %s: accepted\n", p->ifname);
+		if (p->bind_ret < 0 && p->message[0] &&
+		    (p->bind_ret == -EOPNOTSUPP ||
+		     p->bind_ret == -DMT_ERR_NO_NETMEM_TX))
+			printf("  why: %s\n", p->message);
+	} else if (p->error[0]) {
+		printf("  bind-tx probe could not run: %s\n", p->error);
+	}
+	if (!exp_ok && !devmem)
+		printf("  so devmem needs both a dma-buf exporter and a NIC "
+		       "driver with netmem TX (mlx5, bnxt_en, gve, fbnic)\n");
+	printf("engine: %s (%s)\n", c->engine[0] ? c->engine : "-",
+	       c->engine_reason);
+	printf("server engine: %s (%s)\n", s->engine[0] ? s->engine : "-",
+	       s->engine_reason);
+	printf("result: %" PRIu64 " bytes received in %.2f s: %.2f GB/s "
+	       "(%.2f Gbit/s), %" PRIu64 " mismatches\n", s->bytes, secs,
+	       secs > 0 ? (double)s->bytes / secs / 1e9 : 0,
+	       secs > 0 ? (double)s->bytes * 8 / secs / 1e9 : 0, s->mismatches);
+	printf("cpu: client %.2f s/GB, server %.2f s/GB, machine %.2f s/GB\n",
+	       per_gb(c->cpu_s, c->bytes), per_gb(s->cpu_s, s->bytes),
+	       per_gb(mach_s, s->bytes));
+	if (c->zc_completed)
+		printf("zero-copy completions: %" PRIu64 ", %" PRIu64 " COPIED "
+		       "(%.0f%%): zc=%s%s\n", c->zc_completed, c->zc_copied,
+		       100.0 * (double)c->zc_copied / (double)c->zc_completed,
+		       c->zc_verdict == 1 ? "y" : "n", c->zc_verdict == 1 ? "" :
+		       " (the kernel copied: delivery inside one host always "
+		       "copies)");
+	if (c->error[0])
+		printf("client error: %s\n", c->error);
+	if (s->error[0])
+		printf("server error: %s\n", s->error);
+	printf("demo: %s\n", pass ? "PASS" : "FAIL");
+}
+
+static void jstr(const char *k, const char *v, bool comma)
+{
+	printf("\"%s\":", k);
+	json_escape(stdout, v);
+	if (comma)
+		putchar(',');
+}
+
+static void json_res(const char *name, const struct xfer_result *r)
+{
+	printf("\"%s\":{", name);
+	jstr("engine", r->engine, true);
+	jstr("engine_reason", r->engine_reason, true);
+	if (r->buffer[0]) {
+		jstr("buffer", r->buffer, true);
+		jstr("buffer_reason", r->buffer_reason, true);
+	}
+	printf("\"status\":%d,\"bytes\":%" PRIu64 ",\"seconds\":%.6f,"
+	       "\"cpu_s\":%.3f,\"cpu_s_per_GB\":%.3f,\"mismatches\":%" PRIu64
+	       ",\"sends\":%" PRIu64 ",\"syscalls\":%" PRIu64
+	       ",\"zc_completions\":%" PRIu64 ",\"zc_copied\":%" PRIu64 ",",
+	       r->status, r->bytes, r->seconds, r->cpu_s,
+	       per_gb(r->cpu_s, r->bytes), r->mismatches, r->sends, r->syscalls,
+	       r->zc_completed, r->zc_copied);
+	jstr("error", r->error, false);
+	printf("}");
+}
+
+static void print_json(const struct demo *d, uint64_t size, double mach_s,
+		       bool pass, const char *exporter, bool exp_ok,
+		       const char *note)
+{
+	const struct xfer_result *c = &d->sh->res[0], *s = &d->sh->res[1];
+	const struct probe *p = &d->sh->probe;
+	double secs = s->seconds > 0 ? s->seconds : c->seconds;
+
+	printf("{\"role\":\"demo\",\"size\":%" PRIu64 ",\"validation\":%d,",
+	       size, DEMO_V);
+	jstr("topology", d->ns ? "netns-veth" : "loopback", true);
+	jstr("note", note, true);
+	printf("\"devmem\":{\"available\":%s,\"exporter_present\":%s,",
+	       !strcmp(c->engine, "devmem") ? "true" : "false",
+	       exp_ok ? "true" : "false");
+	jstr("exporter", exporter, true);
+	printf("\"bind_tx_probe\":{\"ran\":%s,\"errno\":%d,",
+	       p->done ? "true" : "false", -p->bind_ret);
+	jstr("ifname", p->ifname, true);
+	jstr("extack", p->extack, true);
+	jstr("message", p->done ? p->message : p->error, false);
+	printf("}},");
+	json_res("client", c);
+	putchar(',');
+	json_res("server", s);
+	printf(",\"throughput_GBps\":%.3f,\"machine_cpu_s_per_GB\":%.3f,"
+	       "\"pass\":%s}\n", secs > 0 ? (double)s->bytes / secs / 1e9 : 0,
+	       per_gb(mach_s, s->bytes), pass ? "true" : "false");
+}
 
 int cmd_demo(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "devmemtcp demo: not implemented yet\n");
-	return 2;
+	uint64_t size = 1ull << 30;
+	enum dmt_engine eng = DMT_ENGINE_AUTO;
+	bool loopback = false, json = false, pass, exp_ok;
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct cpu_snap m0, m1, md;
+	char err[1200] = "", note[1400] = "", exporter[256];
+	pid_t spid = 0, cpid = 0;
+	struct demo *d;
+	int opt, st_c = -1, st_s = -1, rc = 1;
+	uint32_t port;
+
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":h", demo_opts, NULL)) != -1) {
+		switch (opt) {
+		case O_SIZE:
+			if (parse_size(optarg, &size) || size < (1u << 20))
+				return usage_error("demo", "bad size '%s' (--size): "
+						   "give at least 1M, e.g. 1G", optarg);
+			break;
+		case O_ENGINE:
+			if (dmt_engine_from_name(optarg, &eng) < 0 ||
+			    eng == DMT_ENGINE_STAGED)
+				return usage_error("demo", "unknown engine '%s' "
+						   "(--engine): use auto, devmem, "
+						   "uring, zerocopy or copy", optarg);
+			if (!dmt_engine_built(eng))
+				return usage_error("demo", "engine %s is not built "
+						   "into this devmemtcp: use auto, "
+						   "zerocopy or copy", optarg);
+			break;
+		case O_LOOPBACK:
+			loopback = true;
+			break;
+		case O_JSON:
+			json = true;
+			break;
+		case 'h':
+			demo_usage(stdout);
+			return 0;
+		case ':':
+			return usage_error("demo", "option '%s' needs a value: see "
+					   "'devmemtcp demo --help'", argv[optind - 1]);
+		default:
+			return usage_error("demo", "unknown option '%s': see "
+					   "'devmemtcp demo --help'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("demo", "unexpected argument '%s': see "
+				   "'devmemtcp demo --help'", argv[optind]);
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return run_error("demo", "out of memory");
+	d->sh = mmap(NULL, sizeof(*d->sh), PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (d->sh == MAP_FAILED) {
+		free(d);
+		return run_error("demo", "mmap: %s", strerror(errno));
+	}
+	d->ready[0] = d->ready[1] = -1;
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	alarm(DEMO_DEADLINE_S);
+
+	if (loopback) {
+		snprintf(note, sizeof(note), "--loopback: running over 127.0.0.1");
+	} else if (geteuid() != 0) {
+		snprintf(note, sizeof(note), "not root, so no private namespaces: "
+			 "running over loopback (127.0.0.1)");
+	} else if (netpair_create(&d->np, 0, err, sizeof(err)) < 0) {
+		snprintf(note, sizeof(note), "%s: running over loopback "
+			 "(127.0.0.1) instead", err);
+	} else {
+		d->ns = true;
+	}
+	if (g_stop)
+		goto stopped;
+	d->srv_addr = d->ns ? d->np.addr[1] : "127.0.0.1";
+	if (!json)
+		printf("devmemtcp demo: setting up (%s)...\n",
+		       d->ns ? "private namespaces + veth" : "loopback");
+	fflush(stdout);
+
+	/* what bind-tx says about the client's egress device */
+	{
+		pid_t ppid;
+		int pst;
+
+		if (spawn(d, 0, probe_fn, &ppid) == 0 &&
+		    wait_child(ppid, &pst) < 0) {
+			kill_child(&ppid);
+			goto stopped;
+		}
+	}
+	exp_ok = have_exporter(exporter, sizeof(exporter));
+
+	if (pipe2(d->ready, O_CLOEXEC) < 0) {
+		snprintf(err, sizeof(err), "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	d->sc = (struct server_cfg){
+		.addr = d->srv_addr, .port = d->ns ? DEMO_PORT : 0, .v = DEMO_V,
+		.have_size = true, .size = size, .engine = "auto",
+		.timeout_s = 30, .quiet = true, .ready_fd = d->ready[1],
+		.res = &d->sh->res[1],
+	};
+	if (spawn(d, 1, server_fn, &spid) < 0) {
+		snprintf(err, sizeof(err), "cannot start the server: %s",
+			 strerror(errno));
+		goto fail;
+	}
+	close(d->ready[1]);
+	d->ready[1] = -1;
+	{
+		struct pollfd pf = { .fd = d->ready[0], .events = POLLIN };
+		int pr;
+
+		do {
+			pr = poll(&pf, 1, 10000);
+		} while (pr < 0 && errno == EINTR && !g_stop);
+		if (g_stop)
+			goto stopped;
+		if (pr <= 0 || read(d->ready[0], &port, sizeof(port)) !=
+			       sizeof(port)) {
+			snprintf(err, sizeof(err), "the server did not start: %s",
+				 d->sh->res[1].error[0] ? d->sh->res[1].error :
+				 "no answer within 10 s");
+			goto fail;
+		}
+	}
+	d->cc = (struct client_cfg){
+		.server = d->srv_addr, .port = port, .v = DEMO_V,
+		.engine = eng, .have_size = true, .size = size,
+		.buf_size = CLI_DEFAULT_BUF, .msg_size = CLI_DEFAULT_MSG,
+		.timeout_s = 30, .quiet = true, .res = &d->sh->res[0],
+	};
+	cpu_snap_take(&m0);
+	if (spawn(d, 0, client_fn, &cpid) < 0) {
+		snprintf(err, sizeof(err), "cannot start the client: %s",
+			 strerror(errno));
+		goto fail;
+	}
+	if (wait_child(cpid, &st_c) < 0)
+		goto stopped;
+	cpid = 0;
+	if (st_c != 0 && !d->sh->res[0].done)
+		kill_child(&spid);	/* client died early: no sender */
+	if (spid && wait_child(spid, &st_s) < 0)
+		goto stopped;
+	spid = 0;
+	cpu_snap_take(&m1);
+	cpu_snap_delta(&m0, &m1, &md);
+	alarm(0);
+
+	pass = st_c == 0 && st_s == 0 && d->sh->res[1].bytes == size &&
+	       d->sh->res[1].mismatches == 0 && d->sh->res[1].done;
+	if (json)
+		print_json(d, size, md.machine_s, pass, exporter, exp_ok, note);
+	else
+		print_human(d, size, md.machine_s, pass, exporter, exp_ok, note);
+	rc = pass ? 0 : 1;
+	goto out;
+
+stopped:
+	kill_child(&cpid);
+	kill_child(&spid);
+	if (d->ns)
+		netpair_destroy(&d->np);
+	d->ns = false;
+	fflush(stdout);
+	fprintf(stderr, "devmemtcp demo: %s: stopped; children and namespaces "
+		"removed\n", g_stop == SIGALRM ? "took longer than the 120 s "
+		"limit" : g_stop == SIGTERM ? "terminated" : "interrupted");
+	rc = g_stop == SIGALRM ? 1 : 128 + (int)g_stop;
+	goto out;
+fail:
+	kill_child(&cpid);
+	kill_child(&spid);
+	run_error("demo", "%s", err);
+	rc = 1;
+out:
+	if (d->ns)
+		netpair_destroy(&d->np);
+	if (d->ready[0] >= 0)
+		close(d->ready[0]);
+	if (d->ready[1] >= 0)
+		close(d->ready[1]);
+	munmap(d->sh, sizeof(*d->sh));
+	free(d);
+	return rc;
 }

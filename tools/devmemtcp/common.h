@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Code shared by the devmemtcp subcommands (not part of the library):
+ * the ncdevmem validation pattern, option parsing helpers, output (human
+ * key=value lines, iperf3-like interval lines, or one JSON document), CPU
+ * accounting, and the client/server entry points the demo reuses.
+ */
+#ifndef DMT_CLI_COMMON_H
+#define DMT_CLI_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include <devmemtcp.h>
+
+/* ---- ncdevmem validation pattern ----
+ * The stream is seed-driven: seed starts at 1, each byte is seed (or '\n'
+ * when seed is 0), then seed++ and seed wraps to 0 when it reaches v. So
+ * the bytes are 1, 2, ..., v-1, '\n', 1, 2, ... The state persists across
+ * calls, so a stream split at any point checks the same. v is 2..256
+ * (ncdevmem keeps the seed in an unsigned char). */
+#define PAT_MAX_V 256
+#define PAT_MAX_BAD 8	/* mismatch offsets remembered */
+
+struct pat {
+	unsigned int v;		/* modulus; 0: disabled */
+	unsigned int seed;	/* next expected/generated seed, 0..v-1 */
+	uint64_t pos;		/* stream offset of the next byte */
+	uint64_t mismatches;	/* bytes that differed */
+	unsigned int nbad;	/* entries in bad[] */
+	struct {
+		uint64_t off;
+		uint8_t got, want;
+	} bad[PAT_MAX_BAD];
+	unsigned char *table;	/* pattern from seed 0, v + block bytes */
+	size_t block;
+};
+
+/* The byte the pattern has for a seed value. */
+static inline unsigned char pat_byte(unsigned int seed)
+{
+	return seed ? (unsigned char)seed : (unsigned char)'\n';
+}
+/* 0, or -EINVAL for v outside 2..256, -ENOMEM. v 0 gives a disabled
+ * checker (pat_check counts bytes only). */
+int pat_init(struct pat *p, unsigned int v);
+void pat_free(struct pat *p);
+/* Write the next len bytes of the pattern into dst and advance. */
+void pat_fill(struct pat *p, void *dst, size_t len);
+/* Compare len received bytes with the pattern and advance; returns the
+ * number of mismatching bytes in this call (also added to p->mismatches,
+ * the first PAT_MAX_BAD recorded with their stream offsets). */
+uint64_t pat_check(struct pat *p, const void *src, size_t len);
+
+/* ---- option parsing ---- */
+
+/* "64M", "1G", "4096", "512k", "2GiB": K/M/G/T are powers of 1024.
+ * 0 or -EINVAL (garbage, overflow). */
+int parse_size(const char *s, uint64_t *out);
+/* Decimal unsigned in [min, max]; 0 or -EINVAL / -ERANGE. */
+int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Non-negative seconds ("1", "0.5"); 0 or -EINVAL. */
+int parse_seconds(const char *s, double *out);
+/*
+ * An IPv4 or IPv6 literal with a port. IPv4 (and IPv4-mapped IPv6,
+ * ::ffff:a.b.c.d, which ncdevmem builds from IPv4 input) gives an AF_INET
+ * address, so the library's route lookup and IP_RECVERR completions see
+ * the plain IPv4 path. NULL or "" gives the wildcard of want_family
+ * (AF_INET6 "::" when AF_UNSPEC). 0 or -EINVAL.
+ */
+int parse_addr(const char *s, unsigned int port, int want_family,
+	       struct sockaddr_storage *ss, socklen_t *len);
+/* "1.2.3.4:5201" / "[::1]:5201" into buf. */
+const char *addr_str(const struct sockaddr *sa, char *buf, size_t len);
+
+/* One-line usage error "devmemtcp CMD: MSG" on stderr; returns 2. */
+int usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* One-line runtime error "devmemtcp CMD: MSG" on stderr; returns 1. */
+int run_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Buffer kinds the CLI accepts: host|udmabuf|dmaheap|cuda[:N]|rocm[:N]|auto. */
+struct buf_choice {
+	int kind;		/* enum dmt_buf_kind, 0 = auto */
+	int device;		/* cuda/rocm device index */
+};
+int parse_buffer(const char *s, struct buf_choice *out);
+/*
+ * Allocate per choice. auto: udmabuf, else host; why receives the reason
+ * (e.g. "udmabuf unavailable: /dev/udmabuf not found ..."). NULL + message
+ * in why on failure.
+ */
+struct dmt_buf *alloc_buffer(const struct buf_choice *c, size_t size,
+			     char *why, size_t whylen);
+
+/* ---- time and CPU ---- */
+double now_s(void);
+struct cpu_snap {
+	double proc_s;		/* getrusage(SELF) user+sys */
+	double machine_s;	/* /proc/stat busy: user+nice+system+irq+softirq */
+};
+void cpu_snap_take(struct cpu_snap *c);
+/* end - start into d. */
+void cpu_snap_delta(const struct cpu_snap *start, const struct cpu_snap *end,
+		    struct cpu_snap *d);
+/* Seconds per 10^9 bytes (0 when bytes is 0). */
+double per_gb(double seconds, uint64_t bytes);
+
+/* ---- output ---- */
+enum out_sec { OUT_CONFIG, OUT_RESULT, OUT_NSEC };
+
+struct out {
+	bool json;
+	bool quiet;		/* print nothing (the demo runs roles quietly) */
+	const char *role;
+	char *sec[OUT_NSEC];	/* JSON object bodies */
+	size_t seclen[OUT_NSEC];
+	char *ivl;		/* JSON array body of intervals */
+	size_t ivllen;
+	/* interval state */
+	double period;		/* -i seconds; 0 off */
+	double t0, last_t;
+	uint64_t last_bytes;
+	bool header_done;
+};
+
+void out_init(struct out *o, const char *role, bool json, bool quiet,
+	      double period);
+void out_free(struct out *o);
+/* key=value; human: printed at once; JSON: into the section. A string
+ * value is quoted in JSON; numbers (str == false) are written raw. */
+void out_kv(struct out *o, enum out_sec sec, const char *key, bool str,
+	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Human-only free text line (nothing in JSON or quiet mode). */
+void out_line(struct out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Start the interval clock. */
+void out_start(struct out *o, double t0, uint64_t bytes0);
+/* Call often with the running byte count; prints/records an interval line
+ * when a period has passed. Cheap when not due. */
+void out_tick(struct out *o, uint64_t bytes);
+/* Record the last partial interval (if any bytes since the last line). */
+void out_tick_final(struct out *o, uint64_t bytes);
+/* JSON: print the single document to stdout. Human: nothing. */
+void out_finish(struct out *o);
+/* Write s to f as a quoted, escaped JSON string (used by the demo). */
+void json_escape(FILE *f, const char *s);
+
+/* ---- roles (client.c, server.c), reused by the demo ---- */
+
+/* What a finished client or server run reports to the demo. */
+struct xfer_result {
+	int status;		/* exit status the role returns */
+	bool done;
+	uint64_t bytes;
+	double seconds;
+	double cpu_s;		/* process user+sys */
+	uint64_t mismatches;
+	uint64_t first_bad;	/* first mismatching offset, if any */
+	uint64_t sends, syscalls, zc_completed, zc_copied;
+	int zc_verdict;		/* dmt_tx_zerocopy_verdict() */
+	char engine[32];
+	char engine_reason[512];
+	char buffer[32];
+	char buffer_reason[1024];
+	char error[1024];
+	unsigned int port;	/* server: the port it listens on */
+};
+
+struct client_cfg {
+	const char *server;	/* -s */
+	const char *client;	/* -c, may be NULL */
+	unsigned int port;	/* -p */
+	unsigned int v;		/* -v, 0: pattern with 256 when --size */
+	uint64_t chunk;		/* -z, 0: one iovec per contiguous piece */
+	const char *ifname;	/* -f */
+	enum dmt_engine engine;
+	bool have_size;
+	uint64_t size;		/* --size */
+	struct buf_choice buf;
+	uint64_t buf_size;	/* --buffer-size */
+	uint64_t msg_size;	/* --msg-size: bytes per dmt_tx_send */
+	bool json;
+	double interval;	/* -i */
+	int timeout_s;		/* completions wait */
+	bool quiet;
+	struct xfer_result *res; /* filled when not NULL */
+};
+
+struct server_cfg {
+	const char *addr;	/* -s, NULL: any */
+	unsigned int port;	/* -p (0: pick one, printed) */
+	unsigned int v;		/* -v, 0: no validation */
+	bool have_size;
+	uint64_t size;		/* --size expected */
+	const char *engine;	/* receive engine name */
+	bool json;
+	double interval;
+	int timeout_s;		/* accept and idle timeout, 0: none */
+	bool quiet;
+	int ready_fd;		/* >= 0: write the port (u32) once listening */
+	struct xfer_result *res;
+};
+
+#define CLI_DEFAULT_PORT 5201
+#define CLI_DEFAULT_MSG (256u << 10)
+#define CLI_DEFAULT_BUF (8u << 20)
+
+int client_run(const struct client_cfg *c);
+int server_run(const struct server_cfg *s);
+
+#endif
