@@ -539,69 +539,6 @@ DMT_API const char *dmt_doctor_status_name(enum dmt_doctor_status s);
 DMT_API const char *dmt_doctor_group_name(enum dmt_doctor_group g);
 
 /* ------------------------------------------------------------------ */
-/* Staging: GPU memory <-> socket through host bounce buffers          */
-/* ------------------------------------------------------------------ */
-
-/*
- * A stage moves bytes between a stream socket and a buffer the CPU cannot
- * map (DMT_BUF_CUDA, DMT_BUF_ROCM) when devmem is unavailable. It owns two
- * host bounce halves of `chunk` bytes (pinned by the GPU runtime where it
- * allows: cuMemHostRegister, hsa_amd_memory_lock) and a copy thread, so the
- * device copy of one chunk overlaps the network transfer of the previous
- * one. It works with every buffer kind (through dmt_buf_read/write).
- * The TX side of the same pipeline is the staged engine (DMT_ENGINE_STAGED),
- * which dmt_tx_connect() picks by itself for such buffers.
- */
-struct dmt_stage;
-
-struct dmt_stage_opts {
-	size_t sz;
-	size_t chunk;		/* bytes per bounce half, default 4 MiB, page
-				 * rounded, at most 1 GiB */
-	size_t :0;
-};
-
-/* buf is borrowed and must outlive the stage. NULL + errno on failure. */
-DMT_API struct dmt_stage *dmt_stage_new(struct dmt_buf *buf,
-					const struct dmt_stage_opts *opts,
-					struct dmt_error *err);
-/* Stops the copy thread, unpins and frees the bounce halves. NULL is ok. */
-DMT_API void dmt_stage_free(struct dmt_stage *st);
-DMT_API size_t dmt_stage_chunk(const struct dmt_stage *st);
-
-/*
- * Receive len bytes from the stream socket fd into [off, off+len) of the
- * buffer. Blocks (unless fd is non-blocking) until len bytes have arrived
- * or the stream ends. Returns the bytes that reached the buffer (short at
- * end of stream or on a socket error after some bytes; never drops bytes
- * it took from the socket), 0 at end of stream before any byte, or -errno
- * (socket error before any byte; any device copy failure).
- */
-DMT_API ssize_t dmt_stage_recv(struct dmt_stage *st, int fd, uint64_t off,
-			       uint64_t len);
-/* Send [off, off+len) of the buffer on fd; bytes sent or -errno. */
-DMT_API ssize_t dmt_stage_send(struct dmt_stage *st, int fd, uint64_t off,
-			       uint64_t len);
-DMT_API const struct dmt_error *dmt_stage_last_error(const struct dmt_stage *st);
-
-struct dmt_stage_stats {
-	size_t sz;
-	uint64_t sent;		/* bytes sent from the bounce halves */
-	uint64_t received;	/* bytes received into the bounce halves */
-	uint64_t from_device;	/* bytes copied buffer -> bounce */
-	uint64_t to_device;	/* bytes copied bounce -> buffer */
-	uint64_t chunks;	/* chunk copies made by the copy thread */
-	uint64_t copy_ns;	/* time the copy thread spent copying */
-	uint64_t net_wait_ns;	/* time the socket side waited for the copies */
-	uint32_t pinned;	/* 1: bounce halves pinned by the GPU runtime */
-	uint32_t __reserved;
-	size_t :0;
-};
-/* Fill stats (stats->sz must be set; DMT_OPTS works for it). */
-DMT_API int dmt_stage_get_stats(const struct dmt_stage *st,
-				struct dmt_stage_stats *stats);
-
-/* ------------------------------------------------------------------ */
 /* RX: receiving into a buffer (devmem fragments, or the copy engine)  */
 /* ------------------------------------------------------------------ */
 
