@@ -744,6 +744,10 @@ DMT_API int dmt_nic_setup_apply(struct dmt_nic_setup *s, struct dmt_buf *buf);
 DMT_API int dmt_nic_setup_undo(struct dmt_nic_setup *s);
 /* dmt_nic_setup_undo(), then free. NULL is fine. */
 DMT_API void dmt_nic_setup_free(struct dmt_nic_setup *s);
+/* Free without undoing: the changes stay and so does the journal, for a
+ * later dmt_nic_setup_restore() (devmemtcp setup IFACE; setup --restore).
+ * A binding made by apply is released (it cannot outlive the setup). */
+DMT_API void dmt_nic_setup_detach(struct dmt_nic_setup *s);
 DMT_API uint32_t dmt_nic_setup_binding_id(const struct dmt_nic_setup *s);
 /* Queues bound (first, count). */
 DMT_API int dmt_nic_setup_queues(const struct dmt_nic_setup *s,

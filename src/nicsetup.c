@@ -544,8 +544,8 @@ static int undo(struct dmt_nic_setup *s)
 		}
 	}
 #undef NOTE_ERR
-	if (!first)
-		journal_remove(s);
+	if (!first && (s->jfd >= 0 || s->restoring))
+		journal_remove(s);	/* only a journal this run wrote/read */
 	else if (s->jfd >= 0) {
 		close(s->jfd);
 		s->jfd = -1;
@@ -578,6 +578,15 @@ void dmt_nic_setup_abandon(struct dmt_nic_setup *s)
 	free(s->old_indir);
 	free(s->sum);
 	free(s);
+}
+
+DMT_EXPORT void dmt_nic_setup_detach(struct dmt_nic_setup *s)
+{
+	if (s && s->bound) {
+		s->ops->unbind(s->ou);
+		s->bound = false;
+	}
+	dmt_nic_setup_abandon(s);
 }
 
 DMT_EXPORT void dmt_nic_setup_free(struct dmt_nic_setup *s)
