@@ -245,6 +245,20 @@ static struct jval *parse_value(void)
 	}
 }
 
+static void jfree(struct jval *v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		jfree(v->kids[i]);
+		free(v->keys[i]);
+	}
+	free(v->kids);
+	free(v->keys);
+	free(v->s);
+	free(v);
+}
+
 static int query(const struct jval *v, const char *path)
 {
 	char *copy = strdup(path), *save = NULL, *tok;
@@ -324,6 +338,7 @@ int main(int argc, char **argv)
 	if (!root || *p) {
 		fprintf(stderr, "jsoncheck: invalid JSON at byte %zu\n",
 			(size_t)(p - buf));
+		free(buf);
 		return 3;
 	}
 	for (int i = 2; i < argc; i++) {
@@ -335,5 +350,9 @@ int main(int argc, char **argv)
 			rc = r;
 		}
 	}
+	jfree(root);
+	free(buf);
+	if (f != stdin)
+		fclose(f);
 	return rc;
 }
