@@ -488,8 +488,24 @@ int cmd_demo(int argc, char **argv)
 	if (wait_child(cpid, &st_c) < 0)
 		goto stopped;
 	cpid = 0;
-	if (st_c != 0 && !d->sh->res[0].done)
-		kill_child(&spid);	/* client died early: no sender */
+	if (st_c != 0) {
+		/* no (complete) sender: give the server 2 s to report what it
+		 * got, then stop it rather than wait for its own timeout */
+		for (int i = 0; i < 200 && !g_stop; i++) {
+			int st;
+
+			if (waitpid(spid, &st, WNOHANG) == spid) {
+				st_s = WIFEXITED(st) ? WEXITSTATUS(st) :
+						       128 + WTERMSIG(st);
+				spid = 0;
+				break;
+			}
+			usleep(10000);
+		}
+		if (g_stop)
+			goto stopped;
+		kill_child(&spid);
+	}
 	if (spid && wait_child(spid, &st_s) < 0)
 		goto stopped;
 	spid = 0;
