@@ -966,12 +966,18 @@ static void probe_cuda(struct dmt_doc_host *h)
 	cu_attr_fn cu_attr;
 	cu_version_fn cu_version;
 	int n = 0, ok = 0, ver = 0, r;
+	const char *name;
 	void *lib;
 
-	lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+	/* DMT_CUDA_LIB overrides the library, as for the CUDA buffers, so
+	 * that doctor judges the runtime dmt_buf_new() would use. */
+	name = getenv("DMT_CUDA_LIB");
+	if (!name || !name[0])
+		name = "libcuda.so.1";
+	lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
 	if (!lib) {
 		e->state = DMT_DOC_EXP_ABSENT;
-		FMT(e->detail, "libcuda.so.1 not found (no NVIDIA driver)");
+		FMT(e->detail, "%s not found (no NVIDIA driver)", name);
 		return;
 	}
 	/* The driver library stays loaded: unloading it after cuInit is
@@ -983,19 +989,19 @@ static void probe_cuda(struct dmt_doc_host *h)
 	cu_version = (cu_version_fn)dlsym(lib, "cuDriverGetVersion");
 	e->state = DMT_DOC_EXP_UNUSABLE;
 	if (!cu_init || !cu_count || !cu_get || !cu_attr) {
-		FMT(e->detail, "libcuda.so.1 lacks the driver API entry points");
+		FMT(e->detail, "%s lacks the driver API entry points", name);
 		return;
 	}
 	if (cu_version)
 		cu_version(&ver);
 	r = cu_init(0);
 	if (r) {
-		FMT(e->detail, "libcuda.so.1 (driver API %d): cuInit failed with "
-		    "CUresult %d", ver, r);
+		FMT(e->detail, "%s (driver API %d): cuInit failed with "
+		    "CUresult %d", name, ver, r);
 		return;
 	}
 	if (cu_count(&n) || n <= 0) {
-		FMT(e->detail, "libcuda.so.1 (driver API %d): no CUDA device", ver);
+		FMT(e->detail, "%s (driver API %d): no CUDA device", name, ver);
 		return;
 	}
 	for (int i = 0; i < n; i++) {
@@ -1006,8 +1012,8 @@ static void probe_cuda(struct dmt_doc_host *h)
 		    v)
 			ok++;
 	}
-	FMT(e->detail, "libcuda.so.1 (driver API %d): %d device(s), %d with "
-	    "DMA_BUF_SUPPORTED (attribute 124)", ver, n, ok);
+	FMT(e->detail, "%s (driver API %d): %d device(s), %d with "
+	    "DMA_BUF_SUPPORTED (attribute 124)", name, ver, n, ok);
 	if (ok) {
 		e->state = DMT_DOC_EXP_OK;
 		e->count = ok;
@@ -1047,14 +1053,18 @@ static void probe_rocm(struct dmt_doc_host *h)
 	hsa_init_fn init;
 	hsa_shut_down_fn shut;
 	hsa_iterate_fn iter;
+	const char *name;
 	bool exp_sym;
 	void *lib;
 	int r;
 
-	lib = dlopen("libhsa-runtime64.so.1", RTLD_NOW | RTLD_LOCAL);
+	name = getenv("DMT_ROCM_LIB");	/* as for the ROCm buffers */
+	if (!name || !name[0])
+		name = "libhsa-runtime64.so.1";
+	lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
 	if (!lib) {
 		e->state = DMT_DOC_EXP_ABSENT;
-		FMT(e->detail, "libhsa-runtime64.so.1 not found (no ROCm)");
+		FMT(e->detail, "%s not found (no ROCm)", name);
 		return;
 	}
 	init = (hsa_init_fn)dlsym(lib, "hsa_init");
@@ -1064,7 +1074,7 @@ static void probe_rocm(struct dmt_doc_host *h)
 	exp_sym = dlsym(lib, "hsa_amd_portable_export_dmabuf") != NULL;
 	e->state = DMT_DOC_EXP_UNUSABLE;
 	if (!init || !shut || !iter || !c.info) {
-		FMT(e->detail, "libhsa-runtime64.so.1 lacks the HSA entry points");
+		FMT(e->detail, "%s lacks the HSA entry points", name);
 		return;
 	}
 	r = init();
@@ -1074,8 +1084,8 @@ static void probe_rocm(struct dmt_doc_host *h)
 	}
 	iter(hsa_count_cb, &c);
 	shut();
-	FMT(e->detail, "libhsa-runtime64.so.1: %d GPU agent(s), dma-buf export "
-	    "(hsa_amd_portable_export_dmabuf) %s", c.gpus,
+	FMT(e->detail, "%s: %d GPU agent(s), dma-buf export "
+	    "(hsa_amd_portable_export_dmabuf) %s", name, c.gpus,
 	    exp_sym ? "available" : "missing");
 	if (c.gpus && exp_sym) {
 		e->state = DMT_DOC_EXP_OK;
