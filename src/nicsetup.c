@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "buffer.h"
+#include "netdev.h"
 #include "nicsetup.h"
 #include "uapi.h"
 
@@ -488,8 +489,14 @@ static int undo(struct dmt_nic_setup *s)
 		}
 	}
 	if (s->did_feat) {
+		bool on = true, fixed;
+
 		ret = s->ops->feature_set(s->ou, s->ctx, s->ifindex,
 					  NTUPLE_FEATURE, false);
+		if (ret < 0 &&
+		    s->ops->feature_get(s->ou, s->ctx, s->ifindex, NTUPLE_FEATURE,
+					&on, &fixed) == 0 && !on)
+			ret = 0;	/* already off (e.g. fixed off) */
 		if (ret < 0) {
 			say(s, "FAILED to turn ntuple filters off: %s",
 			    s->ctx->err.message);
@@ -709,6 +716,18 @@ static int step_rss(struct dmt_nic_setup *s, bool dry)
 	bool same = true;
 	int ret;
 
+	if (s->rss_ret == -EOPNOTSUPP) {
+		char drv[32];
+
+		if (dmt_if_driver(s->ifindex, drv, sizeof(drv), NULL, 0) < 0)
+			snprintf(drv, sizeof(drv), "this driver");
+		dmt_err_copy(&s->err, &s->rss_err);
+		return dmt_err_set(&s->err, s->rss_ret, "RSS is not supported by "
+			"%s on %s: other traffic cannot be kept off the bound "
+			"queues; devmem RX needs a NIC with RSS and flow steering "
+			"(mlx5, bnxt_en, gve, fbnic), or pass --no-rss", drv,
+			s->ifname);
+	}
 	if (s->rss_ret < 0) {
 		dmt_err_copy(&s->err, &s->rss_err);
 		return dmt_err_set(&s->err, s->rss_ret, "%s; other traffic cannot "
