@@ -9,7 +9,9 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <net/if.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -81,15 +83,246 @@ static int rx_copy_run(struct srv *s, int fd)
 	return 0;
 }
 
+/* ---- devmem receive engine (ncdevmem -l -f IF -q N -t Q -c ADDR) ---- */
+
+static struct {
+	const char *ifname;	/* -f */
+	unsigned int nq, start;	/* -q, -t */
+	bool have_start;
+	const char *client;	/* -c: 5-tuple rule */
+	bool no_setup;		/* --no-setup: NIC configured by hand */
+	uint32_t binding;	/* --no-setup: bind-rx done here, on ctx */
+	struct dmt_ctx *ctx;
+	struct dmt_buf *buf;
+	struct dmt_nic_setup *setup;
+	char why[600];
+} dm;
+static volatile sig_atomic_t srv_stop;
+
+static void srv_on_signal(int sig)
+{
+	(void)sig;
+	srv_stop = 1;
+}
+
+static void dm_lines(struct srv *s, const char *sum)
+{
+	while (sum && *sum) {
+		const char *nl = strchr(sum, '\n');
+		int n = nl ? (int)(nl - sum) : (int)strlen(sum);
+
+		out_line(&s->o, "nic: %.*s", n, sum);
+		sum += n + (nl ? 1 : 0);
+	}
+}
+
+/* Before listening: buffer, NIC setup (or a plain bind with --no-setup),
+ * signal handlers that let the run loop end so the NIC is restored.
+ * 0, or -1 with dm.why saying why devmem RX cannot be used here. */
+static int dm_prepare(struct srv *s, const struct server_cfg *c)
+{
+	struct sockaddr_storage srv, cli;
+	socklen_t sl = 0, cl = 0;
+	struct sigaction sa;
+	struct dmt_error e;
+	int ifx, ret;
+
+	if (!dm.ifname) {
+		snprintf(dm.why, sizeof(dm.why), "no interface given (-f IFNAME)");
+		return -1;
+	}
+	ifx = (int)if_nametoindex(dm.ifname);
+	if (!ifx) {
+		snprintf(dm.why, sizeof(dm.why), "no interface %s", dm.ifname);
+		return -1;
+	}
+	dm.ctx = dmt_ctx_new(NULL, &e);
+	if (!dm.ctx) {
+		snprintf(dm.why, sizeof(dm.why), "%s", e.message);
+		return -1;
+	}
+	dm.buf = dmt_buf_new(DMT_BUF_UDMABUF, 64u << 20, NULL, &e);
+	if (!dm.buf) {
+		struct dmt_error e2;
+
+		dm.buf = dmt_buf_new(DMT_BUF_DMAHEAP, 64u << 20, NULL, &e2);
+		if (!dm.buf) {	/* say the udmabuf reason: the usual one */
+			snprintf(dm.why, sizeof(dm.why), "no dma-buf to receive "
+				 "into: %s", e.message);
+			return -1;
+		}
+	}
+	if (dm.no_setup) {
+		uint32_t q[1024];
+		unsigned int nq = dm.nq ? dm.nq : 1;
+		int rxq = 0;
+		DMT_OPTS(dmt_nic_setup_opts, o0);
+
+		(void)o0;
+		if (!dm.have_start) {
+			struct dmt_queue_info qi[256];
+			int n = dmt_queue_dump(dm.ctx, ifx, qi, 256);
+
+			for (int i = 0; i < n && i < 256; i++)
+				rxq += qi[i].type == DMT_QUEUE_RX;
+			dm.start = rxq > (int)nq ? (unsigned int)rxq - nq : 0;
+		}
+		for (unsigned int i = 0; i < nq && i < 1024; i++)
+			q[i] = dm.start + i;
+		ret = dmt_bind_rx(dm.ctx, ifx, dmt_buf_dmabuf_fd(dm.buf), q, nq,
+				  &dm.binding);
+		if (ret < 0) {
+			snprintf(dm.why, sizeof(dm.why), "%s",
+				 dmt_ctx_last_error(dm.ctx)->message);
+			return -1;
+		}
+		out_line(&s->o, "nic: --no-setup: queues %u-%u bound, binding %u",
+			 dm.start, dm.start + nq - 1, dm.binding);
+	} else {
+		DMT_OPTS(dmt_nic_setup_opts, o, .nqueues = dm.nq,
+			 .queue_start = dm.start, .port = (uint16_t)c->port);
+
+		if (dm.have_start)
+			o.flags |= DMT_NIC_F_QUEUE_START;
+		if (c->addr && !parse_addr(c->addr, c->port, AF_UNSPEC, &srv, &sl)) {
+			o.server = (struct sockaddr *)&srv;
+			o.server_len = sl;
+		}
+		if (dm.client && !parse_addr(dm.client, c->port, AF_UNSPEC, &cli,
+					     &cl)) {
+			o.client = (struct sockaddr *)&cli;
+			o.client_len = cl;
+			o.client_port = (uint16_t)c->port; /* as ncdevmem */
+		}
+		dm.setup = dmt_nic_setup_new(dm.ctx, ifx, &o, &e);
+		if (!dm.setup) {
+			snprintf(dm.why, sizeof(dm.why), "%s", e.message);
+			return -1;
+		}
+		ret = dmt_nic_setup_apply(dm.setup, dm.buf);
+		dm_lines(s, dmt_nic_setup_summary(dm.setup));
+		if (ret < 0) {
+			snprintf(dm.why, sizeof(dm.why), "%s",
+				 dmt_nic_setup_last_error(dm.setup)->message);
+			return -1;
+		}
+		dm.binding = dmt_nic_setup_binding_id(dm.setup);
+	}
+	/* SIGINT/SIGTERM end the run so that the NIC is restored */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = srv_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	return 0;
+}
+
+static void dm_cleanup(struct srv *s)
+{
+	if (dm.setup) {
+		size_t before = strlen(dmt_nic_setup_summary(dm.setup));
+
+		dmt_nic_setup_undo(dm.setup);
+		dm_lines(s, dmt_nic_setup_summary(dm.setup) + before);
+		dmt_nic_setup_free(dm.setup);
+		dm.setup = NULL;
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+	}
+	dmt_buf_free(dm.buf);
+	dmt_ctx_free(dm.ctx);	/* releases a --no-setup binding */
+	dm.buf = NULL;
+	dm.ctx = NULL;
+}
+
+static int rx_devmem_run(struct srv *s, int fd)
+{
+	DMT_OPTS(dmt_rx_opts, o, .engine = DMT_ENGINE_DEVMEM,
+		 .binding_id = dm.binding);
+	DMT_OPTS(dmt_rx_stats, st);
+	unsigned char *tmp = malloc(RECV_SIZE);
+	struct dmt_frag *f = malloc(1024 * sizeof(*f));
+	struct dmt_error e;
+	struct dmt_rx *rx = NULL;
+	unsigned int nf;
+	ssize_t n;
+	int ret = 0;
+
+	if (!tmp || !f) {
+		snprintf(s->err, sizeof(s->err), "out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
+	rx = dmt_rx_from_fd(dm.ctx, dm.buf, fd, &o, &e);
+	if (!rx) {
+		snprintf(s->err, sizeof(s->err), "%.300s", e.message);
+		ret = e.err ? e.err : -EIO;
+		goto out;
+	}
+	while ((n = dmt_rx_recv(rx, f, 1024, &nf)) != 0) {
+		if (n == -EINTR && !srv_stop)
+			continue;
+		if (n < 0) {
+			snprintf(s->err, sizeof(s->err), "%.300s", n == -EINTR ?
+				 "interrupted by a signal" :
+				 n == -EAGAIN ? "no data (--timeout): the peer "
+				 "stalled" : dmt_rx_last_error(rx)->message);
+			ret = (int)n;
+			break;
+		}
+		/* gather in stream order, in pieces that fit tmp */
+		for (unsigned int i = 0; i < nf;) {
+			unsigned int j = i;
+			size_t len = 0;
+
+			while (j < nf && len + f[j].len <= RECV_SIZE)
+				len += f[j++].len;
+			if (j == i || dmt_rx_gather(rx, f + i, j - i, tmp,
+						    RECV_SIZE) != (ssize_t)len) {
+				snprintf(s->err, sizeof(s->err), "gather: %.300s",
+					 dmt_rx_last_error(rx)->message);
+				ret = -EIO;
+				goto out;
+			}
+			srv_deliver(s, tmp, len);
+			i = j;
+		}
+		if (dmt_rx_release(rx, f, nf) < 0) {
+			snprintf(s->err, sizeof(s->err), "%.300s",
+				 dmt_rx_last_error(rx)->message);
+			ret = -EIO;
+			break;
+		}
+	}
+	dmt_rx_get_stats(rx, &st);
+	out_kv(&s->o, OUT_RESULT, "devmem_bytes", false, "%" PRIu64,
+	       st.devmem_bytes);
+	out_kv(&s->o, OUT_RESULT, "linear_bytes", false, "%" PRIu64,
+	       st.linear_bytes);
+	out_kv(&s->o, OUT_RESULT, "tokens_released", false, "%" PRIu64,
+	       st.tokens_released);
+	out_kv(&s->o, OUT_RESULT, "dontneed_calls", false, "%" PRIu64,
+	       st.dontneed_calls);
+	if (st.linear_bytes)
+		out_line(&s->o, "%" PRIu64 " bytes arrived in host memory "
+			 "(header split not effective for this flow)",
+			 st.linear_bytes);
+out:
+	dmt_rx_free(rx);
+	free(tmp);
+	free(f);
+	return ret;
+}
+
 static const struct rx_engine rx_engines[] = {
 	{ "copy", "plain recv() into host memory", rx_copy_run },
+	{ "devmem", "devmem RX into a dma-buf", rx_devmem_run },
 };
 
 static const struct rx_engine *rx_pick(const char *name, const char **why)
 {
 	if (!name || !strcmp(name, "auto")) {
-		*why = "auto: plain recv() (devmem receive engine not built in)";
-		return &rx_engines[0];
+		*why = "auto: plain recv() (no devmem interface given, -f)";
+		return &rx_engines[dm.ifname ? 1 : 0];
 	}
 	for (size_t i = 0; i < sizeof(rx_engines) / sizeof(rx_engines[0]); i++)
 		if (!strcmp(name, rx_engines[i].name)) {
@@ -134,6 +367,10 @@ static int accept_one(struct srv *s, int lfd, struct sockaddr_storage *peer)
 
 	for (;;) {
 		r = poll(&p, 1, s->c->timeout_s ? s->c->timeout_s * 1000 : -1);
+		if (r < 0 && errno == EINTR && srv_stop) {
+			snprintf(s->err, sizeof(s->err), "interrupted by a signal");
+			return -1;
+		}
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -182,6 +419,20 @@ int server_run(const struct server_cfg *c)
 	if (!eng) {
 		snprintf(s->err, sizeof(s->err), "unknown receive engine");
 		goto out;
+	}
+	if (eng->run == rx_devmem_run) {
+		if (dm_prepare(s, c) < 0) {
+			dm_cleanup(s);
+			if (c->engine && !strcmp(c->engine, "devmem")) {
+				snprintf(s->err, sizeof(s->err), "devmem RX: %.300s",
+					 dm.why);
+				goto out;
+			}
+			eng = &rx_engines[0];
+			why = dm.why;	/* auto: the reason for the fallback */
+		} else {
+			why = "devmem RX into a dma-buf";
+		}
 	}
 	parse_addr(c->addr, c->port, AF_UNSPEC, &ss, &sl);
 	lfd = listen_on(s, &ss, sl);
@@ -310,6 +561,7 @@ out:
 		close(fd);
 	if (lfd >= 0)
 		close(lfd);
+	dm_cleanup(s);	/* devmem: unbind, restore the NIC, say what */
 	pat_free(&s->pat);
 	out_free(&s->o);
 	free(s);
@@ -326,14 +578,20 @@ static void server_usage(FILE *f)
 "  -p PORT          port (default %u; 0 picks one, printed as listen=)\n"
 "  -v MOD           validate the ncdevmem pattern of modulus 2..256 (0: off)\n"
 "  --size N         expected bytes; fewer or more is a failure\n"
-"  --engine E       receive engine: auto|copy (default auto)\n"
+"  --engine E       receive engine: auto|devmem|copy (default auto: devmem\n"
+"                   with -f when the NIC allows it, else copy)\n"
+"  -f IFNAME        devmem RX on this NIC (set up, bound, restored on exit)\n"
+"  -q N             RX queues to bind (default 1)\n"
+"  -t Q             first RX queue to bind (default: the last N)\n"
+"  -c ADDR          client address: 5-tuple flow rule (peer binds -p too)\n"
+"  --no-setup       NIC configured by hand: only bind-rx\n"
 "  --once           serve one connection, then exit (the default)\n"
 "  -i SEC           interval report period, 0 off (default 1)\n"
 "  --timeout SEC    give up after SEC without a connection or data\n"
 "  --json           one JSON document on stdout\n", CLI_DEFAULT_PORT);
 }
 
-enum { O_ENGINE = 256, O_SIZE, O_JSON, O_ONCE, O_TIMEOUT };
+enum { O_ENGINE = 256, O_SIZE, O_JSON, O_ONCE, O_TIMEOUT, O_NO_SETUP };
 
 static const struct option server_opts[] = {
 	{ "engine", required_argument, NULL, O_ENGINE },
@@ -341,6 +599,7 @@ static const struct option server_opts[] = {
 	{ "json", no_argument, NULL, O_JSON },
 	{ "once", no_argument, NULL, O_ONCE },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "no-setup", no_argument, NULL, O_NO_SETUP },
 	{ "interval", required_argument, NULL, 'i' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -359,7 +618,7 @@ int cmd_server(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":ls:p:v:i:h", server_opts,
+	while ((opt = getopt_long(argc, argv, ":ls:p:v:i:hf:q:t:c:", server_opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'l':
@@ -386,11 +645,37 @@ int cmd_server(int argc, char **argv)
 				return usage_error("server", "bad interval '%s' (-i):"
 						   " give seconds, 0 for none", optarg);
 			break;
+		case 'f':
+			dm.ifname = optarg;
+			break;
+		case 'q':
+		case 't':
+			if (parse_uint(optarg, opt == 'q' ? 1 : 0, 1023, &u))
+				return usage_error("server", "bad queue %s '%s' "
+						   "(-%c): give %s", opt == 'q' ?
+						   "count" : "index", optarg, opt,
+						   opt == 'q' ? "1..1023" : "0..1023");
+			if (opt == 'q')
+				dm.nq = (unsigned int)u;
+			else
+				dm.start = (unsigned int)u;
+			dm.have_start |= opt == 't';
+			break;
+		case 'c':
+			if (parse_addr(optarg, 0, AF_UNSPEC, &ss, &sl))
+				return usage_error("server", "bad client address "
+						   "'%s' (-c): give an IPv4 or IPv6 "
+						   "literal", optarg);
+			dm.client = optarg;
+			break;
+		case O_NO_SETUP:
+			dm.no_setup = true;
+			break;
 		case O_ENGINE:
 			if (!rx_pick(optarg, &why))
 				return usage_error("server", "unknown receive engine "
-						   "'%s' (--engine): use auto or copy",
-						   optarg);
+						   "'%s' (--engine): use auto, devmem "
+						   "or copy", optarg);
 			c.engine = optarg;
 			break;
 		case O_SIZE:
@@ -426,6 +711,12 @@ int cmd_server(int argc, char **argv)
 	if (optind < argc)
 		return usage_error("server", "unexpected argument '%s': see "
 				   "'devmemtcp server --help'", argv[optind]);
+	if (c.engine && !strcmp(c.engine, "devmem") && !dm.ifname)
+		return usage_error("server", "--engine devmem needs the NIC: add "
+				   "-f IFNAME");
+	if (dm.ifname && !dm.no_setup && !c.port)
+		return usage_error("server", "devmem RX with -f needs a fixed port "
+				   "for the flow rule: give -p PORT");
 	if (c.addr && parse_addr(c.addr, c.port, AF_UNSPEC, &ss, &sl))
 		return usage_error("server", "bad listen address '%s' (-s): give "
 				   "an IPv4 or IPv6 literal", c.addr);
