@@ -390,6 +390,15 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 	return 0;
 }
 
+static bool is_tcp(int fd)
+{
+	int proto = 0;
+	socklen_t len = sizeof(proto);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 &&
+	       proto == IPPROTO_TCP;
+}
+
 static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
 		       const struct sockaddr *dst, socklen_t dstlen,
 		       const char *ifname, bool bind_dev)
@@ -438,7 +447,7 @@ static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
 		}
 		if (want == DMT_ENGINE_AUTO)
 			snprintf(tx->reason, sizeof(tx->reason), "%s buffer: devmem "
-				 "unavailable (%s); staging through host memory",
+				 "unavailable (%.180s); staging through host memory",
 				 dmt_buf_kind_name(tx->buf->kind), why);
 		else
 			snprintf(tx->reason, sizeof(tx->reason), "staged requested");
@@ -456,7 +465,15 @@ static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
 			continue;
 		tx->eng = e;
 		tx->reason[0] = '\0';
-		ret = e->setup(tx);
+		/* Zero-copy completions exist only for TCP (and UDP); on other
+		 * sockets (AF_UNIX) a zero-copy engine would fail at send time. */
+		if (e->tracks && !is_tcp(tx->fd)) {
+			snprintf(tx->reason, sizeof(tx->reason),
+				 "not a TCP socket");
+			ret = -EOPNOTSUPP;
+		} else {
+			ret = e->setup(tx);
+		}
 		if (ret == 0) {
 			if (want == DMT_ENGINE_AUTO)
 				add_reason(tx, why, sizeof(why), "using %s",
@@ -686,6 +703,7 @@ DMT_EXPORT ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
 	unsigned int si = 0;
 	int ret;
 
+	dmt_err_clear(&tx->err);
 	ret = validate_segs(tx, segs, nseg, &total);
 	if (ret < 0)
 		return dmt_ret(ret);
@@ -765,7 +783,10 @@ DMT_EXPORT ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
 				tx->eng->reap(tx, 0);
 			continue;
 		}
-		explain_send_err(tx, (int)r);
+		/* An engine that explained the failure itself (staged: a
+		 * device copy) keeps its sentence. */
+		if (tx->err.err != (int)r || !tx->err.message[0])
+			explain_send_err(tx, (int)r);
 		return sent ? (ssize_t)sent : dmt_ret((int)r);
 	}
 	return (ssize_t)sent;
