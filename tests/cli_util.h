@@ -112,11 +112,12 @@ static inline char *cu_slurp(const char *path, size_t *len)
 	for (;;) {
 		size_t r;
 
-		if (cap - n < 65536) {
-			char *t = realloc(b, cap + 65536 + 1);
+		if (cap - n < 65536) {	/* grow geometrically: big files */
+			size_t ncap = cap ? cap * 2 : 65536;
+			char *t = realloc(b, ncap + 1);
 			T_CHECK(t, "out of memory");
 			b = t;
-			cap += 65536;
+			cap = ncap;
 		}
 		r = fread(b + n, 1, cap - n, f);
 		if (!r)
