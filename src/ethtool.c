@@ -18,8 +18,8 @@
 
 /* ---- ethtool generic netlink ---- */
 
-/* Open and resolve ctx->ethtool on first use. */
-static int ethtool_nl(struct dmt_ctx *ctx)
+/* Open and resolve ctx->ethtool on first use (shared with ethtool_set.c). */
+int dmt_ethtool_nl(struct dmt_ctx *ctx)
 {
 	struct dmt_genl_family fam;
 	int ret;
@@ -217,7 +217,7 @@ static int nl_get(struct dmt_ctx *ctx, int ifindex, uint8_t cmd,
 		return dmt_ret(dmt_err_set(&ctx->err, -EINVAL,
 			"%s: ifindex must be > 0 and the result pointer set",
 			what));
-	ret = ethtool_nl(ctx);
+	ret = dmt_ethtool_nl(ctx);
 	if (ret < 0)
 		return dmt_ret(ret);
 	nlh = dmt_ethtool_build_get(buf, ctx->ethtool.family, cmd, hdr,

@@ -42,6 +42,9 @@ struct dmt_ntuple_list {
 	uint32_t *locs;			/* malloc'd, count entries */
 };
 
+/* Open the ethtool family socket in ctx->ethtool on first use. */
+int dmt_ethtool_nl(struct dmt_ctx *ctx);
+
 /* Rings (ETHTOOL_MSG_RINGS_GET). */
 int dmt_ethtool_rings_get(struct dmt_ctx *ctx, int ifindex,
 			  struct dmt_rings *r);

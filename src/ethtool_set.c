@@ -20,30 +20,6 @@
 
 static const char *const hds_drivers = "mlx5, bnxt_en, gve, fbnic";
 
-static int set_nl(struct dmt_ctx *ctx)
-{
-	struct dmt_genl_family fam;
-	int ret;
-
-	if (ctx->ethtool.sock && ctx->ethtool.family > 0)
-		return 0;
-	if (ctx->ethtool.sock)
-		dmt_nl_close(&ctx->ethtool);
-	ret = dmt_nl_open(&ctx->ethtool, NETLINK_GENERIC);
-	if (ret < 0)
-		return dmt_err_set(&ctx->err, ret, "cannot open a generic netlink "
-				   "socket for ethtool: %s", dmt_strerror(ret));
-	ret = dmt_genl_resolve(&ctx->ethtool, DMT_ETHTOOL_GENL_NAME, &fam,
-			       &ctx->err);
-	if (ret < 0) {
-		dmt_nl_close(&ctx->ethtool);
-		return dmt_err_set(&ctx->err, ret, "the ethtool netlink family is "
-				   "not available (CONFIG_ETHTOOL_NETLINK): %s",
-				   dmt_strerror(ret));
-	}
-	return 0;
-}
-
 static void drv_name(int ifindex, char *drv, size_t len)
 {
 	if (dmt_if_driver(ifindex, drv, len, NULL, 0) < 0)
@@ -72,7 +48,7 @@ int dmt_ethtool_rings_set_hds(struct dmt_ctx *ctx, int ifindex,
 		return dmt_ret(dmt_err_set(&ctx->err, -EINVAL, "rings-set: "
 			"invalid arguments (tcp-data-split %d, hds-thresh %lld)",
 			tcp_data_split, (long long)hds_thresh));
-	ret = set_nl(ctx);
+	ret = dmt_ethtool_nl(ctx);
 	if (ret < 0)
 		return dmt_ret(ret);
 	nlh = dmt_genl_req(buf, ctx->ethtool.family, DMT_ETHTOOL_MSG_RINGS_SET,
