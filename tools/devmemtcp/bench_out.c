@@ -244,10 +244,11 @@ int bench_write_svg(const char *path, const struct bench_cfg *c,
 		"height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" "
 		"font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
 		"fill=\"white\"/>\n", W, H, W, H);
-	fprintf(f, "<text x=\"%d\" y=\"24\" font-size=\"15\">devmemtcp bench: "
-		"throughput vs message size (%s, %d CPUs, kernel %s, %u flow%s, "
-		"median of %u)</text>\n", ML, c->path, c->cpus, c->kernel,
-		c->flows, c->flows > 1 ? "s" : "", c->reps);
+	fprintf(f, "<text x=\"%d\" y=\"22\" font-size=\"15\">devmemtcp bench: "
+		"throughput vs message size</text>\n<text x=\"%d\" y=\"40\" "
+		"fill=\"#555\">%s, %d CPUs, kernel %s, %u flow%s, median of %u, "
+		"%s</text>\n", ML, ML, c->path, c->cpus, c->kernel, c->flows,
+		c->flows > 1 ? "s" : "", c->reps, c->date);
 	/* grid and axes */
 	for (int k = 0; k <= 5; k++) {
 		double v = ymax * k / 5;

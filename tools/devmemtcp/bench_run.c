@@ -244,8 +244,18 @@ static struct dmt_buf *tx_buffer(enum dmt_engine e, size_t size,
 		return dmt_buf_new(DMT_BUF_HOST, size, NULL, err);
 	/* devmem needs a dma-buf: the exporters a plain host may have */
 	b = dmt_buf_new(DMT_BUF_UDMABUF, size, NULL, err);
-	if (!b)
+	if (!b) {
+		char first[200], second[200];
+
+		snprintf(first, sizeof(first), "%s", err->message);
 		b = dmt_buf_new(DMT_BUF_DMAHEAP, size, NULL, err);
+		if (!b) {
+			snprintf(second, sizeof(second), "%s", err->message);
+			snprintf(err->message, sizeof(err->message), "no dma-buf "
+				 "for devmem: udmabuf: %s; dma heap: %s", first,
+				 second);
+		}
+	}
 	return b;
 }
 
