@@ -3,7 +3,8 @@
  * bench_bare: the minimal syscall loops devmemtcp's engines are held to,
  * plus a per-send heap allocation count of the library's send path.
  *
- *   bench_bare send|zc|uring|uring8 [--size B] [--time S] [--pin] [--port P]
+ *   bench_bare send|zc|uring|uring8 [--size B] [--buf B] [--time S] [--pin]
+ *              [--port P]
  *   bench_bare allocs [--size B] [--sends N]
  *
  * Loops (one TCP stream on 127.0.0.1, a forked receiver doing recv() of
@@ -334,13 +335,13 @@ static void loop_uring(int fd, char *buf, size_t slots, size_t size,
 	io_uring_queue_exit(&ring);
 }
 
-static int run_loop(const char *mode, size_t size, double secs, bool pinned,
-		    int port)
+static int run_loop(const char *mode, size_t size, size_t bufsz, double secs,
+		    bool pinned, int port)
 {
 	struct rx_result *res;
 	struct loop_stat s = { 0 };
 	double c0, m0, cpu, mach, end;
-	size_t bsz = size * 8 > (16u << 20) ? size * 8 : 16u << 20;
+	size_t bsz = bufsz > size ? bufsz - bufsz % size : size;
 	size_t slots = bsz / size;
 	char *buf;
 	int fd, status;
@@ -348,8 +349,8 @@ static int run_loop(const char *mode, size_t size, double secs, bool pinned,
 
 	res = mmap(NULL, sizeof(*res), PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	/* the same buffer the bench's sender cycles through: at least 16 MiB
-	 * (and 8 messages), one message after the other */
+	/* sends go one after the other through a buffer of --buf bytes
+	 * (default: what devmemtcp bench uses, 16 MiB or 8 messages) */
 	buf = mmap(NULL, bsz, PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (res == MAP_FAILED || buf == MAP_FAILED)
@@ -477,7 +478,7 @@ static int run_allocs(size_t size, unsigned long long sends, int port)
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_bare send|zc|uring|uring8 [--size B] "
-		"[--time S] [--pin] [--port P]\n"
+		"[--buf B] [--time S] [--pin] [--port P]\n"
 		"       bench_bare allocs [--size B] [--sends N] [--port P]\n");
 	exit(2);
 }
@@ -485,7 +486,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	unsigned long long sends = 20000;
-	size_t size = 65536;
+	size_t size = 65536, bufsz = 0;
 	double secs = 2;
 	bool pinned = false;
 	int port = 5390;
@@ -499,6 +500,8 @@ int main(int argc, char **argv)
 			pinned = true;
 		else if (i + 1 < argc && !strcmp(argv[i], "--size"))
 			size = strtoul(argv[++i], NULL, 0);
+		else if (i + 1 < argc && !strcmp(argv[i], "--buf"))
+			bufsz = strtoul(argv[++i], NULL, 0);
 		else if (i + 1 < argc && !strcmp(argv[i], "--time"))
 			secs = strtod(argv[++i], NULL);
 		else if (i + 1 < argc && !strcmp(argv[i], "--sends"))
@@ -517,5 +520,9 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "send") && strcmp(mode, "zc") && strcmp(mode, "uring") &&
 	    strcmp(mode, "uring8"))
 		usage();
-	return run_loop(mode, size, secs, pinned, port);
+	if (!bufsz)
+		bufsz = size * 8 > (16u << 20) ? size * 8 : 16u << 20;
+	if (bufsz > (1ul << 30))
+		usage();
+	return run_loop(mode, size, bufsz, secs, pinned, port);
 }

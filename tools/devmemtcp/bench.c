@@ -30,6 +30,8 @@ static void usage(FILE *f)
 "  --time SECONDS   length of each run (default 1)\n"
 "  --bytes SIZE     send SIZE bytes per run instead of --time\n"
 "  --flows N        connections at once, round-robin (default 1, max %d)\n"
+"  --buffer-size SIZE  sender buffer the messages cycle through (default\n"
+"                   16M or 8 messages; 128K keeps it in cache like iperf3)\n"
 "  --netns          across a veth pair between two private namespaces\n"
 "                   instead of loopback (root)\n"
 "  --pin            sender on CPU 0, receiver on CPU 1\n"
@@ -193,6 +195,7 @@ int cmd_bench(int argc, char **argv)
 		{ "time", required_argument, NULL, 't' },
 		{ "bytes", required_argument, NULL, 'b' },
 		{ "flows", required_argument, NULL, 'f' },
+		{ "buffer-size", required_argument, NULL, 'B' },
 		{ "netns", no_argument, NULL, 'n' },
 		{ "pin", no_argument, NULL, 'P' },
 		{ "port", required_argument, NULL, 'p' },
@@ -246,6 +249,12 @@ int cmd_bench(int argc, char **argv)
 			if (parse_u64(optarg, &v) || !v || v > BENCH_MAX_FLOWS)
 				return bad("bad --flows", optarg, "give 1 to 1024");
 			c.flows = (unsigned int)v;
+			break;
+		case 'B':
+			if (parse_u64(optarg, &v) || v < 4096 || v > (1ull << 30))
+				return bad("bad --buffer-size", optarg,
+					   "give 4K to 1G, e.g. 128K or 16M");
+			c.bufsize = v;
 			break;
 		case 'n':
 			c.netns = true;

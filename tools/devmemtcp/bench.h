@@ -27,6 +27,7 @@ struct bench_cfg {
 	double secs;		/* per run, when bytes is 0 */
 	uint64_t bytes;		/* per run (all flows together), 0: by time */
 	unsigned int flows;
+	uint64_t bufsize;	/* sender buffer, 0: max(16 MiB, 8 messages) */
 	bool netns;
 	bool pin;
 	bool json;

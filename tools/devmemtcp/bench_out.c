@@ -36,6 +36,8 @@ static void header_line(FILE *f, const struct bench_cfg *c, const char *pre)
 			(unsigned long long)c->bytes);
 	else
 		fprintf(f, "%u runs x %.1f s", c->reps, c->secs);
+	if (c->bufsize)
+		fprintf(f, ", %llu-byte buffer", (unsigned long long)c->bufsize);
 	fprintf(f, "%s, %s\n", c->pin ? ", pinned" : "", c->date);
 }
 
@@ -116,9 +118,10 @@ void bench_print_json(FILE *f, const struct bench_cfg *c,
 	fprintf(f, ", \"date\": ");
 	json_str(f, c->date);
 	fprintf(f, "},\n  \"config\": {\"reps\": %u, \"time_s\": %g, "
-		"\"bytes\": %llu, \"flows\": %u, \"pin\": %s},\n  \"results\": [",
+		"\"bytes\": %llu, \"flows\": %u, \"buffer_size\": %llu, "
+		"\"pin\": %s},\n  \"results\": [",
 		c->reps, c->bytes ? 0 : c->secs, (unsigned long long)c->bytes,
-		c->flows, c->pin ? "true" : "false");
+		c->flows, (unsigned long long)c->bufsize, c->pin ? "true" : "false");
 	for (unsigned int i = 0; i < n; i++) {
 		const struct bench_row *r = &rows[i];
 

@@ -281,10 +281,13 @@ static int tx_main(void *p)
 	ctx = dmt_ctx_new(NULL, &err);
 	if (!ctx)
 		return tx_fail(t, err.err, "context", err.message);
-	/* Sends cycle through a buffer of at least 16 MiB (and 8 messages),
-	 * shared by every flow. Regions are not rewritten, so nothing waits
-	 * for completions except the final flush: the bare loops do the same. */
+	/* Sends cycle through a buffer of at least 16 MiB (and 8 messages)
+	 * unless --buffer-size says otherwise, shared by every flow. Regions
+	 * are not rewritten, so nothing waits for completions except the
+	 * final flush: the bare loops do the same. */
 	bsz = size * 8 > (16u << 20) ? size * 8 : 16u << 20;
+	if (c->bufsize)
+		bsz = c->bufsize > size ? c->bufsize - c->bufsize % size : size;
 	buf = tx_buffer(a->engine, bsz, &err);
 	if (!buf)
 		return tx_fail(t, err.err, "buffer", err.message);
