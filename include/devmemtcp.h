@@ -345,9 +345,15 @@ DMT_API int dmt_tx_wait_region(struct dmt_tx *tx, uint64_t off, uint64_t len,
 DMT_API int dmt_tx_flush(struct dmt_tx *tx, int timeout_ms);
 /* Number of sends whose completion has not arrived. */
 DMT_API unsigned int dmt_tx_outstanding(const struct dmt_tx *tx);
-/* poll() events to wait for on dmt_tx_fd() in the caller's own loop
- * (POLLERR is implied while completions are outstanding). */
+/* poll() events to wait for on dmt_tx_fd() in the caller's own loop:
+ * POLLOUT, plus POLLERR while completions are outstanding on the socket's
+ * error queue. */
 DMT_API short dmt_tx_poll_events(const struct dmt_tx *tx);
+/* The fd on which completions signal readiness, and the events to poll it
+ * for: the socket with POLLERR (devmem, zerocopy), the io_uring ring with
+ * POLLIN (uring); -1 for engines without completions (copy). When it wakes,
+ * call dmt_tx_reap(). */
+DMT_API int dmt_tx_completion_fd(const struct dmt_tx *tx, short *events);
 
 struct dmt_tx_stats {
 	size_t sz;

@@ -849,9 +849,31 @@ DMT_EXPORT unsigned int dmt_tx_outstanding(const struct dmt_tx *tx)
 	return dmt_ztrack_outstanding(&tx->zt);
 }
 
+DMT_EXPORT int dmt_tx_completion_fd(const struct dmt_tx *tx, short *events)
+{
+	short ev = 0;
+	int fd = -1;
+
+	if (tx->eng && tx->eng->tracks) {
+		if (tx->eng->completion_fd) {
+			fd = tx->eng->completion_fd(tx, &ev);
+		} else {
+			fd = tx->fd;
+			ev = POLLERR;
+		}
+	}
+	if (events)
+		*events = ev;
+	return fd;
+}
+
 DMT_EXPORT short dmt_tx_poll_events(const struct dmt_tx *tx)
 {
-	return (short)(POLLOUT | (dmt_ztrack_outstanding(&tx->zt) ? POLLERR : 0));
+	short ev = 0;
+	bool on_socket = dmt_tx_completion_fd(tx, &ev) == tx->fd;
+
+	return (short)(POLLOUT | (on_socket && dmt_ztrack_outstanding(&tx->zt) ?
+				  POLLERR : 0));
 }
 
 DMT_EXPORT int dmt_tx_get_stats(const struct dmt_tx *tx,

@@ -25,6 +25,9 @@ struct dmt_tx_engine {
 	 * wait). Returns ids completed or -errno. */
 	int (*reap)(struct dmt_tx *tx, int timeout_ms);
 	void (*destroy)(struct dmt_tx *tx);
+	/* Where completions signal readiness, when not on the socket's error
+	 * queue (uring: the ring fd, POLLIN). NULL: the socket, POLLERR. */
+	int (*completion_fd)(const struct dmt_tx *tx, short *events);
 };
 
 extern const struct dmt_tx_engine dmt_engine_devmem;

@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <poll.h>
+
 #include "tx.h"
 #include "uapi.h"
 
@@ -339,6 +341,14 @@ static void uring_destroy(struct dmt_tx *tx)
 	tx->eng_priv = NULL;
 }
 
+static int uring_completion_fd(const struct dmt_tx *tx, short *events)
+{
+	const struct uring_priv *p = tx->eng_priv;
+
+	*events = POLLIN;
+	return p->ring.ring_fd;
+}
+
 const struct dmt_tx_engine dmt_engine_uring = {
 	.id = DMT_ENGINE_URING,
 	.tracks = true,
@@ -346,4 +356,5 @@ const struct dmt_tx_engine dmt_engine_uring = {
 	.sendv = uring_sendv,
 	.reap = uring_reap,
 	.destroy = uring_destroy,
+	.completion_fd = uring_completion_fd,
 };
