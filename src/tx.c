@@ -248,6 +248,30 @@ const struct dmt_tx_engine dmt_engine_copy = {
 
 /* ---- creation ---- */
 
+/* Scratch iovec/segment arrays grow to the largest send seen (at most
+ * max_iov), so a sender of single segments keeps them small and the send
+ * path allocates nothing after warm-up. */
+int dmt_tx_scratch(struct dmt_tx *tx, unsigned int n)
+{
+	struct iovec *iov;
+	struct dmt_seg *segs;
+
+	if (n <= tx->scratch_cap)
+		return 0;
+	if (n > tx->max_iov)
+		n = tx->max_iov;
+	iov = realloc(tx->iov, n * sizeof(*iov));
+	if (!iov)
+		return -ENOMEM;
+	tx->iov = iov;
+	segs = realloc(tx->segs, n * sizeof(*segs));
+	if (!segs)
+		return -ENOMEM;
+	tx->segs = segs;
+	tx->scratch_cap = n;
+	return 0;
+}
+
 static struct dmt_tx *tx_alloc(struct dmt_ctx *ctx, struct dmt_buf *buf,
 			       const struct dmt_tx_opts *opts,
 			       struct dmt_error *err)
@@ -285,9 +309,7 @@ static struct dmt_tx *tx_alloc(struct dmt_ctx *ctx, struct dmt_buf *buf,
 	tx->nonblock = DMT_OPTS_GET(opts, nonblock, 0);
 	tx->uring_depth = DMT_OPTS_GET(opts, uring_depth, 8);
 	tx->reap_batch = DMT_REAP_BATCH;
-	tx->iov = calloc(max_iov, sizeof(*tx->iov));
-	tx->segs = calloc(max_iov, sizeof(*tx->segs));
-	if (!tx->iov || !tx->segs || dmt_ztrack_init(&tx->zt, 256, 1024) < 0) {
+	if (dmt_tx_scratch(tx, 4) < 0 || dmt_ztrack_init(&tx->zt, 64, 64) < 0) {
 		dmt_err_set(err, -ENOMEM, "out of memory");
 		dmt_tx_free(tx);
 		errno = ENOMEM;
@@ -707,6 +729,8 @@ DMT_EXPORT ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
 	ret = validate_segs(tx, segs, nseg, &total);
 	if (ret < 0)
 		return dmt_ret(ret);
+	if (dmt_tx_scratch(tx, nseg) < 0)
+		return dmt_ret(dmt_err_set(&tx->err, -ENOMEM, "out of memory"));
 	tx->st.sends++;
 	while (si < nseg) {
 		unsigned int n = 0;
@@ -714,7 +738,7 @@ DMT_EXPORT ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
 		ssize_t r;
 
 		/* Build up to max_iov iovecs from (si, pos). */
-		for (unsigned int k = si; k < nseg && n < tx->max_iov; k++, n++) {
+		for (unsigned int k = si; k < nseg && n < tx->scratch_cap; k++, n++) {
 			uint64_t o = segs[k].off + (k == si ? pos : 0);
 			uint64_t l = segs[k].len - (k == si ? pos : 0);
 			tx->iov[n].iov_base = (void *)(tx->iov_base_addr + (uintptr_t)o);

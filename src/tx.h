@@ -53,8 +53,9 @@ struct dmt_tx {
 	void *eng_priv;			/* engine state (uring) */
 	uintptr_t iov_base_addr;	/* offset 0 of the buffer in iov_base */
 	struct dmt_ztrack zt;
-	struct iovec *iov;		/* scratch, max_iov entries */
-	struct dmt_seg *segs;		/* scratch, max_iov entries */
+	struct iovec *iov;		/* scratch, scratch_cap entries */
+	struct dmt_seg *segs;		/* scratch, scratch_cap entries */
+	unsigned int scratch_cap;	/* grows to what sends need, <= max_iov */
 	struct dmt_tx_stats st;
 	char reason[256];
 	struct dmt_error err;
@@ -63,6 +64,8 @@ struct dmt_tx {
 /* Convert a segment list into iovecs of buffer offsets (shared with
  * engines that need pointers: they add tx->buf->map themselves). */
 int dmt_tx_wait_fd(struct dmt_tx *tx, short events, int timeout_ms);
+/* Make the scratch arrays hold n (capped at max_iov) entries. */
+int dmt_tx_scratch(struct dmt_tx *tx, unsigned int n);
 /* Record a completed send syscall in the tracker (engines that track). */
 int dmt_tx_track(struct dmt_tx *tx, const struct iovec *iov, unsigned int n,
 		 size_t bytes);

@@ -66,8 +66,21 @@ static void run(struct dmt_ctx *ctx, enum dmt_engine eng)
 		fill_region(buf, r, pos);
 		T_CHECK(dmt_tx_send(tx, &seg, 1) == REGION, "send: %s",
 			dmt_tx_last_error(tx)->message);
-		if (dmt_tx_outstanding(tx))
-			T_CHECK(dmt_tx_poll_events(tx) & POLLERR, "POLLERR wanted");
+		if (dmt_tx_outstanding(tx)) {
+			short ev;
+			int cfd = dmt_tx_completion_fd(tx, &ev);
+
+			/* completions wake the caller on the socket's error
+			 * queue, or on the io_uring ring */
+			if (cfd == dmt_tx_fd(tx))
+				T_CHECK(ev == POLLERR &&
+					(dmt_tx_poll_events(tx) & POLLERR),
+					"POLLERR wanted");
+			else
+				T_CHECK(cfd >= 0 && ev == POLLIN &&
+					dmt_tx_engine(tx) == DMT_ENGINE_URING,
+					"ring fd wanted");
+		}
 	}
 	T_CHECK(dmt_tx_flush(tx, 10000) == 0, "flush: %s",
 		dmt_tx_last_error(tx)->message);
