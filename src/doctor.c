@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "doctor.h"
+#include "gpu.h"
 #include "netdev.h"
 #include "nl.h"
 #include "uapi.h"
@@ -948,149 +949,59 @@ static void probe_heaps(struct dmt_doc_host *h)
 	}
 }
 
-/* CUDA driver API, the few entry points the probe needs. CUresult is an
- * int enum, CUdevice an int. */
-typedef int (*cu_init_fn)(unsigned int flags);
-typedef int (*cu_count_fn)(int *count);
-typedef int (*cu_get_fn)(int *dev, int ordinal);
-typedef int (*cu_attr_fn)(int *value, int attr, int dev);
-typedef int (*cu_version_fn)(int *version);
-#define DMT_CU_DEVICE_ATTRIBUTE_DMA_BUF_SUPPORTED 124
+/*
+ * GPU exporters: the providers' own probes (gpu_cuda.c, gpu_rocm.c) load
+ * the runtime the buffers would use (DMT_CUDA_LIB / DMT_ROCM_LIB override
+ * it), count the devices, check dma-buf support and export one 2 MiB
+ * allocation per device, freed at once. The exporter is usable when an
+ * export succeeded.
+ */
+static void probe_gpu(struct dmt_doc_exporter *e, const char *support,
+		      int (*probe)(int device, struct dmt_gpu_probe *p))
+{
+	struct dmt_gpu_probe p;
+	int n, supported = 0, exported = 0, pcie = 0;
+	char fail[sizeof(p.message)] = "";
+
+	probe(0, &p);
+	if (p.lib_found <= 0) {
+		e->state = DMT_DOC_EXP_ABSENT;
+		FMT(e->detail, "%s", p.message);
+		return;
+	}
+	n = p.ndevices > 0 ? p.ndevices : 0;
+	for (int i = 0; i < n; i++) {
+		if (i > 0)
+			probe(i, &p);
+		supported += p.dmabuf_supported == 1;
+		exported += p.export_ok == 1;
+		pcie += p.pcie_mapping == 1;
+		if (p.export_ok != 1 && !fail[0])
+			snprintf(fail, sizeof(fail), "device %d: %s", i, p.message);
+	}
+	if (!n) {
+		e->state = DMT_DOC_EXP_UNUSABLE;
+		FMT(e->detail, "%s", p.message);
+		return;
+	}
+	FMT(e->detail, "%s (driver %d): %d device(s), %d with %s, %d exported "
+	    "a 2 MiB dma-buf%s%s%s", p.lib, p.driver_version > 0 ?
+	    p.driver_version : 0, n, supported, support, exported,
+	    pcie ? " (PCIe mapping)" : "", fail[0] ? "; " : "", fail);
+	e->state = exported ? DMT_DOC_EXP_OK : DMT_DOC_EXP_UNUSABLE;
+	e->count = exported;
+}
 
 static void probe_cuda(struct dmt_doc_host *h)
 {
-	struct dmt_doc_exporter *e = &h->exp[DMT_DOC_CUDA];
-	cu_init_fn cu_init;
-	cu_count_fn cu_count;
-	cu_get_fn cu_get;
-	cu_attr_fn cu_attr;
-	cu_version_fn cu_version;
-	int n = 0, ok = 0, ver = 0, r;
-	const char *name;
-	void *lib;
-
-	/* DMT_CUDA_LIB overrides the library, as for the CUDA buffers, so
-	 * that doctor judges the runtime dmt_buf_new() would use. */
-	name = getenv("DMT_CUDA_LIB");
-	if (!name || !name[0])
-		name = "libcuda.so.1";
-	lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-	if (!lib) {
-		e->state = DMT_DOC_EXP_ABSENT;
-		FMT(e->detail, "%s not found (no NVIDIA driver)", name);
-		return;
-	}
-	/* The driver library stays loaded: unloading it after cuInit is
-	 * not supported by the driver. */
-	cu_init = (cu_init_fn)dlsym(lib, "cuInit");
-	cu_count = (cu_count_fn)dlsym(lib, "cuDeviceGetCount");
-	cu_get = (cu_get_fn)dlsym(lib, "cuDeviceGet");
-	cu_attr = (cu_attr_fn)dlsym(lib, "cuDeviceGetAttribute");
-	cu_version = (cu_version_fn)dlsym(lib, "cuDriverGetVersion");
-	e->state = DMT_DOC_EXP_UNUSABLE;
-	if (!cu_init || !cu_count || !cu_get || !cu_attr) {
-		FMT(e->detail, "%s lacks the driver API entry points", name);
-		return;
-	}
-	if (cu_version)
-		cu_version(&ver);
-	r = cu_init(0);
-	if (r) {
-		FMT(e->detail, "%s (driver API %d): cuInit failed with "
-		    "CUresult %d", name, ver, r);
-		return;
-	}
-	if (cu_count(&n) || n <= 0) {
-		FMT(e->detail, "%s (driver API %d): no CUDA device", name, ver);
-		return;
-	}
-	for (int i = 0; i < n; i++) {
-		int dev, v = 0;
-
-		if (!cu_get(&dev, i) &&
-		    !cu_attr(&v, DMT_CU_DEVICE_ATTRIBUTE_DMA_BUF_SUPPORTED, dev) &&
-		    v)
-			ok++;
-	}
-	FMT(e->detail, "%s (driver API %d): %d device(s), %d with "
-	    "DMA_BUF_SUPPORTED (attribute 124)", name, ver, n, ok);
-	if (ok) {
-		e->state = DMT_DOC_EXP_OK;
-		e->count = ok;
-	}
-}
-
-/* ROCm HSA runtime: hsa_status_t is an int enum, hsa_agent_t a handle. */
-typedef struct { uint64_t handle; } dmt_hsa_agent_t;
-typedef int (*hsa_init_fn)(void);
-typedef int (*hsa_shut_down_fn)(void);
-typedef int (*hsa_agent_cb)(dmt_hsa_agent_t agent, void *data);
-typedef int (*hsa_iterate_fn)(hsa_agent_cb cb, void *data);
-typedef int (*hsa_agent_info_fn)(dmt_hsa_agent_t agent, int attr, void *value);
-#define DMT_HSA_AGENT_INFO_DEVICE 17
-#define DMT_HSA_DEVICE_TYPE_GPU 1
-
-struct hsa_count {
-	hsa_agent_info_fn info;
-	int gpus;
-};
-
-static int hsa_count_cb(dmt_hsa_agent_t agent, void *data)
-{
-	struct hsa_count *c = data;
-	int type = -1;
-
-	if (!c->info(agent, DMT_HSA_AGENT_INFO_DEVICE, &type) &&
-	    type == DMT_HSA_DEVICE_TYPE_GPU)
-		c->gpus++;
-	return 0;
+	probe_gpu(&h->exp[DMT_DOC_CUDA], "DMA_BUF_SUPPORTED (attribute 124)",
+		  dmt_cuda_probe);
 }
 
 static void probe_rocm(struct dmt_doc_host *h)
 {
-	struct dmt_doc_exporter *e = &h->exp[DMT_DOC_ROCM];
-	struct hsa_count c = { 0 };
-	hsa_init_fn init;
-	hsa_shut_down_fn shut;
-	hsa_iterate_fn iter;
-	const char *name;
-	bool exp_sym;
-	void *lib;
-	int r;
-
-	name = getenv("DMT_ROCM_LIB");	/* as for the ROCm buffers */
-	if (!name || !name[0])
-		name = "libhsa-runtime64.so.1";
-	lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-	if (!lib) {
-		e->state = DMT_DOC_EXP_ABSENT;
-		FMT(e->detail, "%s not found (no ROCm)", name);
-		return;
-	}
-	init = (hsa_init_fn)dlsym(lib, "hsa_init");
-	shut = (hsa_shut_down_fn)dlsym(lib, "hsa_shut_down");
-	iter = (hsa_iterate_fn)dlsym(lib, "hsa_iterate_agents");
-	c.info = (hsa_agent_info_fn)dlsym(lib, "hsa_agent_get_info");
-	exp_sym = dlsym(lib, "hsa_amd_portable_export_dmabuf") != NULL;
-	e->state = DMT_DOC_EXP_UNUSABLE;
-	if (!init || !shut || !iter || !c.info) {
-		FMT(e->detail, "%s lacks the HSA entry points", name);
-		return;
-	}
-	r = init();
-	if (r) {
-		FMT(e->detail, "hsa_init failed with status 0x%x", (unsigned int)r);
-		return;
-	}
-	iter(hsa_count_cb, &c);
-	shut();
-	FMT(e->detail, "%s: %d GPU agent(s), dma-buf export "
-	    "(hsa_amd_portable_export_dmabuf) %s", name, c.gpus,
-	    exp_sym ? "available" : "missing");
-	if (c.gpus && exp_sym) {
-		e->state = DMT_DOC_EXP_OK;
-		e->count = c.gpus;
-	}
+	probe_gpu(&h->exp[DMT_DOC_ROCM], "the dma-buf export entry point",
+		  dmt_rocm_probe);
 }
 
 void dmt_doctor_gather_host(struct dmt_doc_host *h)
