@@ -27,6 +27,7 @@
 #include "doctor.h"
 #include "gpu.h"
 #include "netdev.h"
+#include "tx.h"
 #include "nl.h"
 #include "uapi.h"
 
@@ -288,6 +289,19 @@ static void eval_kernel(struct dmt_doctor *d, const struct dmt_doc_host *h)
 			  (ops[i].needed ? DMT_DOCTOR_FAIL : DMT_DOCTOR_WARN),
 		    ops[i].title, ev, ops[i].miss_fix);
 	}
+	/* Not needed for devmem: the fastest fallback where devmem is not
+	 * available, so a warning at most. */
+	if (h->uring_ret == 0)
+		add(d, G, NULL, "kernel.uring_send_zc", DMT_DOCTOR_PASS,
+		    "uring fallback engine (io_uring SEND_ZC)", h->uring_detail, "");
+	else
+		add(d, G, NULL, "kernel.uring_send_zc", DMT_DOCTOR_WARN,
+		    "uring fallback engine (io_uring SEND_ZC)", h->uring_detail,
+		    h->uring_ret == DMT_DOC_NOT_RUN ?
+		    "install liburing-dev and rebuild devmemtcp for the uring "
+		    "engine; zerocopy and copy remain" :
+		    "allow io_uring (sysctl kernel.io_uring_disabled=0, Linux "
+		    "6.0+); zerocopy and copy remain");
 }
 
 static void eval_privileges(struct dmt_doctor *d, const struct dmt_doc_host *h)
@@ -1004,6 +1018,17 @@ static void probe_rocm(struct dmt_doc_host *h)
 		  dmt_rocm_probe);
 }
 
+/* The best fallback engine: can this process use io_uring SEND_ZC? */
+static void probe_uring(struct dmt_doc_host *h)
+{
+#ifdef DMT_HAVE_LIBURING
+	h->uring_ret = dmt_uring_probe(h->uring_detail, sizeof(h->uring_detail));
+#else
+	h->uring_ret = DMT_DOC_NOT_RUN;
+	FMT(h->uring_detail, "this library was built without liburing");
+#endif
+}
+
 void dmt_doctor_gather_host(struct dmt_doc_host *h)
 {
 	struct utsname u;
@@ -1017,6 +1042,7 @@ void dmt_doctor_gather_host(struct dmt_doc_host *h)
 	probe_heaps(h);
 	probe_cuda(h);
 	probe_rocm(h);
+	probe_uring(h);
 }
 
 /* ------------------------------------------------------------------ */

@@ -41,6 +41,9 @@ struct dmt_doc_host {
 	int cap_ret;			/* capget result */
 	bool cap_net_admin;		/* in the effective set */
 	int64_t udmabuf_limit_mb;	/* -1: unknown */
+	/* fallback engines: uring (io_uring SEND_ZC) */
+	int uring_ret;			/* 0, -errno, or DMT_DOC_NOT_RUN (not built) */
+	char uring_detail[256];
 	struct dmt_doc_exporter exp[DMT_DOC_NEXP];
 };
 

@@ -36,6 +36,8 @@ extern const struct dmt_tx_engine dmt_engine_copy;
 extern const struct dmt_tx_engine dmt_engine_staged;	/* tx_staged.c */
 #ifdef DMT_HAVE_LIBURING
 extern const struct dmt_tx_engine dmt_engine_uring;
+/* Can this process use the uring engine? 0, or -errno with why filled. */
+int dmt_uring_probe(char *why, size_t whylen);
 #endif
 
 struct dmt_tx {

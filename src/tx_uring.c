@@ -269,54 +269,82 @@ again:
 	return p->result;
 }
 
-static int uring_setup(struct dmt_tx *tx)
+/*
+ * Open a ring for SEND_ZC with the flags the engine uses; on failure say
+ * why in one line. Shared by the engine and by doctor (dmt_uring_probe).
+ */
+static int ring_open(struct io_uring *ring, unsigned int depth, char *why,
+		     size_t whylen)
 {
 	struct io_uring_params par = { .flags = IORING_SETUP_CQSIZE };
-	unsigned int depth = tx->uring_depth ? tx->uring_depth : 8;
 	struct io_uring_probe *probe;
-	struct uring_priv *p;
 	int ret;
 
 	if (depth > 4096)
 		depth = 4096;
 	par.cq_entries = depth * 4 > URING_CQ_MIN ? depth * 4 : URING_CQ_MIN;
-	p = calloc(1, sizeof(*p));
-	if (!p) {
-		snprintf(tx->reason, sizeof(tx->reason), "out of memory");
-		return -ENOMEM;
-	}
 	/* Completions are posted when we next enter the kernel (which every
 	 * send does) instead of interrupting the sender for each one: with
 	 * many connections the cross-CPU kicks cost more than the sends.
 	 * TASKRUN_FLAG tells a non-blocking reap when to enter. */
 	par.flags |= IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
-	ret = io_uring_queue_init_params(depth, &p->ring, &par);
+	ret = io_uring_queue_init_params(depth, ring, &par);
 	if (ret == -EINVAL) { /* before 5.19 */
 		memset(&par, 0, sizeof(par));
 		par.flags = IORING_SETUP_CQSIZE;
 		par.cq_entries = depth * 4 > URING_CQ_MIN ? depth * 4 : URING_CQ_MIN;
-		ret = io_uring_queue_init_params(depth, &p->ring, &par);
+		ret = io_uring_queue_init_params(depth, ring, &par);
 	}
 	if (ret < 0) {
-		snprintf(tx->reason, sizeof(tx->reason),
-			 "io_uring unavailable: %s%s", dmt_strerror(ret),
+		snprintf(why, whylen, "io_uring unavailable: %s%s",
+			 dmt_strerror(ret),
 			 ret == -EPERM ? " (kernel.io_uring_disabled is set)" :
 			 ret == -ENOSYS ? " (kernel built without io_uring)" :
 			 ret == -ENOMEM ? " (locked-memory limit too low)" : "");
-		free(p);
 		return ret;
 	}
-	probe = io_uring_get_probe_ring(&p->ring);
+	probe = io_uring_get_probe_ring(ring);
 	if (!probe || !io_uring_opcode_supported(probe, IORING_OP_SEND_ZC) ||
 	    !io_uring_opcode_supported(probe, IORING_OP_SENDMSG_ZC)) {
-		snprintf(tx->reason, sizeof(tx->reason), "io_uring lacks SEND_ZC "
-			 "(needs Linux 6.0 or newer)");
+		snprintf(why, whylen, "io_uring lacks SEND_ZC (needs Linux 6.0 "
+			 "or newer)");
 		io_uring_free_probe(probe);
-		io_uring_queue_exit(&p->ring);
-		free(p);
+		io_uring_queue_exit(ring);
 		return -EOPNOTSUPP;
 	}
 	io_uring_free_probe(probe);
+	return 0;
+}
+
+int dmt_uring_probe(char *why, size_t whylen)
+{
+	struct io_uring ring;
+	int ret = ring_open(&ring, 2, why, whylen);
+
+	if (ret == 0) {
+		snprintf(why, whylen, "io_uring rings open and the kernel "
+			 "offers SEND_ZC and SENDMSG_ZC");
+		io_uring_queue_exit(&ring);
+	}
+	return ret;
+}
+
+static int uring_setup(struct dmt_tx *tx)
+{
+	unsigned int depth = tx->uring_depth ? tx->uring_depth : 8;
+	struct uring_priv *p;
+	int ret;
+
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(tx->reason, sizeof(tx->reason), "out of memory");
+		return -ENOMEM;
+	}
+	ret = ring_open(&p->ring, depth, tx->reason, sizeof(tx->reason));
+	if (ret < 0) {
+		free(p);
+		return ret;
+	}
 	p->report_usage = true;
 	/* Register the CPU mapping once: single-segment sends then skip the
 	 * per-request page pinning. Optional: without it SEND_ZC pins pages

@@ -24,6 +24,7 @@ static struct dmt_doc_host good_host(void)
 	h.ops_admin = OP(13) | OP(14);
 	h.cap_net_admin = true;
 	h.udmabuf_limit_mb = 64;
+	snprintf(h.uring_detail, sizeof(h.uring_detail), "io_uring offers SEND_ZC");
 	h.exp[DMT_DOC_UDMABUF].state = DMT_DOC_EXP_OK;
 	h.exp[DMT_DOC_UDMABUF].count = 1;
 	snprintf(h.exp[DMT_DOC_UDMABUF].detail, 256, "/dev/udmabuf present");
@@ -252,6 +253,20 @@ int main(void)
 	/* a kernel that made bind-tx admin-only */
 	h.ops_admin |= OP(15);
 	ONE("bind-tx admin-only", h, f, 0, "CAP_NET_ADMIN", 0, "CAP_NET_ADMIN");
+
+	/* the uring fallback missing only warns: devmem does not need it */
+	h = h0;
+	h.uring_ret = -EPERM;
+	snprintf(h.uring_detail, sizeof(h.uring_detail), "io_uring unavailable");
+	d = expect("no io_uring", &h, &f0, BOTH, 1, NULL, 1, NULL);
+	T_CHECK(find(d, "kernel.uring_send_zc")->status == DMT_DOCTOR_WARN &&
+		strstr(find(d, "kernel.uring_send_zc")->fix, "io_uring_disabled"),
+		"uring warn");
+	dmt_doctor_free(d);
+	h.uring_ret = DMT_DOC_NOT_RUN;
+	d = expect("uring not built", &h, &f0, BOTH, 1, NULL, 1, NULL);
+	T_CHECK(strstr(find(d, "kernel.uring_send_zc")->fix, "liburing"), "fix");
+	dmt_doctor_free(d);
 
 	h = h0;
 	h.exp[DMT_DOC_UDMABUF].state = DMT_DOC_EXP_ABSENT;
