@@ -2,7 +2,8 @@
 /*
  * tier A: the CLI's ncdevmem pattern generator and validator against an
  * independent oracle (every modulus, random split points, wrap, state kept
- * across calls, mismatch offsets), plus size and address parsing.
+ * across calls, mismatch offsets), plus size and address parsing, and the
+ * sampled-validation rule (struct sampler) against its own statement.
  */
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -149,6 +150,96 @@ static void check_parse(void)
 	}
 }
 
+/*
+ * The sampled-validation rule of docs/gpu.md, written out independently:
+ * byte x of a T-byte transfer is checked when x < 64 MiB, x >= T - 64 MiB,
+ * or x lies in the first 1 MiB of a 64 MiB block. tail: whether the end is
+ * known (T - 64 MiB applies).
+ */
+static bool rule(uint64_t x, uint64_t T, bool tail)
+{
+	const uint64_t M = 1ull << 20;
+
+	return x < 64 * M || (tail && x + 64 * M >= T) || x % (64 * M) < M;
+}
+
+/* Compare the sampler with the rule every 4 KiB of [0, T); returns the
+ * bytes the sampler checks (summed over its own runs). */
+static uint64_t check_sampler_vs_rule(const struct sampler *sm, uint64_t T,
+				      uint64_t full_to, bool tail)
+{
+	uint64_t sum = 0, end;
+
+	for (uint64_t x = 0; x < T; x += 4096) {
+		bool want = x < full_to || rule(x, T, tail);
+		bool got = sampler_at(sm, x, &end);
+
+		T_CHECK(got == want, "T=%llu x=%llu: sampler says %d, rule %d",
+			(unsigned long long)T, (unsigned long long)x, got, want);
+		T_CHECK(end > x, "end %llu not after %llu", (unsigned long long)end,
+			(unsigned long long)x);
+	}
+	for (uint64_t x = 0; x < T; x = end) {
+		bool c = sampler_at(sm, x, &end);
+
+		if (end > T)
+			end = T;
+		sum += c ? end - x : 0;
+	}
+	return sum;
+}
+
+static void check_sampler(void)
+{
+	const uint64_t M = 1ull << 20, G = 1ull << 30;
+	struct sampler sm;
+	uint64_t end, n;
+	struct pat p;
+	unsigned char b[4096];
+
+	/* auto, known size up to 1 GiB: everything */
+	sampler_init(&sm, VAL_AUTO, true, G);
+	T_CHECK(sampler_at(&sm, 0, &end) && end == UINT64_MAX, "auto 1G: full");
+	/* full: everything, whatever the size */
+	sampler_init(&sm, VAL_FULL, true, 5 * G);
+	T_CHECK(sampler_at(&sm, 3 * G, &end) && end == UINT64_MAX, "full");
+	/* auto above 1 GiB, an odd size: first/last 64 MiB + windows */
+	sampler_init(&sm, VAL_AUTO, true, 3 * G + 12288);
+	n = check_sampler_vs_rule(&sm, 3 * G + 12288, 0, true);
+	/* 3 GiB + 12 KiB: 64 MiB at each end; the windows of blocks 1..46
+	 * lie before T - 64 MiB = 3008 MiB + 12 KiB, and block 47's window
+	 * starts at 3008 MiB, so only its first 12 KiB are extra */
+	T_CHECK(n == 128 * M + 46 * M + 12288, "auto 3G+12K: %llu bytes "
+		"checked", (unsigned long long)n);
+	/* sampled, 256 MiB: 64 + 64 + windows at 64 and 128 MiB */
+	sampler_init(&sm, VAL_SAMPLED, true, 256 * M);
+	n = check_sampler_vs_rule(&sm, 256 * M, 0, true);
+	T_CHECK(n == 130 * M, "sampled 256M: %llu", (unsigned long long)n);
+	/* sampled, 100 MiB: the edges cover everything */
+	sampler_init(&sm, VAL_SAMPLED, true, 100 * M);
+	T_CHECK(check_sampler_vs_rule(&sm, 100 * M, 0, true) == 100 * M,
+		"sampled 100M");
+	/* auto, size unknown: the first 1 GiB, then windows (the tail is the
+	 * receiver's job at the end of the stream) */
+	sampler_init(&sm, VAL_AUTO, false, 0);
+	n = check_sampler_vs_rule(&sm, 3 * G, G, false);
+	T_CHECK(n == G + 32 * M, "auto unknown 3G: %llu", (unsigned long long)n);
+
+	/* pat_seek: checking out of order sees the right bytes */
+	T_CHECK(pat_init(&p, 251) == 0, "init");
+	for (size_t i = 0; i < sizeof(b); i++)
+		b[i] = oracle_byte(777777 + i, 251);
+	pat_seek(&p, 777777);
+	T_CHECK(pat_check(&p, b, sizeof(b)) == 0, "seek: clean");
+	b[100] ^= 0xff;
+	pat_seek(&p, 777777);
+	T_CHECK(pat_check(&p, b, sizeof(b)) == 1 && p.bad[0].off == 777877,
+		"seek: one mismatch at 777877");
+	pat_free(&p);
+	printf("sampler: rule checked at 4 KiB steps (3 GiB + 12 KiB auto: "
+	       "174 MiB + 12 KiB checked; 256 MiB sampled: 130 MiB)\n");
+}
+
 int main(void)
 {
 	struct pat p;
@@ -175,6 +266,7 @@ int main(void)
 	check_fill(256, 1u << 20);
 	check_mismatch();
 	check_parse();
+	check_sampler();
 	printf("ok\n");
 	return T_PASS;
 }

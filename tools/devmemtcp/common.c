@@ -3,12 +3,14 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -105,6 +107,81 @@ uint64_t pat_check(struct pat *p, const void *src, size_t len)
 		len -= n;
 	}
 	return p->mismatches - before;
+}
+
+void pat_seek(struct pat *p, uint64_t pos)
+{
+	p->pos = pos;
+	p->seed = p->v ? (unsigned int)((1 + pos) % p->v) : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* sampled validation                                                  */
+/* ------------------------------------------------------------------ */
+
+void sampler_init(struct sampler *sm, enum val_mode m, bool have_size,
+		  uint64_t size)
+{
+	sm->full_to = UINT64_MAX;
+	sm->tail_from = UINT64_MAX;
+	if (m == VAL_AUTO && have_size && size <= VAL_FULL_MAX)
+		return;				/* full */
+	if (m == VAL_AUTO && !have_size) {
+		sm->full_to = VAL_FULL_MAX;	/* tail: at end of stream */
+		return;
+	}
+	if (m == VAL_AUTO || m == VAL_SAMPLED) {
+		sm->full_to = VAL_EDGE;
+		if (have_size)
+			sm->tail_from = size > VAL_EDGE ? size - VAL_EDGE : 0;
+	}
+}
+
+bool sampler_at(const struct sampler *sm, uint64_t x, uint64_t *end)
+{
+	uint64_t w;
+
+	if (x >= sm->tail_from) {
+		*end = UINT64_MAX;
+		return true;
+	}
+	if (x < sm->full_to) {
+		*end = sm->full_to < sm->tail_from ? sm->full_to : sm->tail_from;
+		return true;
+	}
+	w = x - x % VAL_PERIOD;
+	if (x < w + VAL_WINDOW) {
+		*end = w + VAL_WINDOW;
+	} else {
+		*end = w + VAL_PERIOD;
+		if (*end < w)	/* overflow near UINT64_MAX */
+			*end = UINT64_MAX;
+	}
+	if (*end > sm->tail_from)
+		*end = sm->tail_from;
+	return x < w + VAL_WINDOW;
+}
+
+int parse_validate(const char *s, enum val_mode *m)
+{
+	static const char *const names[] = { "auto", "full", "sampled", "off" };
+
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(s, names[i])) {
+			*m = (enum val_mode)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *val_mode_name(enum val_mode m)
+{
+	switch (m) {
+	case VAL_FULL: return "full";
+	case VAL_SAMPLED: return "sampled";
+	case VAL_OFF: return "off";
+	default: return "auto";
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -337,6 +414,67 @@ struct dmt_buf *alloc_buffer(const struct buf_choice *c, size_t size,
 		snprintf(why, whylen, "host memory: %s",
 			 err.message[0] ? err.message : dmt_strerror(-errno));
 	return b;
+}
+
+bool buf_choice_gpu(const struct buf_choice *c)
+{
+	return c->kind == DMT_BUF_CUDA || c->kind == DMT_BUF_ROCM;
+}
+
+int probe_buffer(const struct buf_choice *c, size_t size, char *why,
+		 size_t whylen)
+{
+	char msg[1024] = "";
+	size_t got = 0;
+	int p[2], st = 0;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		snprintf(why, whylen, "fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		struct dmt_buf *b;
+		ssize_t w;
+
+		close(p[0]);
+		b = alloc_buffer(c, size, msg, sizeof(msg));
+		w = write(p[1], msg, strlen(msg));
+		(void)w;
+		dmt_buf_free(b);
+		_exit(b ? 0 : 1);
+	}
+	close(p[1]);
+	for (;;) {
+		ssize_t r = read(p[0], msg + got, sizeof(msg) - 1 - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		if (got == sizeof(msg) - 1)
+			break;
+	}
+	msg[got] = '\0';
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	snprintf(why, whylen, "%s", msg);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	if (!msg[0])
+		snprintf(why, whylen, "the buffer probe died (%s)",
+			 WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "no answer");
+	return -1;
 }
 
 /* ------------------------------------------------------------------ */

@@ -54,6 +54,37 @@ void pat_fill(struct pat *p, void *dst, size_t len);
  * number of mismatching bytes in this call (also added to p->mismatches,
  * the first PAT_MAX_BAD recorded with their stream offsets). */
 uint64_t pat_check(struct pat *p, const void *src, size_t len);
+/* Move the checker to stream offset pos (for checks out of order, e.g.
+ * sampled windows). */
+void pat_seek(struct pat *p, uint64_t pos);
+
+/* ---- which received bytes are validated (data read back from a buffer) ----
+ * Data in GPU memory can only be checked by copying it out (dmt_buf_read),
+ * so large transfers are sampled. The rule (docs/gpu.md, devmemtcp(1)):
+ * transfers of up to 1 GiB are checked in full; above that the first and
+ * the last 64 MiB and one 1 MiB window at the start of every other 64 MiB.
+ * When the total is not known in advance (no --size), auto checks the first
+ * 1 GiB in full, windows after that, and the last 64 MiB at the end of the
+ * stream from the receive ring. */
+enum val_mode { VAL_AUTO, VAL_FULL, VAL_SAMPLED, VAL_OFF };
+#define VAL_FULL_MAX (1ull << 30)	/* auto: full up to this total */
+#define VAL_EDGE (64ull << 20)		/* first and last bytes checked */
+#define VAL_PERIOD (64ull << 20)	/* one window per period */
+#define VAL_WINDOW (1ull << 20)		/* window length */
+
+struct sampler {
+	uint64_t full_to;	/* every byte below is checked */
+	uint64_t tail_from;	/* every byte at or above is checked */
+};
+/* VAL_AUTO/FULL/SAMPLED (VAL_OFF: check nothing, do not call); size is
+ * the expected total when have_size. */
+void sampler_init(struct sampler *sm, enum val_mode m, bool have_size,
+		  uint64_t size);
+/* Whether stream offset x is checked; *end receives the first offset
+ * after x where the answer may change (> x). */
+bool sampler_at(const struct sampler *sm, uint64_t x, uint64_t *end);
+int parse_validate(const char *s, enum val_mode *m);
+const char *val_mode_name(enum val_mode m);
 
 /* ---- option parsing ---- */
 
@@ -96,6 +127,15 @@ int parse_buffer(const char *s, struct buf_choice *out);
  */
 struct dmt_buf *alloc_buffer(const struct buf_choice *c, size_t size,
 			     char *why, size_t whylen);
+/* A GPU buffer kind (no CPU mapping: checked by copying out). */
+bool buf_choice_gpu(const struct buf_choice *c);
+/*
+ * Allocate (and free) a buffer of the choice in a child process, so that a
+ * GPU runtime is never initialised in a process that forks afterwards
+ * (CUDA does not survive fork). 0, or -1 with the reason in why.
+ */
+int probe_buffer(const struct buf_choice *c, size_t size, char *why,
+		 size_t whylen);
 
 /* ---- time and CPU ---- */
 double now_s(void);
@@ -167,6 +207,8 @@ struct xfer_result {
 	char engine_reason[512];
 	char buffer[32];
 	char buffer_reason[1024];
+	char validation[16];	/* server: full, sampled or off */
+	uint64_t checked;	/* server: bytes validated */
 	char error[1024];
 	unsigned int port;	/* server: the port it listens on */
 };
@@ -198,6 +240,10 @@ struct server_cfg {
 	bool have_size;
 	uint64_t size;		/* --size expected */
 	const char *engine;	/* receive engine name */
+	bool have_buf;		/* --buffer given */
+	struct buf_choice buf;
+	uint64_t buf_size;	/* --buffer-size */
+	enum val_mode val;	/* --validate */
 	bool json;
 	double interval;
 	int timeout_s;		/* accept and idle timeout, 0: none */
@@ -209,6 +255,7 @@ struct server_cfg {
 #define CLI_DEFAULT_PORT 5201
 #define CLI_DEFAULT_MSG (256u << 10)
 #define CLI_DEFAULT_BUF (8u << 20)
+#define CLI_DEFAULT_RX_BUF (64u << 20)	/* server --buffer-size */
 
 int client_run(const struct client_cfg *c);
 int server_run(const struct server_cfg *s);

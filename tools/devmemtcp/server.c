@@ -2,8 +2,13 @@
 /*
  * devmemtcp server: accept one connection, receive the stream, validate it
  * against the ncdevmem pattern, report. The receive path is a pluggable
- * engine (struct rx_engine): "copy" is plain recv(); a devmem engine plugs
- * in as another entry of rx_engines[] and hands its bytes to srv_deliver().
+ * engine (struct rx_engine): "copy" is plain recv() (into host memory, or
+ * the CPU mapping of --buffer), "devmem" is devmem RX into a dma-buf, and
+ * "staged" receives through host bounce buffers into memory without a CPU
+ * mapping (GPU memory, --buffer cuda|rocm). Bytes in host memory go through
+ * srv_deliver(); bytes that only exist in the buffer are read back with
+ * dmt_buf_read() for validation (sampled for large transfers: struct
+ * sampler, common.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,21 +28,124 @@
 #include "common.h"
 
 #define RECV_SIZE (1u << 20)
+#define STAGE_PIECE (32u << 20)	/* bytes per dmt_stage_recv() call */
+#define CHECK_CHUNK (4u << 20)	/* copy-out piece for validation */
 
 struct srv {
 	const struct server_cfg *c;
 	struct out o;
 	struct pat pat;
 	uint64_t bytes;
-	char err[320];
+	struct dmt_buf *buf;	/* --buffer (or host for --engine staged) */
+	char buf_why[1024];
+	bool checking;		/* -v given and --validate not off */
+	struct sampler sm;	/* which stream bytes are checked */
+	uint64_t checked;	/* bytes compared with the pattern */
+	unsigned char *tmp;	/* copy-out space for read-back checks */
+	char why[1200];		/* engine reason, when composed here */
+	char err[1200];
 };
 
-/* Every received byte goes through here, in stream order. */
+/* Check the bytes of stream [pos, pos+len) (in host memory at d) that the
+ * sampler selects. */
+static void srv_check_host(struct srv *s, uint64_t pos, const unsigned char *d,
+			   size_t len)
+{
+	uint64_t x = pos, end;
+
+	while (x < pos + len) {
+		bool chk = sampler_at(&s->sm, x, &end);
+
+		if (end > pos + len)
+			end = pos + len;
+		if (chk) {
+			if (s->pat.pos != x)
+				pat_seek(&s->pat, x);
+			pat_check(&s->pat, d + (x - pos), (size_t)(end - x));
+			s->checked += end - x;
+		}
+		x = end;
+	}
+}
+
+/* Every byte received into host memory goes through here, in stream order. */
 static void srv_deliver(struct srv *s, const void *data, size_t len)
 {
-	pat_check(&s->pat, data, len);
+	if (s->checking)
+		srv_check_host(s, s->bytes, data, len);
 	s->bytes += len;
 	out_tick(&s->o, s->bytes);
+}
+
+/* Does any byte of stream [pos, pos+len) need checking? */
+static bool srv_needs(const struct srv *s, uint64_t pos, uint64_t len)
+{
+	uint64_t end;
+
+	if (!s->checking)
+		return false;
+	return sampler_at(&s->sm, pos, &end) || end < pos + len;
+}
+
+/*
+ * Read back and check the bytes of stream [pos, pos+n), which lie at
+ * buffer offset boff, where the sampler's answer is want (true: the bytes
+ * selected now; false: those not checked yet, for the tail pass).
+ */
+static int srv_check_buf(struct srv *s, uint64_t pos, uint64_t n, uint64_t boff,
+			 bool want)
+{
+	uint64_t x = pos, end;
+
+	while (x < pos + n) {
+		bool chk = sampler_at(&s->sm, x, &end);
+
+		if (end > pos + n)
+			end = pos + n;
+		while (chk == want && x < end) {
+			size_t l = end - x < CHECK_CHUNK ? (size_t)(end - x) :
+							   CHECK_CHUNK;
+
+			if (dmt_buf_read(s->buf, (size_t)(boff + (x - pos)), s->tmp,
+					 l) < 0) {
+				snprintf(s->err, sizeof(s->err), "reading received "
+					 "bytes back for validation: %.300s",
+					 dmt_buf_last_error(s->buf)->message);
+				return -EIO;
+			}
+			pat_seek(&s->pat, x);
+			pat_check(&s->pat, s->tmp, l);
+			s->checked += l;
+			x += l;
+		}
+		x = end;
+	}
+	return 0;
+}
+
+/* At the end of the stream: the last 64 MiB (as far as the receive ring
+ * still holds them) that were not checked yet, i.e. when the total was not
+ * known in advance. */
+static int srv_check_tail(struct srv *s)
+{
+	uint64_t B = dmt_buf_size(s->buf), T = s->bytes, keep = VAL_EDGE;
+
+	if (keep > B)
+		keep = B;
+	if (keep > T)
+		keep = T;
+	for (uint64_t x = T - keep; x < T;) {
+		uint64_t off = x % B, l = B - off;
+		int ret;
+
+		if (l > T - x)
+			l = T - x;
+		ret = srv_check_buf(s, x, l, off, false);
+		if (ret < 0)
+			return ret;
+		x += l;
+	}
+	return 0;
 }
 
 /* A receive engine reads the connected socket fd until the peer closes,
@@ -49,21 +157,35 @@ struct rx_engine {
 	int (*run)(struct srv *s, int fd);
 };
 
+/* copy: recv() into host memory: the CPU mapping of --buffer used as a
+ * ring, or a private 1 MiB buffer. */
 static int rx_copy_run(struct srv *s, int fd)
 {
-	unsigned char *buf = malloc(RECV_SIZE);
+	unsigned char *map = s->buf ? dmt_buf_map(s->buf) : NULL;
+	size_t bsz = map ? dmt_buf_size(s->buf) : RECV_SIZE;
+	unsigned char *buf = map ? map : malloc(RECV_SIZE);
 
 	if (!buf) {
 		snprintf(s->err, sizeof(s->err), "out of memory");
 		return -ENOMEM;
 	}
 	for (;;) {
-		ssize_t n = recv(fd, buf, RECV_SIZE, 0);
+		size_t off = (size_t)(s->bytes % bsz);
+		size_t want = bsz - off < RECV_SIZE ? bsz - off : RECV_SIZE;
+		ssize_t n;
+		int e;
 
-		if (n > 0) {
-			srv_deliver(s, buf, (size_t)n);
+		if (map)
+			dmt_buf_begin_cpu(s->buf, DMT_SYNC_RW);
+		n = recv(fd, buf + off, want, 0);
+		e = errno;
+		if (n > 0)
+			srv_deliver(s, buf + off, (size_t)n);
+		if (map)
+			dmt_buf_end_cpu(s->buf, DMT_SYNC_RW);
+		errno = e;
+		if (n > 0)
 			continue;
-		}
 		if (n == 0)
 			break;
 		if (errno == EINTR)
@@ -76,11 +198,77 @@ static int rx_copy_run(struct srv *s, int fd)
 				 PRIu64 " bytes: %s%s", s->bytes, strerror(errno),
 				 errno == ECONNRESET ? " (the peer reset the "
 				 "connection)" : "");
-		free(buf);
-		return -errno;
+		e = -errno;
+		if (!map)
+			free(buf);
+		return e;
 	}
-	free(buf);
+	if (!map)
+		free(buf);
 	return 0;
+}
+
+/* ---- staged receive engine: recv -> host bounce -> buffer (GPU) ----
+ * dmt_stage_recv() fills a ring over the whole buffer, STAGE_PIECE bytes
+ * at a time; after each piece the bytes the sampler selects are read back
+ * (dmt_buf_read) and checked, before the ring comes round to them again. */
+static int rx_staged_run(struct srv *s, int fd)
+{
+	DMT_OPTS(dmt_stage_opts, so);
+	DMT_OPTS(dmt_stage_stats, st);
+	uint64_t B = dmt_buf_size(s->buf);
+	struct dmt_stage *stg;
+	struct dmt_error e;
+	int ret = 0;
+
+	stg = dmt_stage_new(s->buf, &so, &e);
+	if (!stg) {
+		snprintf(s->err, sizeof(s->err), "staging: %.300s", e.message);
+		return e.err ? e.err : -ENOMEM;
+	}
+	for (;;) {
+		uint64_t off = s->bytes % B, len = B - off;
+		ssize_t n;
+
+		if (len > STAGE_PIECE)
+			len = STAGE_PIECE;
+		n = dmt_stage_recv(stg, fd, off, len);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (n == -EAGAIN)
+				snprintf(s->err, sizeof(s->err), "no data for %d s "
+					 "(--timeout): the peer stalled",
+					 s->c->timeout_s);
+			else
+				snprintf(s->err, sizeof(s->err), "receive failed "
+					 "after %" PRIu64 " bytes: %.300s", s->bytes,
+					 dmt_stage_last_error(stg)->message);
+			ret = (int)n;
+			break;
+		}
+		if (s->checking) {
+			ret = srv_check_buf(s, s->bytes, (uint64_t)n, off, true);
+			if (ret < 0)
+				break;
+		}
+		s->bytes += (uint64_t)n;
+		out_tick(&s->o, s->bytes);
+	}
+	if (!ret && s->checking)
+		ret = srv_check_tail(s);
+	dmt_stage_get_stats(stg, &st);
+	out_kv(&s->o, OUT_RESULT, "stage_chunk", false, "%zu",
+	       dmt_stage_chunk(stg));
+	out_kv(&s->o, OUT_RESULT, "stage_chunks", false, "%" PRIu64, st.chunks);
+	out_kv(&s->o, OUT_RESULT, "stage_copy_s", false, "%.3f",
+	       (double)st.copy_ns / 1e9);
+	out_kv(&s->o, OUT_RESULT, "stage_net_wait_s", false, "%.3f",
+	       (double)st.net_wait_ns / 1e9);
+	out_kv(&s->o, OUT_RESULT, "stage_pinned", false, "%s",
+	       st.pinned ? "true" : "false");
+	dmt_stage_free(stg);
+	return ret;
 }
 
 /* ---- devmem receive engine (ncdevmem -l -f IF -q N -t Q -c ADDR) ---- */
@@ -94,6 +282,7 @@ static struct {
 	uint32_t binding;	/* --no-setup: bind-rx done here, on ctx */
 	struct dmt_ctx *ctx;
 	struct dmt_buf *buf;
+	bool buf_borrowed;	/* buf is the server's --buffer */
 	struct dmt_nic_setup *setup;
 	char why[600];
 } dm;
@@ -141,7 +330,18 @@ static int dm_prepare(struct srv *s, const struct server_cfg *c)
 		snprintf(dm.why, sizeof(dm.why), "%s", e.message);
 		return -1;
 	}
-	dm.buf = dmt_buf_new(DMT_BUF_UDMABUF, 64u << 20, NULL, &e);
+	if (s->buf) {
+		if (dmt_buf_dmabuf_fd(s->buf) < 0) {
+			snprintf(dm.why, sizeof(dm.why), "the %s buffer is not a "
+				 "dma-buf (use --buffer udmabuf, dmaheap, cuda or "
+				 "rocm)", dmt_buf_kind_name(dmt_buf_kind(s->buf)));
+			return -1;
+		}
+		dm.buf = s->buf;
+		dm.buf_borrowed = true;
+	}
+	if (!dm.buf)
+		dm.buf = dmt_buf_new(DMT_BUF_UDMABUF, 64u << 20, NULL, &e);
 	if (!dm.buf) {
 		struct dmt_error e2;
 
@@ -228,9 +428,11 @@ static void dm_cleanup(struct srv *s)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 	}
-	dmt_buf_free(dm.buf);
 	dmt_ctx_free(dm.ctx);	/* releases a --no-setup binding */
+	if (!dm.buf_borrowed)
+		dmt_buf_free(dm.buf);
 	dm.buf = NULL;
+	dm.buf_borrowed = false;
 	dm.ctx = NULL;
 }
 
@@ -269,12 +471,19 @@ static int rx_devmem_run(struct srv *s, int fd)
 			ret = (int)n;
 			break;
 		}
-		/* gather in stream order, in pieces that fit tmp */
+		/* gather in stream order, in pieces that fit tmp; fragments
+		 * holding no byte to check are only counted */
 		for (unsigned int i = 0; i < nf;) {
 			unsigned int j = i;
 			size_t len = 0;
 
-			while (j < nf && len + f[j].len <= RECV_SIZE)
+			if (!srv_needs(s, s->bytes, f[i].len)) {
+				s->bytes += f[i].len;
+				i++;
+				continue;
+			}
+			while (j < nf && len + f[j].len <= RECV_SIZE &&
+			       srv_needs(s, s->bytes + len, f[j].len))
 				len += f[j++].len;
 			if (j == i || dmt_rx_gather(rx, f + i, j - i, tmp,
 						    RECV_SIZE) != (ssize_t)len) {
@@ -286,6 +495,7 @@ static int rx_devmem_run(struct srv *s, int fd)
 			srv_deliver(s, tmp, len);
 			i = j;
 		}
+		out_tick(&s->o, s->bytes);
 		if (dmt_rx_release(rx, f, nf) < 0) {
 			snprintf(s->err, sizeof(s->err), "%.300s",
 				 dmt_rx_last_error(rx)->message);
@@ -316,13 +526,17 @@ out:
 static const struct rx_engine rx_engines[] = {
 	{ "copy", "plain recv() into host memory", rx_copy_run },
 	{ "devmem", "devmem RX into a dma-buf", rx_devmem_run },
+	{ "staged", "recv() into host bounce buffers, copied into the buffer "
+	  "by a second thread", rx_staged_run },
 };
 
-static const struct rx_engine *rx_pick(const char *name, const char **why)
+/* nomap: the buffer has no CPU mapping (GPU memory): auto stages. */
+static const struct rx_engine *rx_pick(const char *name, bool nomap,
+				       const char **why)
 {
 	if (!name || !strcmp(name, "auto")) {
 		*why = "auto: plain recv() (no devmem interface given, -f)";
-		return &rx_engines[dm.ifname ? 1 : 0];
+		return &rx_engines[dm.ifname ? 1 : nomap ? 2 : 0];
 	}
 	for (size_t i = 0; i < sizeof(rx_engines) / sizeof(rx_engines[0]); i++)
 		if (!strcmp(name, rx_engines[i].name)) {
@@ -398,7 +612,10 @@ int server_run(const struct server_cfg *c)
 	struct sockaddr_storage ss, peer;
 	struct cpu_snap c0, c1, cd;
 	const struct rx_engine *eng;
-	const char *why = "";
+	const char *why = "", *kind = "", *vname = "off";
+	enum val_mode vmode;
+	bool nomap = false;
+	uint64_t first_bad = 0;
 	char as[80], offs[256] = "";
 	int lfd = -1, fd = -1, ret = 1, rr = -1;
 	double t0 = 0, t1 = 0, secs;
@@ -415,9 +632,28 @@ int server_run(const struct server_cfg *c)
 		snprintf(s->err, sizeof(s->err), "out of memory");
 		goto out;
 	}
-	eng = rx_pick(c->engine, &why);
+	if (c->have_buf || (c->engine && !strcmp(c->engine, "staged"))) {
+		struct buf_choice host = { .kind = DMT_BUF_HOST };
+
+		s->buf = alloc_buffer(c->have_buf ? &c->buf : &host,
+				      (size_t)c->buf_size, s->buf_why,
+				      sizeof(s->buf_why));
+		if (!s->buf) {
+			snprintf(s->err, sizeof(s->err), "%s", s->buf_why);
+			goto out;
+		}
+		nomap = !dmt_buf_map(s->buf);
+		kind = dmt_buf_kind_name(dmt_buf_kind(s->buf));
+	}
+	eng = rx_pick(c->engine, nomap, &why);
 	if (!eng) {
 		snprintf(s->err, sizeof(s->err), "unknown receive engine");
+		goto out;
+	}
+	if (nomap && eng->run == rx_copy_run) {
+		snprintf(s->err, sizeof(s->err), "the %s buffer has no CPU "
+			 "mapping: the copy engine cannot receive into it (use "
+			 "--engine staged or auto)", kind);
 		goto out;
 	}
 	if (eng->run == rx_devmem_run) {
@@ -428,10 +664,36 @@ int server_run(const struct server_cfg *c)
 					 dm.why);
 				goto out;
 			}
-			eng = &rx_engines[0];
+			eng = &rx_engines[nomap ? 2 : 0];
 			why = dm.why;	/* auto: the reason for the fallback */
+			if (nomap) {
+				snprintf(s->why, sizeof(s->why), "%s buffer: devmem "
+					 "RX unavailable (%.600s); staging through "
+					 "host memory", kind, dm.why);
+				why = s->why;
+			}
 		} else {
 			why = "devmem RX into a dma-buf";
+		}
+	} else if (nomap && eng->run == rx_staged_run &&
+		   (!c->engine || !strcmp(c->engine, "auto"))) {
+		snprintf(s->why, sizeof(s->why), "%s buffer: devmem RX unavailable "
+			 "(no interface given, -f IFNAME); staging through host "
+			 "memory", kind);
+		why = s->why;
+	}
+	/* validation: read-back from memory without a CPU mapping is sampled
+	 * above 1 GiB (auto); host memory is checked in full */
+	vmode = c->v ? c->val : VAL_OFF;
+	if (vmode == VAL_AUTO && !nomap)
+		vmode = VAL_FULL;
+	s->checking = vmode != VAL_OFF;
+	sampler_init(&s->sm, vmode, c->have_size, c->size);
+	if (s->checking && s->buf && eng->run == rx_staged_run) {
+		s->tmp = malloc(CHECK_CHUNK);
+		if (!s->tmp) {
+			snprintf(s->err, sizeof(s->err), "out of memory");
+			goto out;
 		}
 	}
 	parse_addr(c->addr, c->port, AF_UNSPEC, &ss, &sl);
@@ -447,6 +709,15 @@ int server_run(const struct server_cfg *c)
 	       c->have_size ? c->size : 0);
 	out_kv(&s->o, OUT_CONFIG, "interval", false, "%g", c->interval);
 	out_kv(&s->o, OUT_CONFIG, "timeout", false, "%d", c->timeout_s);
+	out_kv(&s->o, OUT_CONFIG, "validate", true, "%s",
+	       val_mode_name(c->v ? c->val : VAL_OFF));
+	if (s->buf) {
+		out_kv(&s->o, OUT_CONFIG, "buffer", true, "%s", kind);
+		out_kv(&s->o, OUT_CONFIG, "buffer_size", false, "%zu",
+		       dmt_buf_size(s->buf));
+		out_kv(&s->o, OUT_CONFIG, "buffer_reason", true, "%s", s->buf_why);
+		out_line(&s->o, "buffer: %s (%s)", kind, s->buf_why);
+	}
 	out_kv(&s->o, OUT_CONFIG, "engine", true, "%s", eng->name);
 	out_kv(&s->o, OUT_CONFIG, "engine_reason", true, "%s", why);
 	out_line(&s->o, "engine: %s (%s)", eng->name, why);
@@ -459,6 +730,12 @@ int server_run(const struct server_cfg *c)
 		snprintf(c->res->engine, sizeof(c->res->engine), "%s", eng->name);
 		snprintf(c->res->engine_reason, sizeof(c->res->engine_reason),
 			 "%s", why);
+		if (s->buf) {
+			snprintf(c->res->buffer, sizeof(c->res->buffer), "%s",
+				 kind);
+			snprintf(c->res->buffer_reason,
+				 sizeof(c->res->buffer_reason), "%s", s->buf_why);
+		}
 	}
 	if (c->ready_fd >= 0) {
 		/* the demo waits for this; a short write shows as EOF there */
@@ -490,12 +767,18 @@ int server_run(const struct server_cfg *c)
 	ret = 0;
 	if (rr < 0)
 		ret = 1;
+	/* sampled checks may record offsets out of stream order */
+	first_bad = s->pat.nbad ? s->pat.bad[0].off : 0;
+	for (unsigned int i = 1; i < s->pat.nbad; i++)
+		if (s->pat.bad[i].off < first_bad)
+			first_bad = s->pat.bad[i].off;
 	if (!ret && s->pat.mismatches) {
 		snprintf(s->err, sizeof(s->err), "%" PRIu64 " mismatching bytes, "
 			 "the first at offset %" PRIu64, s->pat.mismatches,
-			 s->pat.bad[0].off);
+			 first_bad);
 		ret = 1;
 	}
+	vname = !s->checking ? "off" : s->checked < s->bytes ? "sampled" : "full";
 	if (!ret && c->have_size && s->bytes != c->size) {
 		snprintf(s->err, sizeof(s->err), "received %" PRIu64 " bytes, "
 			 "expected %" PRIu64 " (--size)", s->bytes, c->size);
@@ -521,7 +804,10 @@ int server_run(const struct server_cfg *c)
 	       per_gb(cd.proc_s, s->bytes));
 	out_kv(&s->o, OUT_RESULT, "machine_cpu_s_per_GB", false, "%.3f",
 	       per_gb(cd.machine_s, s->bytes));
-	out_kv(&s->o, OUT_RESULT, "validated", false, "%s", c->v ? "true" : "false");
+	out_kv(&s->o, OUT_RESULT, "validated", false, "%s",
+	       s->checking ? "true" : "false");
+	out_kv(&s->o, OUT_RESULT, "validation_mode", true, "%s", vname);
+	out_kv(&s->o, OUT_RESULT, "checked_bytes", false, "%" PRIu64, s->checked);
 	out_kv(&s->o, OUT_RESULT, "mismatches", false, "%" PRIu64, s->pat.mismatches);
 	if (s->o.json)
 		out_kv(&s->o, OUT_RESULT, "mismatch_offsets", false, "[%s]", offs);
@@ -531,23 +817,40 @@ int server_run(const struct server_cfg *c)
 	out_kv(&s->o, OUT_RESULT, "complete", false, "%s", ret ? "false" : "true");
 	if (ret)
 		out_kv(&s->o, OUT_RESULT, "error", true, "%s", s->err);
-	out_line(&s->o, "summary: received %" PRIu64 " bytes in %.2f s, %.2f GB/s "
-		 "(%.2f Gbit/s), %.2f CPU s/GB (machine %.2f), %s",
-		 s->bytes, secs, secs > 0 ? (double)s->bytes / secs / 1e9 : 0,
-		 secs > 0 ? (double)s->bytes * 8 / secs / 1e9 : 0,
-		 per_gb(cd.proc_s, s->bytes), per_gb(cd.machine_s, s->bytes),
-		 !c->v ? "not validated" : s->pat.mismatches ?
-		 "MISMATCHES" : "verified");
+	{
+		char vs[160] = "";
+
+		if (!strcmp(vname, "sampled"))
+			snprintf(vs, sizeof(vs), " (validation=sampled: %" PRIu64
+				 " of %" PRIu64 " bytes checked)", s->checked,
+				 s->bytes);
+		out_line(&s->o, "summary: received %" PRIu64 " bytes in %.2f s, "
+			 "%.2f GB/s (%.2f Gbit/s), %.2f CPU s/GB (machine %.2f), "
+			 "%s%s", s->bytes, secs,
+			 secs > 0 ? (double)s->bytes / secs / 1e9 : 0,
+			 secs > 0 ? (double)s->bytes * 8 / secs / 1e9 : 0,
+			 per_gb(cd.proc_s, s->bytes),
+			 per_gb(cd.machine_s, s->bytes),
+			 !s->checking ? "not validated" : s->pat.mismatches ?
+			 "MISMATCHES" : "verified", vs);
+	}
 	if (c->res) {
 		c->res->bytes = s->bytes;
 		c->res->seconds = secs;
 		c->res->cpu_s = cd.proc_s;
 		c->res->mismatches = s->pat.mismatches;
-		c->res->first_bad = s->pat.nbad ? s->pat.bad[0].off : 0;
+		c->res->first_bad = first_bad;
+		c->res->checked = s->checked;
+		snprintf(c->res->validation, sizeof(c->res->validation), "%s",
+			 vname);
 	}
 out:
 	if (ret && !s->err[0])
 		snprintf(s->err, sizeof(s->err), "failed");
+	if (ret && !s->o.seclen[OUT_RESULT]) {	/* failed before receiving */
+		out_kv(&s->o, OUT_RESULT, "complete", false, "false");
+		out_kv(&s->o, OUT_RESULT, "error", true, "%s", s->err);
+	}
 	out_finish(&s->o);
 	if (ret && !c->quiet)
 		run_error("server", "%s", s->err);
@@ -562,6 +865,8 @@ out:
 	if (lfd >= 0)
 		close(lfd);
 	dm_cleanup(s);	/* devmem: unbind, restore the NIC, say what */
+	dmt_buf_free(s->buf);
+	free(s->tmp);
 	pat_free(&s->pat);
 	out_free(&s->o);
 	free(s);
@@ -572,14 +877,21 @@ static void server_usage(FILE *f)
 {
 	fprintf(f,
 "usage: devmemtcp server [-l] [-s ADDR] [-p PORT] [-v MOD] [--size N]\n"
-"                        [--engine E] [--once] [-i SEC] [--timeout SEC] [--json]\n"
+"                        [--engine E] [--buffer B] [--buffer-size N]\n"
+"                        [--validate M] [--once] [-i SEC] [--timeout SEC] [--json]\n"
 "  -l               listen (accepted for ncdevmem compatibility)\n"
 "  -s ADDR          address to listen on (default: all, IPv6 and IPv4)\n"
 "  -p PORT          port (default %u; 0 picks one, printed as listen=)\n"
 "  -v MOD           validate the ncdevmem pattern of modulus 2..256 (0: off)\n"
 "  --size N         expected bytes; fewer or more is a failure\n"
-"  --engine E       receive engine: auto|devmem|copy (default auto: devmem\n"
-"                   with -f when the NIC allows it, else copy)\n"
+"  --engine E       receive engine: auto|devmem|staged|copy (default auto:\n"
+"                   devmem with -f when the NIC allows it, else copy, or\n"
+"                   staged for GPU memory)\n"
+"  --buffer B       receive into auto|host|udmabuf|dmaheap|cuda[:N]|rocm[:N]\n"
+"                   (default: host memory of the engine's own)\n"
+"  --buffer-size N  receive buffer size (default 64M)\n"
+"  --validate M     auto|full|sampled|off (default auto: data read back from\n"
+"                   GPU memory is sampled above 1 GiB, the rest in full)\n"
 "  -f IFNAME        devmem RX on this NIC (set up, bound, restored on exit)\n"
 "  -q N             RX queues to bind (default 1)\n"
 "  -t Q             first RX queue to bind (default: the last N)\n"
@@ -591,7 +903,8 @@ static void server_usage(FILE *f)
 "  --json           one JSON document on stdout\n", CLI_DEFAULT_PORT);
 }
 
-enum { O_ENGINE = 256, O_SIZE, O_JSON, O_ONCE, O_TIMEOUT, O_NO_SETUP };
+enum { O_ENGINE = 256, O_SIZE, O_JSON, O_ONCE, O_TIMEOUT, O_NO_SETUP,
+       O_BUFFER, O_BUFSIZE, O_VALIDATE };
 
 static const struct option server_opts[] = {
 	{ "engine", required_argument, NULL, O_ENGINE },
@@ -600,16 +913,26 @@ static const struct option server_opts[] = {
 	{ "once", no_argument, NULL, O_ONCE },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "no-setup", no_argument, NULL, O_NO_SETUP },
+	{ "buffer", required_argument, NULL, O_BUFFER },
+	{ "buffer-size", required_argument, NULL, O_BUFSIZE },
+	{ "validate", required_argument, NULL, O_VALIDATE },
 	{ "interval", required_argument, NULL, 'i' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
+static const char *optarg_kind(const struct buf_choice *b)
+{
+	return b->kind == DMT_BUF_CUDA ? "cuda" : "rocm";
+}
+
 int cmd_server(int argc, char **argv)
 {
 	struct server_cfg c = {
 		.port = CLI_DEFAULT_PORT, .interval = 1, .ready_fd = -1,
+		.buf_size = CLI_DEFAULT_RX_BUF,
 	};
+	bool have_val = false;
 	struct sockaddr_storage ss;
 	const char *why;
 	socklen_t sl;
@@ -672,11 +995,33 @@ int cmd_server(int argc, char **argv)
 			dm.no_setup = true;
 			break;
 		case O_ENGINE:
-			if (!rx_pick(optarg, &why))
+			if (!rx_pick(optarg, false, &why))
 				return usage_error("server", "unknown receive engine "
-						   "'%s' (--engine): use auto, devmem "
-						   "or copy", optarg);
+						   "'%s' (--engine): use auto, devmem, "
+						   "staged or copy", optarg);
 			c.engine = optarg;
+			break;
+		case O_BUFFER:
+			if (parse_buffer(optarg, &c.buf))
+				return usage_error("server", "unknown buffer '%s' "
+						   "(--buffer): use auto, host, udmabuf,"
+						   " dmaheap, cuda[:N] or rocm[:N]",
+						   optarg);
+			c.have_buf = true;
+			break;
+		case O_BUFSIZE:
+			if (parse_size(optarg, &c.buf_size) || c.buf_size < 4096 ||
+			    c.buf_size > (64ull << 30))
+				return usage_error("server", "bad buffer size '%s' "
+						   "(--buffer-size): give 4K..64G",
+						   optarg);
+			break;
+		case O_VALIDATE:
+			if (parse_validate(optarg, &c.val))
+				return usage_error("server", "unknown validation '%s'"
+						   " (--validate): use auto, full, "
+						   "sampled or off", optarg);
+			have_val = true;
 			break;
 		case O_SIZE:
 			if (parse_size(optarg, &c.size))
@@ -711,6 +1056,14 @@ int cmd_server(int argc, char **argv)
 	if (optind < argc)
 		return usage_error("server", "unexpected argument '%s': see "
 				   "'devmemtcp server --help'", argv[optind]);
+	if (c.engine && !strcmp(c.engine, "copy") && c.have_buf &&
+	    buf_choice_gpu(&c.buf))
+		return usage_error("server", "--engine copy receives into host "
+				   "memory, and --buffer %s has no CPU mapping: use "
+				   "--engine staged or auto", optarg_kind(&c.buf));
+	if (have_val && c.val != VAL_OFF && !c.v)
+		return usage_error("server", "--validate %s needs the pattern to "
+				   "check: add -v MOD", val_mode_name(c.val));
 	if (c.engine && !strcmp(c.engine, "devmem") && !dm.ifname)
 		return usage_error("server", "--engine devmem needs the NIC: add "
 				   "-f IFNAME");
