@@ -16,6 +16,7 @@
 
 #include "bench.h"
 #include "cli.h"
+#include "common.h"
 #include "netns.h"
 
 static void usage(FILE *f)
@@ -24,7 +25,8 @@ static void usage(FILE *f)
 "usage: devmemtcp bench [OPTIONS]\n"
 "Runs a receiver and a sender itself and measures each TX engine.\n"
 "  --engines LIST   engines to measure (default copy,zerocopy,uring,auto;\n"
-"                   also devmem where a dma-buf and a capable NIC exist)\n"
+"                   also devmem where a dma-buf and a capable NIC exist,\n"
+"                   staged; with GPU memory: auto,staged)\n"
 "  --sizes LIST     message sizes (default 4K,16K,64K,256K,1M)\n"
 "  --reps N         runs per cell, medians reported (default 3, max %d)\n"
 "  --time SECONDS   length of each run (default 1)\n"
@@ -32,6 +34,8 @@ static void usage(FILE *f)
 "  --flows N        connections at once, round-robin (default 1, max %d)\n"
 "  --buffer-size SIZE  sender buffer the messages cycle through (default\n"
 "                   16M or 8 messages; 128K keeps it in cache like iperf3)\n"
+"  --buffer B       sender memory: auto|host|udmabuf|dmaheap|cuda[:N]|rocm[:N]\n"
+"                   (default: host, a dma-buf for devmem)\n"
 "  --netns          across a veth pair between two private namespaces\n"
 "                   instead of loopback (root)\n"
 "  --pin            sender on CPU 0, receiver on CPU 1\n"
@@ -85,9 +89,9 @@ static int one_engine(const char *name, void *p)
 	struct bench_cfg *c = p;
 	enum dmt_engine e;
 
-	if (dmt_engine_from_name(name, &e) < 0 || e == DMT_ENGINE_STAGED) {
-		bad("unknown engine", name, "use copy, zerocopy, uring, auto "
-		    "or devmem");
+	if (dmt_engine_from_name(name, &e) < 0) {
+		bad("unknown engine", name, "use copy, zerocopy, uring, auto, "
+		    "devmem or staged");
 		return -1;
 	}
 	if (c->nengines == BENCH_MAX_ENGINES) {
@@ -196,6 +200,7 @@ int cmd_bench(int argc, char **argv)
 		{ "bytes", required_argument, NULL, 'b' },
 		{ "flows", required_argument, NULL, 'f' },
 		{ "buffer-size", required_argument, NULL, 'B' },
+		{ "buffer", required_argument, NULL, 'm' },
 		{ "netns", no_argument, NULL, 'n' },
 		{ "pin", no_argument, NULL, 'P' },
 		{ "port", required_argument, NULL, 'p' },
@@ -208,6 +213,8 @@ int cmd_bench(int argc, char **argv)
 	};
 	struct bench_cfg c = { .reps = 3, .secs = 1, .flows = 1, .port = 5400 };
 	char engines_def[] = "copy,zerocopy,uring,auto";
+	char engines_gpu[] = "auto,staged";
+	struct buf_choice bufc = { 0 };
 	char sizes_def[] = "4K,16K,64K,256K,1M";
 	struct bench_row *rows;
 	struct bench_trial *trials;
@@ -256,6 +263,14 @@ int cmd_bench(int argc, char **argv)
 					   "give 4K to 1G, e.g. 128K or 16M");
 			c.bufsize = v;
 			break;
+		case 'm':
+			if (parse_buffer(optarg, &bufc))
+				return bad("unknown buffer", optarg, "use auto, host, "
+					   "udmabuf, dmaheap, cuda[:N] or rocm[:N]");
+			c.buf_kind = bufc.kind;
+			c.buf_device = bufc.device;
+			c.buf_name = optarg;
+			break;
 		case 'n':
 			c.netns = true;
 			break;
@@ -292,7 +307,17 @@ int cmd_bench(int argc, char **argv)
 		return bad("unexpected argument", argv[optind],
 			   "see 'devmemtcp bench --help'");
 	if (!c.nengines)
-		parse_list(engines_def, one_engine, &c);
+		parse_list(buf_choice_gpu(&bufc) ? engines_gpu : engines_def,
+			   one_engine, &c);
+	for (unsigned int i = 0; i < c.nengines && buf_choice_gpu(&bufc); i++) {
+		enum dmt_engine e = c.engines[i];
+
+		if (e != DMT_ENGINE_AUTO && e != DMT_ENGINE_DEVMEM &&
+		    e != DMT_ENGINE_STAGED)
+			return bad("engine", dmt_engine_name(e), "it sends from a "
+				   "CPU mapping, which GPU memory lacks: use auto, "
+				   "devmem or staged with --buffer cuda|rocm");
+	}
 	if (!c.nsizes)
 		parse_list(sizes_def, one_size, &c);
 	if (c.pin && sysconf(_SC_NPROCESSORS_ONLN) < 2)
@@ -300,6 +325,16 @@ int cmd_bench(int argc, char **argv)
 	if (c.netns && geteuid() != 0)
 		return bad("--netns creates namespaces, which needs", "root",
 			   "run as root or drop --netns");
+	if (c.buf_kind) {
+		/* in a child: a GPU runtime must not start in this process,
+		 * which forks the senders afterwards */
+		char why[1024];
+
+		if (probe_buffer(&bufc, 2u << 20, why, sizeof(why)) < 0) {
+			fprintf(stderr, "devmemtcp bench: %s\n", why);
+			return 1;
+		}
+	}
 	machine_facts(&c);
 
 	rows = calloc((size_t)c.nengines * c.nsizes, sizeof(*rows));

@@ -28,6 +28,10 @@ struct bench_cfg {
 	uint64_t bytes;		/* per run (all flows together), 0: by time */
 	unsigned int flows;
 	uint64_t bufsize;	/* sender buffer, 0: max(16 MiB, 8 messages) */
+	int buf_kind;		/* --buffer: enum dmt_buf_kind, 0: host (or a
+				 * dma-buf for devmem) */
+	int buf_device;		/* --buffer cuda:N / rocm:N */
+	const char *buf_name;	/* --buffer as given, NULL: default */
 	bool netns;
 	bool pin;
 	bool json;

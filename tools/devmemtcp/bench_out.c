@@ -38,6 +38,8 @@ static void header_line(FILE *f, const struct bench_cfg *c, const char *pre)
 		fprintf(f, "%u runs x %.1f s", c->reps, c->secs);
 	if (c->bufsize)
 		fprintf(f, ", %llu-byte buffer", (unsigned long long)c->bufsize);
+	if (c->buf_name)
+		fprintf(f, ", %s memory", c->buf_name);
 	fprintf(f, "%s, %s\n", c->pin ? ", pinned" : "", c->date);
 }
 
@@ -119,9 +121,10 @@ void bench_print_json(FILE *f, const struct bench_cfg *c,
 	json_str(f, c->date);
 	fprintf(f, "},\n  \"config\": {\"reps\": %u, \"time_s\": %g, "
 		"\"bytes\": %llu, \"flows\": %u, \"buffer_size\": %llu, "
-		"\"pin\": %s},\n  \"results\": [",
+		"\"buffer\": \"%s\", \"pin\": %s},\n  \"results\": [",
 		c->reps, c->bytes ? 0 : c->secs, (unsigned long long)c->bytes,
-		c->flows, (unsigned long long)c->bufsize, c->pin ? "true" : "false");
+		c->flows, (unsigned long long)c->bufsize,
+		c->buf_name ? c->buf_name : "default", c->pin ? "true" : "false");
 	for (unsigned int i = 0; i < n; i++) {
 		const struct bench_row *r = &rows[i];
 

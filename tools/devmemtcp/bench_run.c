@@ -235,11 +235,15 @@ static int tx_fail(struct bench_trial *t, int err, const char *what,
 	return 1;
 }
 
-static struct dmt_buf *tx_buffer(enum dmt_engine e, size_t size,
-				 struct dmt_error *err)
+static struct dmt_buf *tx_buffer(const struct bench_cfg *c, enum dmt_engine e,
+				 size_t size, struct dmt_error *err)
 {
+	DMT_OPTS(dmt_buf_opts, bo, .device = c->buf_device);
 	struct dmt_buf *b;
 
+	if (c->buf_kind)	/* --buffer */
+		return dmt_buf_new((enum dmt_buf_kind)c->buf_kind, size, &bo,
+				   err);
 	if (e != DMT_ENGINE_DEVMEM)
 		return dmt_buf_new(DMT_BUF_HOST, size, NULL, err);
 	/* devmem needs a dma-buf: the exporters a plain host may have */
@@ -288,7 +292,7 @@ static int tx_main(void *p)
 	bsz = size * 8 > (16u << 20) ? size * 8 : 16u << 20;
 	if (c->bufsize)
 		bsz = c->bufsize > size ? c->bufsize - c->bufsize % size : size;
-	buf = tx_buffer(a->engine, bsz, &err);
+	buf = tx_buffer(c, a->engine, bsz, &err);
 	if (!buf)
 		return tx_fail(t, err.err, "buffer", err.message);
 	memset(dmt_buf_map(buf) ? dmt_buf_map(buf) : (void *)&k, 'x',

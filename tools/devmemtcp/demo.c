@@ -168,11 +168,16 @@ static void kill_child(pid_t *pid)
 	*pid = 0;
 }
 
-static bool have_exporter(char *what, size_t len)
+static bool have_exporter(const struct buf_choice *b, char *what, size_t len)
 {
 	bool u = access("/dev/udmabuf", F_OK) == 0;
 	bool h = access("/dev/dma_heap", F_OK) == 0;
 
+	if (buf_choice_gpu(b)) {
+		snprintf(what, len, "the %s runtime (GPU memory exported as a "
+			 "dma-buf)", b->kind == DMT_BUF_CUDA ? "CUDA" : "ROCm");
+		return true;
+	}
 	if (u || h) {
 		snprintf(what, len, "%s%s%s", u ? "/dev/udmabuf" : "",
 			 u && h ? " and " : "", h ? "/dev/dma_heap/" : "");
@@ -187,21 +192,25 @@ static bool have_exporter(char *what, size_t len)
 static void demo_usage(FILE *f)
 {
 	fprintf(f,
-"usage: devmemtcp demo [--size N] [--engine E] [--loopback] [--json]\n"
+"usage: devmemtcp demo [--size N] [--engine E] [--buffer B] [--loopback] [--json]\n"
 "  --size N      bytes to move, at least 1M (default 1G)\n"
 "  --engine E    auto|devmem|uring|zerocopy|copy (default auto)\n"
+"  --buffer B    auto|host|udmabuf|dmaheap|cuda[:N]|rocm[:N], for the client\n"
+"                and the server (default auto: client udmabuf or host memory,\n"
+"                server its own host memory)\n"
 "  --loopback    use 127.0.0.1 instead of a private namespace pair\n"
 "  --json        one JSON document on stdout\n"
 "As root the demo builds two private network namespaces joined by veth\n"
 "(198.18.0.1 <-> 198.18.0.2); they vanish when it exits or is interrupted.\n");
 }
 
-enum { O_SIZE = 256, O_ENGINE, O_LOOPBACK, O_JSON };
+enum { O_SIZE = 256, O_ENGINE, O_LOOPBACK, O_JSON, O_BUFFER };
 
 static const struct option demo_opts[] = {
 	{ "size", required_argument, NULL, O_SIZE },
 	{ "engine", required_argument, NULL, O_ENGINE },
 	{ "loopback", no_argument, NULL, O_LOOPBACK },
+	{ "buffer", required_argument, NULL, O_BUFFER },
 	{ "json", no_argument, NULL, O_JSON },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -231,6 +240,8 @@ static void print_human(const struct demo *d, uint64_t size, double mach_s,
 	printf("  dma-buf exporter: %s\n", exporter);
 	printf("  buffer: %s (%s)\n", c->buffer[0] ? c->buffer : "?",
 	       c->buffer_reason);
+	if (s->buffer[0])
+		printf("  server buffer: %s (%s)\n", s->buffer, s->buffer_reason);
 	if (p->done) {
 		if (p->bind_ret == -EOPNOTSUPP || p->bind_ret == -DMT_ERR_NO_NETMEM_TX)
 			printf("  bind-tx on %s: %s%s%s%s\n", p->ifname,
@@ -261,6 +272,10 @@ static void print_human(const struct demo *d, uint64_t size, double mach_s,
 	       "(%.2f Gbit/s), %" PRIu64 " mismatches\n", s->bytes, secs,
 	       secs > 0 ? (double)s->bytes / secs / 1e9 : 0,
 	       secs > 0 ? (double)s->bytes * 8 / secs / 1e9 : 0, s->mismatches);
+	if (!strcmp(s->validation, "sampled"))
+		printf("validation: sampled, %" PRIu64 " of %" PRIu64 " bytes "
+		       "checked (GPU memory is read back; see devmemtcp(1))\n",
+		       s->checked, s->bytes);
 	printf("cpu: client %.2f s/GB, server %.2f s/GB, machine %.2f s/GB\n",
 	       per_gb(c->cpu_s, c->bytes), per_gb(s->cpu_s, s->bytes),
 	       per_gb(mach_s, s->bytes));
@@ -302,6 +317,10 @@ static void json_res(const char *name, const struct xfer_result *r)
 	       r->status, r->bytes, r->seconds, r->cpu_s,
 	       per_gb(r->cpu_s, r->bytes), r->mismatches, r->sends, r->syscalls,
 	       r->zc_completed, r->zc_copied);
+	if (r->validation[0]) {
+		jstr("validation", r->validation, true);
+		printf("\"checked_bytes\":%" PRIu64 ",", r->checked);
+	}
 	jstr("error", r->error, false);
 	printf("}");
 }
@@ -340,6 +359,8 @@ int cmd_demo(int argc, char **argv)
 {
 	uint64_t size = 1ull << 30;
 	enum dmt_engine eng = DMT_ENGINE_AUTO;
+	struct buf_choice bufc = { 0 };
+	bool have_buf = false;
 	bool loopback = false, json = false, pass, exp_ok;
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct cpu_snap m0, m1, md;
@@ -372,6 +393,14 @@ int cmd_demo(int argc, char **argv)
 		case O_LOOPBACK:
 			loopback = true;
 			break;
+		case O_BUFFER:
+			if (parse_buffer(optarg, &bufc))
+				return usage_error("demo", "unknown buffer '%s' "
+						   "(--buffer): use auto, host, udmabuf,"
+						   " dmaheap, cuda[:N] or rocm[:N]",
+						   optarg);
+			have_buf = true;
+			break;
 		case O_JSON:
 			json = true;
 			break;
@@ -389,6 +418,20 @@ int cmd_demo(int argc, char **argv)
 	if (optind < argc)
 		return usage_error("demo", "unexpected argument '%s': see "
 				   "'devmemtcp demo --help'", argv[optind]);
+	if (buf_choice_gpu(&bufc) && eng != DMT_ENGINE_AUTO &&
+	    eng != DMT_ENGINE_DEVMEM)
+		return usage_error("demo", "engine %s sends from a CPU mapping, "
+				   "and --buffer %s has none: use --engine auto "
+				   "or devmem", dmt_engine_name(eng),
+				   bufc.kind == DMT_BUF_CUDA ? "cuda" : "rocm");
+	if (have_buf && bufc.kind) {
+		/* in a child: a GPU runtime must not start in this process,
+		 * which forks the client and the server afterwards */
+		char why[1024];
+
+		if (probe_buffer(&bufc, CLI_DEFAULT_BUF, why, sizeof(why)) < 0)
+			return run_error("demo", "%s", why);
+	}
 
 	d = calloc(1, sizeof(*d));
 	if (!d)
@@ -437,7 +480,7 @@ int cmd_demo(int argc, char **argv)
 			goto stopped;
 		}
 	}
-	exp_ok = have_exporter(exporter, sizeof(exporter));
+	exp_ok = have_exporter(&bufc, exporter, sizeof(exporter));
 
 	if (pipe2(d->ready, O_CLOEXEC) < 0) {
 		snprintf(err, sizeof(err), "pipe: %s", strerror(errno));
@@ -446,6 +489,8 @@ int cmd_demo(int argc, char **argv)
 	d->sc = (struct server_cfg){
 		.addr = d->srv_addr, .port = d->ns ? DEMO_PORT : 0, .v = DEMO_V,
 		.have_size = true, .size = size, .engine = "auto",
+		.have_buf = have_buf, .buf = bufc,
+		.buf_size = CLI_DEFAULT_RX_BUF,
 		.timeout_s = 30, .quiet = true, .ready_fd = d->ready[1],
 		.res = &d->sh->res[1],
 	};
@@ -475,7 +520,7 @@ int cmd_demo(int argc, char **argv)
 	}
 	d->cc = (struct client_cfg){
 		.server = d->srv_addr, .port = port, .v = DEMO_V,
-		.engine = eng, .have_size = true, .size = size,
+		.engine = eng, .have_size = true, .size = size, .buf = bufc,
 		.buf_size = CLI_DEFAULT_BUF, .msg_size = CLI_DEFAULT_MSG,
 		.timeout_s = 30, .quiet = true, .res = &d->sh->res[0],
 	};
