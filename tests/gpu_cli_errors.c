@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * Tier A: `devmemtcp client --buffer cuda|rocm` on a host without the GPU
- * runtime fails with one line naming the cause, and a non-zero exit; a
- * malformed device suffix is a usage error (exit 2). The FAKE CUDA driver
+ * Tier A: `devmemtcp client|server|demo|bench --buffer cuda|rocm` on a host
+ * without the GPU runtime fails with one line naming the cause, and exit 1;
+ * a malformed device suffix is a usage error (exit 2). The FAKE CUDA driver
  * (tests/fake_cuda.c) stands in for "a driver whose GPU cannot export
- * dma-bufs" and "no such device"; no GPU is used.
+ * dma-bufs" and "no such device"; no GPU is used. The server, demo and
+ * bench fail before they listen, create namespaces or fork their roles.
  */
 #include <dlfcn.h>
 #include <unistd.h>
@@ -47,6 +48,49 @@ static void expect(const char *env, const char *args, int port, int rc_want,
 	printf("ok: %s %s -> exit %d: %s", env, args, rc, out);
 }
 
+/* Any subcommand line; stderr only; returns the exit status. */
+static int cli_any(const char *env, const char *args)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "(env -u DMT_CUDA_LIB -u DMT_ROCM_LIB %s "
+		 "timeout 20 %s %s 2>&1 1>/dev/null)", env, t_cli(), args);
+	return t_run(cmd, out, sizeof(out));
+}
+
+static void expect_any(const char *env, const char *args, int rc_want,
+		       const char *needle)
+{
+	int rc = cli_any(env, args);
+
+	T_CHECK(rc == rc_want, "%s %s: exit %d (want %d): %s", env, args, rc,
+		rc_want, out);
+	T_CHECK(strstr(out, needle), "%s %s: stderr lacks \"%s\": %s", env, args,
+		needle, out);
+	T_CHECK(nlines(out) == 1, "%s %s: %d lines on stderr, want one: %s",
+		env, args, nlines(out), out);
+	printf("ok: %s %s -> exit %d: %s", env, args, rc, out);
+}
+
+/* server, demo and bench: the same one-line message, exit 1; exit 2 for
+ * a malformed --buffer. */
+static void roles(const char *env, const char *buf, const char *msg)
+{
+	static const char *const pre[] = {
+		"server -s 127.0.0.1 -p 0 -v 251 -i 0 --timeout 2 --buffer",
+		"demo --loopback --size 1M --buffer",
+		"bench -q --reps 1 --bytes 1M --sizes 64K --buffer",
+	};
+	char args[256];
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(args, sizeof(args), "%s %s", pre[i], buf);
+		expect_any(env, args, 1, msg);
+		snprintf(args, sizeof(args), "%s cuda:x", pre[i]);
+		expect_any(env, args, 2, "cuda:x");
+	}
+}
+
 int main(void)
 {
 	char env[512];
@@ -63,12 +107,17 @@ int main(void)
 		       "not found: no NVIDIA driver on this host\n");
 		expect("", "--buffer cuda:1", port, 0, "--buffer cuda: "
 		       "libcuda.so.1 not found: no NVIDIA driver on this host\n");
+		roles("", "cuda", "--buffer cuda: libcuda.so.1 not found: no "
+		      "NVIDIA driver on this host\n");
 	} else {
 		printf("note: this host has libcuda.so.1; checking the missing-"
 		       "driver message through DMT_CUDA_LIB\n");
 		expect("DMT_CUDA_LIB=/nonexistent/libcuda.so.1", "--buffer cuda",
 		       port, 0, "--buffer cuda: libcuda.so.1 not found: no NVIDIA "
 		       "driver on this host");
+		roles("DMT_CUDA_LIB=/nonexistent/libcuda.so.1", "cuda",
+		      "--buffer cuda: libcuda.so.1 not found: no NVIDIA driver "
+		      "on this host");
 	}
 	h = dlopen("libhsa-runtime64.so.1", RTLD_NOW | RTLD_LOCAL);
 	if (!h)
@@ -93,6 +142,7 @@ int main(void)
 	snprintf(env, sizeof(env), "DMT_CUDA_LIB=%s", FAKE_CUDA_LIB);
 	expect(env, "--buffer cuda:7", port, 0, "no CUDA device 7: this host "
 	       "has 1");
+	roles(env, "cuda:7", "no CUDA device 7: this host has 1");
 	close(lfd);
 	printf("PASS\n");
 	return T_PASS;
