@@ -280,6 +280,11 @@ struct dmt_tx_opts {
 	unsigned int max_iov;	/* iovecs per sendmsg, 1..1024, default 1024 */
 	int nonblock;		/* dmt_tx_send() returns -EAGAIN instead of waiting */
 	unsigned int uring_depth; /* uring: submission queue depth, default 8 */
+	unsigned int max_outstanding; /* sends awaiting their completion
+				   * before dmt_tx_send() waits (or, with
+				   * nonblock, returns -EAGAIN); 16..65536,
+				   * default 512. Bounds memory: no allocation
+				   * on the send path after the first sends. */
 	size_t :0;
 };
 

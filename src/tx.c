@@ -18,6 +18,7 @@
 #define DMT_REAP_BATCH 32
 #define DMT_ENOBUFS_WAIT_MS 100
 #define DMT_ENOBUFS_GIVEUP_MS 10000
+#define DMT_FULL_GIVEUP_MS 30000
 
 static const char *const engine_names[DMT_ENGINE_MAX] = {
 	[DMT_ENGINE_AUTO] = "auto",	    [DMT_ENGINE_DEVMEM] = "devmem",
@@ -291,6 +292,13 @@ static struct dmt_tx *tx_alloc(struct dmt_ctx *ctx, struct dmt_buf *buf,
 		return NULL;
 	}
 	max_iov = DMT_OPTS_GET(opts, max_iov, DMT_MAX_IOV);
+	if (DMT_OPTS_HAS(opts, max_outstanding) && opts->max_outstanding &&
+	    (opts->max_outstanding < 16 || opts->max_outstanding > 65536)) {
+		dmt_err_set(err, -EINVAL, "max_outstanding %u: give 16..65536 "
+			    "sends", opts->max_outstanding);
+		errno = EINVAL;
+		return NULL;
+	}
 	if (max_iov > DMT_MAX_IOV) {
 		dmt_err_set(err, -EINVAL, "max_iov %u is above the kernel limit "
 			    "of %d iovecs per sendmsg", max_iov, DMT_MAX_IOV);
@@ -309,7 +317,8 @@ static struct dmt_tx *tx_alloc(struct dmt_ctx *ctx, struct dmt_buf *buf,
 	tx->nonblock = DMT_OPTS_GET(opts, nonblock, 0);
 	tx->uring_depth = DMT_OPTS_GET(opts, uring_depth, 8);
 	tx->reap_batch = DMT_REAP_BATCH;
-	if (dmt_tx_scratch(tx, 4) < 0 || dmt_ztrack_init(&tx->zt, 64, 64) < 0) {
+	tx->max_outstanding = DMT_OPTS_GET(opts, max_outstanding, 512);
+	if (dmt_tx_scratch(tx, 4) < 0) {
 		dmt_err_set(err, -ENOMEM, "out of memory");
 		dmt_tx_free(tx);
 		errno = ENOMEM;
@@ -530,8 +539,14 @@ static struct dmt_tx *tx_fail(struct dmt_tx *tx, int ret, struct dmt_error *err)
 	return NULL;
 }
 
-static void tx_ready(struct dmt_tx *tx)
+static int tx_ready(struct dmt_tx *tx)
 {
+	/* Engines with completions get a tracker of fixed capacity: the send
+	 * path waits for completions rather than grow it (segments: one full
+	 * sendmsg always fits). */
+	if (tx->eng->tracks &&
+	    dmt_ztrack_init(&tx->zt, tx->max_outstanding, tx->max_iov) < 0)
+		return dmt_err_set(&tx->err, -ENOMEM, "out of memory");
 	/* devmem iov_base carries offsets into the dma-buf; the CPU engines
 	 * carry pointers into the mapping. */
 	tx->iov_base_addr = tx->eng->id == DMT_ENGINE_DEVMEM ?
@@ -539,6 +554,7 @@ static void tx_ready(struct dmt_tx *tx)
 		tx->eng->id == DMT_ENGINE_STAGED ? 0 : (uintptr_t)tx->buf->map;
 	dmt_log(tx->ctx, DMT_LOG_INFO, "tx engine %s: %s",
 		dmt_engine_name(tx->eng->id), tx->reason);
+	return 0;
 }
 
 DMT_EXPORT struct dmt_tx *dmt_tx_connect(struct dmt_ctx *ctx,
@@ -588,7 +604,9 @@ DMT_EXPORT struct dmt_tx *dmt_tx_connect(struct dmt_ctx *ctx,
 			    ret == -ECONNREFUSED ? ": is the server listening?" : "");
 		return tx_fail(tx, ret, err);
 	}
-	tx_ready(tx);
+	ret = tx_ready(tx);
+	if (ret < 0)
+		return tx_fail(tx, ret, err);
 	return tx;
 }
 
@@ -618,7 +636,9 @@ DMT_EXPORT struct dmt_tx *dmt_tx_from_fd(struct dmt_ctx *ctx,
 			  DMT_OPTS_GET(opts, ifname, NULL), false);
 	if (ret < 0)
 		return tx_fail(tx, ret, err);
-	tx_ready(tx);
+	ret = tx_ready(tx);
+	if (ret < 0)
+		return tx_fail(tx, ret, err);
 	return tx;
 }
 
@@ -721,7 +741,7 @@ static int validate_segs(struct dmt_tx *tx, const struct dmt_seg *segs,
 DMT_EXPORT ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
 			       unsigned int nseg)
 {
-	uint64_t total, sent = 0, pos = 0, enobufs_since = 0;
+	uint64_t total, sent = 0, pos = 0, enobufs_since = 0, full_since = 0;
 	unsigned int si = 0;
 	int ret;
 
@@ -745,6 +765,26 @@ DMT_EXPORT ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
 			tx->iov[n].iov_len = l;
 			batch += l;
 		}
+		/* The tracker is full: wait for completions (bounded memory,
+		 * no allocation on the send path). */
+		if (tx->eng->tracks && !dmt_ztrack_room(&tx->zt, n)) {
+			ret = tx->eng->reap(tx, tx->nonblock ? 0 : 100);
+			if (ret < 0)
+				return sent ? (ssize_t)sent : dmt_ret(ret);
+			if (dmt_ztrack_room(&tx->zt, n))
+				continue;
+			if (tx->nonblock)
+				return sent ? (ssize_t)sent : dmt_ret(-EAGAIN);
+			if (!full_since)
+				full_since = now_ms();
+			else if (now_ms() - full_since > DMT_FULL_GIVEUP_MS)
+				return sent ? (ssize_t)sent : dmt_ret(dmt_err_set(
+					&tx->err, -ETIMEDOUT, "%u sends await their "
+					"completion for 30 s (is the peer reading?)",
+					dmt_tx_outstanding(tx)));
+			continue;
+		}
+		full_since = 0;
 		r = tx->eng->sendv(tx, tx->iov, n, tx->nonblock);
 		if (r > 0) {
 			size_t left = (size_t)r;
@@ -895,9 +935,12 @@ DMT_EXPORT short dmt_tx_poll_events(const struct dmt_tx *tx)
 {
 	short ev = 0;
 	bool on_socket = dmt_tx_completion_fd(tx, &ev) == tx->fd;
+	/* With the tracker full only completions let a send proceed. */
+	bool full = tx->eng && tx->eng->tracks &&
+		    !dmt_ztrack_room(&tx->zt, tx->scratch_cap);
 
-	return (short)(POLLOUT | (on_socket && dmt_ztrack_outstanding(&tx->zt) ?
-				  POLLERR : 0));
+	return (short)((full ? 0 : POLLOUT) |
+		       (on_socket && dmt_ztrack_outstanding(&tx->zt) ? POLLERR : 0));
 }
 
 DMT_EXPORT int dmt_tx_get_stats(const struct dmt_tx *tx,

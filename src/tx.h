@@ -50,6 +50,7 @@ struct dmt_tx {
 	unsigned int max_iov;
 	unsigned int uring_depth;
 	unsigned int reap_batch;	/* reap once this many are outstanding */
+	unsigned int max_outstanding;	/* tracker capacity in sends */
 	int ifindex;			/* devmem egress device */
 	uint32_t binding;		/* devmem binding id */
 	void *eng_priv;			/* engine state (uring) */

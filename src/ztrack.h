@@ -45,6 +45,12 @@ static inline unsigned int dmt_ztrack_outstanding(const struct dmt_ztrack *z)
 {
 	return (unsigned int)(z->rtail - z->rhead);
 }
+/* 1 when a send of nseg segments fits without growing the rings. */
+static inline bool dmt_ztrack_room(const struct dmt_ztrack *z, unsigned int nseg)
+{
+	return z->rtail - z->rhead <= z->rmask &&
+	       z->stail - z->shead + nseg <= z->smask + 1;
+}
 /* 1 if [off, off+len) overlaps a segment of an outstanding send. */
 bool dmt_ztrack_busy(const struct dmt_ztrack *z, uint64_t off, uint64_t len);
 

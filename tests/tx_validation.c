@@ -60,6 +60,12 @@ int main(void)
 		T_CHECK(!dmt_tx_from_fd(ctx, buf, sv[0], &o, &err) &&
 			strstr(err.message, "1024"), "max_iov: %s", err.message);
 	}
+	{
+		DMT_OPTS(dmt_tx_opts, o, .max_outstanding = 8);
+		T_CHECK(!dmt_tx_from_fd(ctx, buf, sv[0], &o, &err) &&
+			strstr(err.message, "max_outstanding"), "max_outstanding: %s",
+			err.message);
+	}
 	/* explicit devmem on host memory: clear refusal */
 	{
 		DMT_OPTS(dmt_tx_opts, o, .engine = DMT_ENGINE_DEVMEM);
