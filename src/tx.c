@@ -805,8 +805,10 @@ DMT_EXPORT ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
 					left = 0;
 				}
 			}
-			if (tx->eng->tracks &&
-			    dmt_ztrack_outstanding(&tx->zt) >= tx->reap_batch) {
+			/* Reap once per reap_batch sends: completions
+			 * coalesce meanwhile, and a reap costs syscalls. */
+			if (tx->eng->tracks && ++tx->since_reap >= tx->reap_batch) {
+				tx->since_reap = 0;
 				ret = tx->eng->reap(tx, 0);
 				if (ret < 0)
 					return dmt_ret(ret);
