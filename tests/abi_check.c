@@ -2,8 +2,10 @@
 /*
  * tier A: the shared library exports exactly the symbols of the version
  * map, every DMT_API declaration of the public header is exported, and the
- * header compiles on its own in C (and C++ when a compiler exists).
- * Paths come from CTest: DMT_LIB, DMT_MAP, DMT_HEADER_DIR, DMT_CC.
+ * header compiles on its own in C (and C++ when a compiler exists), and
+ * every exported function has a man page.
+ * Paths come from CTest: DMT_LIB, DMT_MAP, DMT_HEADER_DIR, DMT_CC,
+ * DMT_MAN_DIR.
  */
 #include <unistd.h>
 
@@ -68,6 +70,15 @@ int main(void)
 	for (int i = 0; i < ne; i++)
 		T_CHECK(has(hdr, nh, exp_[i]), "%s exported but not declared with "
 			"DMT_API in devmemtcp.h", exp_[i]);
+
+	if (getenv("DMT_MAN_DIR")) {
+		for (int i = 0; i < ne; i++) {
+			snprintf(cmd, sizeof(cmd), "%s/%s.3", getenv("DMT_MAN_DIR"),
+				 exp_[i]);
+			T_CHECK(access(cmd, R_OK) == 0, "%s has no man page (%s)",
+				exp_[i], cmd);
+		}
+	}
 
 	/* The header alone, strict, in C17 and in C++. */
 	if (cc && *cc) {
