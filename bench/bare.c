@@ -45,6 +45,8 @@
 
 #include <devmemtcp.h>
 
+#include "measure.h"
+
 #ifndef IORING_SEND_ZC_REPORT_USAGE
 #define IORING_SEND_ZC_REPORT_USAGE (1U << 3)
 #endif
@@ -95,47 +97,9 @@ struct rx_result {
 	double cpu;		/* user+sys of the receiver */
 };
 
-static double now(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
-static double cpu_self(void)
-{
-	struct rusage ru;
 
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-/* Busy seconds of the whole machine (user+nice+system+irq+softirq). */
-static double machine_busy(void)
-{
-	unsigned long long v[8] = { 0 };
-	FILE *f = fopen("/proc/stat", "r");
-	long hz = sysconf(_SC_CLK_TCK);
-
-	if (!f)
-		return 0;
-	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-		   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
-		v[0] = v[1] = v[2] = v[5] = v[6] = 0;
-	fclose(f);
-	return (double)(v[0] + v[1] + v[2] + v[5] + v[6]) / (double)hz;
-}
-
-static void pin(int cpu)
-{
-	cpu_set_t s;
-
-	CPU_ZERO(&s);
-	CPU_SET(cpu, &s);
-	sched_setaffinity(0, sizeof(s), &s);
-}
 
 static void die(const char *what)
 {
@@ -168,11 +132,11 @@ static pid_t start_rx(int port, bool pinned, struct rx_result *res)
 		int c;
 
 		if (pinned)
-			pin(1);
+			pin_cpu(1);
 		c = accept(lfd, NULL, NULL);
 		if (c < 0)
 			_exit(1);
-		c0 = cpu_self();
+		c0 = cpu_self_s();
 		for (;;) {
 			ssize_t n = recv(c, buf, sizeof(buf), 0);
 			if (n < 0 && errno == EINTR)
@@ -180,11 +144,11 @@ static pid_t start_rx(int port, bool pinned, struct rx_result *res)
 			if (n <= 0)
 				break;
 			if (!res->bytes)
-				t0 = now();
+				t0 = mono_s();
 			res->bytes += (unsigned long long)n;
 		}
-		res->secs = now() - t0;
-		res->cpu = cpu_self() - c0;
+		res->secs = mono_s() - t0;
+		res->cpu = cpu_self_s() - c0;
 		_exit(0);
 	}
 	close(lfd);
@@ -243,7 +207,7 @@ static void loop_send(int fd, char *buf, size_t slots, size_t size,
 
 	if (zc && setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)) < 0)
 		die("SO_ZEROCOPY");
-	while (now() < end) {
+	while (mono_s() < end) {
 		char *p = buf + (s->sends % slots) * size;
 		ssize_t n = send(fd, p, size, zc ? MSG_ZEROCOPY : 0);
 
@@ -299,12 +263,12 @@ static void loop_uring(int fd, char *buf, size_t slots, size_t size,
 	}
 	if (io_uring_register_buffers(&ring, &v, 1) < 0)
 		die("io_uring_register_buffers");
-	while (now() < end || inflight) {
+	while (mono_s() < end || inflight) {
 		struct io_uring_cqe *cqe;
 		bool done = false;
 		unsigned int head, n = 0;
 
-		while (inflight < qd && now() < end) {
+		while (inflight < qd && mono_s() < end) {
 			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
 
 			io_uring_prep_send_zc_fixed(sqe, fd,
@@ -358,11 +322,11 @@ static int run_loop(const char *mode, size_t size, size_t bufsz, double secs,
 	memset(buf, 'x', bsz);
 	pid = start_rx(port, pinned, res);
 	if (pinned)
-		pin(0);
+		pin_cpu(0);
 	fd = connect_to(port);
-	c0 = cpu_self();
-	m0 = machine_busy();
-	end = now() + secs;
+	c0 = cpu_self_s();
+	m0 = machine_busy_s();
+	end = mono_s() + secs;
 	if (!strcmp(mode, "send"))
 		loop_send(fd, buf, slots, size, end, &s, false);
 	else if (!strcmp(mode, "zc"))
@@ -375,8 +339,8 @@ static int run_loop(const char *mode, size_t size, size_t bufsz, double secs,
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
 	    WEXITSTATUS(status))
 		die("receiver");
-	cpu = cpu_self() - c0;
-	mach = machine_busy() - m0;
+	cpu = cpu_self_s() - c0;
+	mach = machine_busy_s() - m0;
 	{
 		double gb = (double)res->bytes / 1e9;
 

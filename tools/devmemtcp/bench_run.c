@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "measure.h"
 #include "netns.h"
 
 #define RX_BUF (1 << 16)	/* the receiver recv()s 64 KiB at a time */
@@ -37,52 +38,9 @@ struct run_arg {
 	struct bench_trial *t;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
-static double cpu_self(void)
-{
-	struct rusage ru;
 
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-/* Busy seconds of all CPUs: user+nice+system+irq+softirq of the "cpu"
- * line of /proc/stat (softirq outside our processes included). */
-static double machine_busy(void)
-{
-	unsigned long long v[7] = { 0 };
-	long hz = sysconf(_SC_CLK_TCK);
-	FILE *f = fopen("/proc/stat", "r");
-	int n;
-
-	if (!f)
-		return 0;
-	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
-		   &v[2], &v[3], &v[4], &v[5], &v[6]);
-	fclose(f);
-	if (n != 7 || hz <= 0)
-		return 0;
-	return (double)(v[0] + v[1] + v[2] + v[5] + v[6]) / (double)hz;
-}
-
-static void pin_cpu(int cpu)
-{
-	cpu_set_t s;
-
-	if (cpu >= CPU_SETSIZE)
-		return;
-	CPU_ZERO(&s);
-	CPU_SET(cpu, &s);
-	sched_setaffinity(0, sizeof(s), &s);
-}
 
 static size_t heap_used(void)
 {
@@ -126,10 +84,10 @@ static void rx_one(int c, struct bench_trial *t, char *buf)
 		if (n <= 0)
 			break;
 		if (!t->rx_bytes)
-			t0 = now_s();
+			t0 = mono_s();
 		t->rx_bytes += (unsigned long long)n;
 	}
-	t->rx_secs = t->rx_bytes ? now_s() - t0 : 0;
+	t->rx_secs = t->rx_bytes ? mono_s() - t0 : 0;
 }
 
 /* Many flows: epoll, each ready socket read until it would block. */
@@ -165,7 +123,7 @@ static void rx_many(int *fds, unsigned int n, struct bench_trial *t, char *buf)
 
 				if (r > 0) {
 					if (!t->rx_bytes)
-						t0 = now_s();
+						t0 = mono_s();
 					t->rx_bytes += (unsigned long long)r;
 					continue;
 				}
@@ -179,7 +137,7 @@ static void rx_many(int *fds, unsigned int n, struct bench_trial *t, char *buf)
 			}
 		}
 	}
-	t->rx_secs = t->rx_bytes ? now_s() - t0 : 0;
+	t->rx_secs = t->rx_bytes ? mono_s() - t0 : 0;
 	close(ep);
 }
 
@@ -216,12 +174,12 @@ static int rx_main(void *p)
 		}
 	}
 	close(lfd);
-	c0 = cpu_self();
+	c0 = cpu_self_s();
 	if (flows == 1)
 		rx_one(fds[0], t, buf);
 	else
 		rx_many(fds, flows, t, buf);
-	t->rx_cpu = cpu_self() - c0;
+	t->rx_cpu = cpu_self_s() - c0;
 	return t->rx_err ? 1 : 0;
 }
 
@@ -321,9 +279,9 @@ static int tx_main(void *p)
 	t->engine_used = (int)dmt_tx_engine(tx[0]);
 	snprintf(t->reason, sizeof(t->reason), "%s", dmt_tx_engine_reason(tx[0]));
 
-	t0 = now_s();
-	c0 = cpu_self();
-	m0 = machine_busy();
+	t0 = mono_s();
+	c0 = cpu_self_s();
+	m0 = machine_busy_s();
 	end = t0 + c->secs;
 	for (f = 0;; f = f + 1 == flows ? 0 : f + 1, k++) {
 		struct dmt_seg s = { (k % slots) * size, size };
@@ -334,7 +292,7 @@ static int tx_main(void *p)
 				break;
 			if (c->bytes - sent < size)
 				s.len = c->bytes - sent;
-		} else if (now_s() >= end) {
+		} else if (mono_s() >= end) {
 			break;
 		}
 		n = dmt_tx_send(tx[f], &s, 1);
@@ -351,9 +309,9 @@ static int tx_main(void *p)
 				       dmt_tx_last_error(tx[f])->message);
 		shutdown(dmt_tx_fd(tx[f]), SHUT_WR);
 	}
-	t->tx_secs = now_s() - t0;
-	t->tx_cpu = cpu_self() - c0;
-	t->machine = machine_busy() - m0;
+	t->tx_secs = mono_s() - t0;
+	t->tx_cpu = cpu_self_s() - c0;
+	t->machine = machine_busy_s() - m0;
 	t->mem_peak = (double)(heap_used() - heap0) / flows;
 	for (f = 0; f < flows; f++) {
 		DMT_OPTS(dmt_tx_stats, st);
@@ -401,7 +359,7 @@ static int wait_deadline(pid_t pid, double deadline)
 			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 		if (r < 0 && errno != EINTR)
 			return -ECHILD;
-		if (now_s() > deadline) {
+		if (mono_s() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			return -ETIMEDOUT;
@@ -418,7 +376,7 @@ int bench_trial_run(const struct bench_cfg *c, const struct netpair *np,
 			     .addr = np ? np->addr[1] : "127.0.0.1", .t = t };
 	/* generous: a run by bytes at 0.1 GB/s would still finish */
 	double limit = c->bytes ? 30.0 + (double)c->bytes / 1e8 : c->secs + 30.0;
-	double deadline = now_s() + limit;
+	double deadline = mono_s() + limit;
 	pid_t rx, tx;
 	int ret, rs, ts;
 
@@ -441,7 +399,7 @@ int bench_trial_run(const struct bench_cfg *c, const struct netpair *np,
 	}
 	ts = wait_deadline(tx, deadline);
 	if (ts != 0) /* the receiver would wait for connections in vain */
-		deadline = now_s() + 11.0;
+		deadline = mono_s() + 11.0;
 	rs = wait_deadline(rx, deadline);
 	if (ts < 0 || (ts > 0 && !t->tx_err)) {
 		t->tx_err = ts < 0 ? ts : -EIO;

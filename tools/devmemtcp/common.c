@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "measure.h"
 
 /* ------------------------------------------------------------------ */
 /* pattern                                                             */
@@ -483,37 +484,13 @@ int probe_buffer(const struct buf_choice *c, size_t size, char *why,
 
 double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return mono_s();
 }
 
-static double machine_busy_s(void)
-{
-	unsigned long long u = 0, n = 0, s = 0, idle = 0, io = 0, irq = 0,
-			   sirq = 0;
-	long tck = sysconf(_SC_CLK_TCK);
-	FILE *f = fopen("/proc/stat", "re");
-	int got;
-
-	if (!f)
-		return 0;
-	got = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu", &u, &n, &s,
-		     &idle, &io, &irq, &sirq);
-	fclose(f);
-	if (got != 7 || tck <= 0)
-		return 0;
-	return (double)(u + n + s + irq + sirq) / (double)tck;
-}
 
 void cpu_snap_take(struct cpu_snap *c)
 {
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	c->proc_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-		    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	c->proc_s = cpu_self_s();
 	c->machine_s = machine_busy_s();
 }
 
