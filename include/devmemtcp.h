@@ -180,6 +180,26 @@ DMT_API int dmt_queue_get(struct dmt_ctx *ctx, int ifindex,
 DMT_API int dmt_queue_dump(struct dmt_ctx *ctx, int ifindex,
 			   struct dmt_queue_info *q, unsigned int max);
 
+/* page-pool-get: one record per page pool. A devmem RX binding shows as
+ * pools whose dmabuf is the binding id; inflight counts buffers held (for
+ * devmem: by tokens not yet returned). */
+struct dmt_page_pool_info {
+	uint64_t id;
+	uint32_t ifindex;	/* 0 when the device is gone */
+	uint32_t napi_id;
+	uint64_t inflight;
+	uint64_t inflight_mem;
+	uint32_t dmabuf;	/* binding id of a devmem pool */
+	uint8_t has_dmabuf;
+	uint8_t has_io_uring;	/* io_uring zcrx pool */
+	uint16_t __reserved;
+};
+/* Dump the page pools of ifindex (0: of every device) into pp[0..max);
+ * returns the number found (may exceed max: only max are stored). Kernels
+ * without page-pool introspection answer -EOPNOTSUPP. */
+DMT_API int dmt_page_pool_dump(struct dmt_ctx *ctx, int ifindex,
+			       struct dmt_page_pool_info *pp, unsigned int max);
+
 /*
  * Egress interface of a route lookup towards dst (RTM_GETROUTE), the
  * device a devmem TX binding must be made on. Stores ifindex (> 0).

@@ -482,3 +482,105 @@ DMT_EXPORT int dmt_queue_dump(struct dmt_ctx *ctx, int ifindex,
 	}
 	return (int)d.n;
 }
+
+/* ---- page-pool-get ---- */
+
+int dmt_netdev_parse_page_pool(const struct nlmsghdr *nlh,
+			       struct dmt_page_pool_info *pp)
+{
+	const struct nlattr *a;
+	bool have_id = false;
+
+	memset(pp, 0, sizeof(*pp));
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
+		uint16_t plen = mnl_attr_get_payload_len(a);
+
+		switch (mnl_attr_get_type(a)) {
+		case DMT_NETDEV_A_PAGE_POOL_ID:	/* "uint": 4 or 8 bytes */
+			if (plen == 8)
+				pp->id = mnl_attr_get_u64(a);
+			else if (plen == 4)
+				pp->id = mnl_attr_get_u32(a);
+			else
+				return -DMT_ERR_NETLINK;
+			have_id = true;
+			break;
+		case DMT_NETDEV_A_PAGE_POOL_IFINDEX:
+			if (plen == 4)
+				pp->ifindex = mnl_attr_get_u32(a);
+			break;
+		case DMT_NETDEV_A_PAGE_POOL_NAPI_ID:
+			if (plen == 4)
+				pp->napi_id = mnl_attr_get_u32(a);
+			break;
+		case DMT_NETDEV_A_PAGE_POOL_INFLIGHT:
+			pp->inflight = plen == 8 ? mnl_attr_get_u64(a) :
+				       plen == 4 ? mnl_attr_get_u32(a) : 0;
+			break;
+		case DMT_NETDEV_A_PAGE_POOL_INFLIGHT_MEM:
+			pp->inflight_mem = plen == 8 ? mnl_attr_get_u64(a) :
+					   plen == 4 ? mnl_attr_get_u32(a) : 0;
+			break;
+		case DMT_NETDEV_A_PAGE_POOL_DMABUF:
+			if (plen == 4) {
+				pp->dmabuf = mnl_attr_get_u32(a);
+				pp->has_dmabuf = 1;
+			}
+			break;
+		case DMT_NETDEV_A_PAGE_POOL_IO_URING:
+			pp->has_io_uring = 1;
+			break;
+		default:
+			break;
+		}
+	}
+	return have_id ? 0 : -DMT_ERR_NETLINK;
+}
+
+struct pp_dump {
+	struct dmt_page_pool_info *pp;
+	unsigned int max;
+	unsigned int n;
+	uint32_t ifindex;
+};
+
+static int pp_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct pp_dump *d = data;
+	struct dmt_page_pool_info pi;
+
+	if (dmt_netdev_parse_page_pool(nlh, &pi) < 0) {
+		errno = DMT_ERR_NETLINK;
+		return MNL_CB_ERROR;
+	}
+	if (d->ifindex && pi.ifindex != d->ifindex)
+		return MNL_CB_OK;	/* the dump has no device filter */
+	if (d->n < d->max)
+		d->pp[d->n] = pi;
+	d->n++;
+	return MNL_CB_OK;
+}
+
+DMT_EXPORT int dmt_page_pool_dump(struct dmt_ctx *ctx, int ifindex,
+				  struct dmt_page_pool_info *pp,
+				  unsigned int max)
+{
+	char buf[DMT_NL_BUFSZ] __attribute__((aligned(8)));
+	struct pp_dump d = { .pp = pp, .max = pp ? max : 0,
+			     .ifindex = ifindex > 0 ? (uint32_t)ifindex : 0 };
+	struct nlmsghdr *nlh;
+	int ret;
+
+	dmt_err_clear(&ctx->err);
+	if (ifindex < 0)
+		return dmt_ret(dmt_err_set(&ctx->err, -EINVAL,
+			"page-pool dump: ifindex must be >= 0"));
+	nlh = dmt_genl_req(buf, ctx->netdev.family, DMT_NETDEV_CMD_PAGE_POOL_GET,
+			   DMT_NETDEV_FAMILY_VERSION, NLM_F_DUMP);
+	ret = dmt_nl_talk(&ctx->netdev, nlh, pp_cb, &d, &ctx->err);
+	if (ret < 0)
+		return dmt_ret(dmt_err_set(&ctx->err, ret, "page-pool dump: %s%s",
+			dmt_strerror(ret), ret == -EOPNOTSUPP ? " (this kernel has "
+			"no page-pool introspection, CONFIG_PAGE_POOL)" : ""));
+	return (int)d.n;
+}

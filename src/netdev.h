@@ -13,6 +13,8 @@ int dmt_netdev_parse_bind(const struct nlmsghdr *nlh, uint32_t *id);
 int dmt_netdev_parse_dev(const struct nlmsghdr *nlh, struct dmt_dev_info *d);
 int dmt_netdev_parse_queue(const struct nlmsghdr *nlh,
 			   struct dmt_queue_info *q);
+int dmt_netdev_parse_page_pool(const struct nlmsghdr *nlh,
+			       struct dmt_page_pool_info *pp);
 /* Turn a failed bind (ret < 0, e holding extack) into a sentence. */
 void dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
 			  int ret);

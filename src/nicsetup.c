@@ -887,6 +887,30 @@ added:
 	return ret;
 }
 
+/* The page pools the bound queues were restarted with carry the binding. */
+static void verify_page_pools(struct dmt_nic_setup *s)
+{
+	struct dmt_page_pool_info pp[256];
+	unsigned int ok = 0;
+	int n;
+
+	n = dmt_page_pool_dump(s->bind_ctx, s->ifindex, pp, 256);
+	if (n < 0) {
+		say(s, "could not confirm the binding with page-pool-get: %s",
+		    dmt_strerror(n));
+		return;
+	}
+	for (int i = 0; i < n && i < 256; i++)
+		if (pp[i].has_dmabuf && pp[i].dmabuf == s->binding)
+			ok++;
+	if (ok)
+		say(s, "page-pool-get shows %u page pool%s backed by binding %u",
+		    ok, ok == 1 ? "" : "s", s->binding);
+	else
+		say(s, "WARNING: page-pool-get shows no page pool backed by "
+		    "binding %u (of %d pools on the device)", s->binding, n);
+}
+
 static void verify_queues(struct dmt_nic_setup *s)
 {
 	struct dmt_queue_info q[256];
@@ -912,6 +936,7 @@ static void verify_queues(struct dmt_nic_setup *s)
 	else
 		say(s, "WARNING: queue-get shows binding %u on %u of %u queues",
 		    s->binding, ok, s->nq);
+	verify_page_pools(s);
 }
 
 static int step_bind(struct dmt_nic_setup *s, struct dmt_buf *buf, bool dry)

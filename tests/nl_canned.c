@@ -135,6 +135,22 @@ int main(void)
 			q.has_napi_id && q.napi_id == 257 && q.has_dmabuf &&
 			q.dmabuf == 9 && !q.has_xsk && !q.has_io_uring, "queue fields");
 	}
+	/* page-pool-get reply: id as a 64-bit "uint", devmem binding 9 */
+	{
+		struct dmt_page_pool_info pp;
+		nlh = dmt_genl_req(buf, 20, 5, 1, 0);
+		mnl_attr_put_u64(nlh, DMT_NETDEV_A_PAGE_POOL_ID, 77);
+		mnl_attr_put_u32(nlh, DMT_NETDEV_A_PAGE_POOL_IFINDEX, 2);
+		mnl_attr_put_u64(nlh, DMT_NETDEV_A_PAGE_POOL_INFLIGHT, 5);
+		mnl_attr_put_u32(nlh, DMT_NETDEV_A_PAGE_POOL_DMABUF, 9);
+		T_CHECK(dmt_netdev_parse_page_pool(nlh, &pp) == 0 && pp.id == 77 &&
+			pp.ifindex == 2 && pp.inflight == 5 && pp.has_dmabuf &&
+			pp.dmabuf == 9 && !pp.has_io_uring, "page pool fields");
+		nlh = dmt_genl_req(buf, 20, 5, 1, 0);
+		mnl_attr_put_u32(nlh, DMT_NETDEV_A_PAGE_POOL_ID, 3); /* 4-byte uint */
+		T_CHECK(dmt_netdev_parse_page_pool(nlh, &pp) == 0 && pp.id == 3 &&
+			!pp.has_dmabuf, "short uint id");
+	}
 	/* dev-get reply */
 	{
 		struct dmt_dev_info d;
