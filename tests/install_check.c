@@ -9,11 +9,22 @@
 
 #include "helpers.h"
 
+static char tmp[] = "/tmp/dmt-install-XXXXXX";
+
+/* The scratch prefix goes also when a check fails (T_CHECK exits). */
+static void cleanup(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	t_run(cmd, NULL, 0);
+}
+
 int main(void)
 {
 	const char *bd = getenv("DMT_BUILD_DIR"), *sd = getenv("DMT_SRC_DIR");
 	const char *cc = getenv("DMT_CC");
-	char tmp[] = "/tmp/dmt-install-XXXXXX", cmd[4096], out[8192];
+	char cmd[4096], out[8192];
 	int rc;
 
 	T_SKIP_IF(!bd || !sd || !cc, "run through CTest (DMT_BUILD_DIR unset)");
@@ -23,6 +34,7 @@ int main(void)
 	T_SKIP_IF(t_run("command -v pkg-config", NULL, 0) != 0,
 		  "pkg-config not installed");
 	T_CHECK(mkdtemp(tmp), "mkdtemp");
+	atexit(cleanup);
 
 	snprintf(cmd, sizeof(cmd), "cmake --install '%s' --prefix '%s'", bd, tmp);
 	rc = t_run(cmd, out, sizeof(out));
@@ -56,8 +68,6 @@ int main(void)
 	rc = t_run(cmd, out, sizeof(out));
 	T_CHECK(rc == 0, "static build/run failed: %s", out);
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	t_run(cmd, NULL, 0);
 	printf("install_check: ok\n");
 	return T_PASS;
 }
