@@ -296,17 +296,39 @@ static inline int64_t cu_check_pattern(const char *path, uint64_t n,
 	return bad;
 }
 
-/* A private temporary directory; removed by cu_rmdir(). */
+static char cu_tmpdir_path[64];
+static pid_t cu_tmpdir_owner;
+
+static inline void cu_tmpdir_cleanup(void)
+{
+	char cmd[128];
+
+	/* forked children exit too: only the process that made it removes */
+	if (!cu_tmpdir_path[0] || getpid() != cu_tmpdir_owner)
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cu_tmpdir_path);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", cu_tmpdir_path);
+}
+
+/* A private temporary directory; removed by cu_rmdir(), and at exit when a
+ * check fails first. */
 static inline void cu_tmpdir(char *dir, size_t len)
 {
 	snprintf(dir, len, "/tmp/dmt-cli-XXXXXX");
 	T_CHECK(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	if (!cu_tmpdir_owner)
+		atexit(cu_tmpdir_cleanup);
+	cu_tmpdir_owner = getpid();
+	snprintf(cu_tmpdir_path, sizeof(cu_tmpdir_path), "%s", dir);
 }
 
 static inline void cu_rmdir(const char *dir)
 {
 	char cmd[300];
 
+	if (!strcmp(dir, cu_tmpdir_path))
+		cu_tmpdir_path[0] = '\0';
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);

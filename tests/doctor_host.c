@@ -22,10 +22,14 @@ static char jsoncheck[PATH_MAX];
 static char tmpdir[] = "/tmp/dmt-doctor-XXXXXX";
 
 /* The scratch directory goes also when a check fails (T_CHECK exits). */
+static pid_t owner;
+
 static void cleanup(void)
 {
 	char cmd[64];
 
+	if (getpid() != owner) /* a forked child exiting */
+		return;
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);
@@ -271,6 +275,7 @@ int main(void)
 	T_CHECK(access(jsoncheck, X_OK) == 0, "%s missing", jsoncheck);
 	T_CHECK(access(t_cli(), X_OK) == 0, "CLI %s missing", t_cli());
 	T_CHECK(mkdtemp(tmpdir), "mkdtemp");
+	owner = getpid();
 	atexit(cleanup);
 	{
 		struct dmt_error e;

@@ -12,10 +12,14 @@
 static char tmp[] = "/tmp/dmt-install-XXXXXX";
 
 /* The scratch prefix goes also when a check fails (T_CHECK exits). */
+static pid_t owner;
+
 static void cleanup(void)
 {
 	char cmd[128];
 
+	if (getpid() != owner) /* a forked child exiting */
+		return;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
 	t_run(cmd, NULL, 0);
 }
@@ -34,6 +38,7 @@ int main(void)
 	T_SKIP_IF(t_run("command -v pkg-config", NULL, 0) != 0,
 		  "pkg-config not installed");
 	T_CHECK(mkdtemp(tmp), "mkdtemp");
+	owner = getpid();
 	atexit(cleanup);
 
 	snprintf(cmd, sizeof(cmd), "cmake --install '%s' --prefix '%s'", bd, tmp);
