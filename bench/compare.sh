@@ -8,7 +8,8 @@
 # exit 0, or 2 when the programs are not built.
 #
 # Every figure is taken REPS times in rounds; inside a round each engine
-# runs right after its bare loop, and a ratio is the median of the
+# runs next to its bare loop (first in even rounds, second in odd ones),
+# and a ratio is the median of the
 # per-round ratios, so that load from elsewhere hits both sides alike.
 #
 # Environment: DMT_CMP_TIME (seconds per run, default 2), DMT_CMP_REPS
@@ -128,8 +129,16 @@ for r in $(seq "$REPS"); do
 	echo "-- round $r of $REPS"
 	for e in copy zerocopy uring; do
 		[ "$e" = uring ] && [ "$URING" = 0 ] && continue
-		rec "bare_${PAIR[$e]}" "$(bare "${PAIR[$e]}")"
-		rec "eng_$e" "$(engine "$e" 1)"
+		# alternate which side of a pair runs first, so that an order
+		# effect (the second run of a pair finding the machine warmer or
+		# busier) does not lean on one side
+		if [ $((r % 2)) = 1 ]; then
+			rec "bare_${PAIR[$e]}" "$(bare "${PAIR[$e]}")"
+			rec "eng_$e" "$(engine "$e" 1)"
+		else
+			rec "eng_$e" "$(engine "$e" 1)"
+			rec "bare_${PAIR[$e]}" "$(bare "${PAIR[$e]}")"
+		fi
 		rec "r_$e" "$(ratio "$(val "eng_$e")" "$(val "bare_${PAIR[$e]}")")"
 	done
 	rec eng_auto "$(engine auto 1)"
