@@ -536,19 +536,12 @@ int cmd_client(int argc, char **argv)
 		case 'h':
 			client_usage(stdout);
 			return 0;
-		case ':':
-			return usage_error("client", "option '%s' needs a value: "
-					   "see 'devmemtcp client --help'",
-					   argv[optind - 1]);
 		default:
-			return usage_error("client", "unknown option '%s': see "
-					   "'devmemtcp client --help'",
-					   argv[optind - 1]);
+			return getopt_error("client", opt, argv);
 		}
 	}
 	if (optind < argc)
-		return usage_error("client", "unexpected argument '%s': see "
-				   "'devmemtcp client --help'", argv[optind]);
+		return extra_args_error("client", argc, argv);
 	if (!c.server)
 		return usage_error("client", "no server address: give -s ADDR");
 	if (parse_addr(c.server, c.port, AF_UNSPEC, &ss, &sl))

@@ -344,6 +344,23 @@ int usage_error(const char *cmd, const char *fmt, ...)
 	return rc;
 }
 
+int getopt_error(const char *cmd, int c, char **argv)
+{
+	if (c == ':')
+		return usage_error(cmd, "option '%s' needs a value: see "
+				   "'devmemtcp %s --help'", argv[optind - 1], cmd);
+	return usage_error(cmd, "unknown option '%s': see 'devmemtcp %s --help'",
+			   argv[optind - 1], cmd);
+}
+
+int extra_args_error(const char *cmd, int argc, char **argv)
+{
+	if (optind < argc)
+		return usage_error(cmd, "unexpected argument '%s': see "
+				   "'devmemtcp %s --help'", argv[optind], cmd);
+	return 0;
+}
+
 int run_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;

@@ -111,6 +111,11 @@ const char *addr_str(const struct sockaddr *sa, char *buf, size_t len);
 int usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* One-line runtime error "devmemtcp CMD: MSG" on stderr; returns 1. */
+/* getopt_long's ':' (missing value) or '?' (unknown option) for cmd:
+ * one line naming the option and the help, exit status 2. */
+int getopt_error(const char *cmd, int c, char **argv);
+/* Arguments left after the options: exit status 2 for the first, else 0. */
+int extra_args_error(const char *cmd, int argc, char **argv);
 int run_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -407,17 +407,12 @@ int cmd_demo(int argc, char **argv)
 		case 'h':
 			demo_usage(stdout);
 			return 0;
-		case ':':
-			return usage_error("demo", "option '%s' needs a value: see "
-					   "'devmemtcp demo --help'", argv[optind - 1]);
 		default:
-			return usage_error("demo", "unknown option '%s': see "
-					   "'devmemtcp demo --help'", argv[optind - 1]);
+			return getopt_error("demo", opt, argv);
 		}
 	}
 	if (optind < argc)
-		return usage_error("demo", "unexpected argument '%s': see "
-				   "'devmemtcp demo --help'", argv[optind]);
+		return extra_args_error("demo", argc, argv);
 	if (buf_choice_gpu(&bufc) && eng != DMT_ENGINE_AUTO &&
 	    eng != DMT_ENGINE_DEVMEM)
 		return usage_error("demo", "engine %s sends from a CPU mapping, "

@@ -1043,19 +1043,12 @@ int cmd_server(int argc, char **argv)
 		case 'h':
 			server_usage(stdout);
 			return 0;
-		case ':':
-			return usage_error("server", "option '%s' needs a value: "
-					   "see 'devmemtcp server --help'",
-					   argv[optind - 1]);
 		default:
-			return usage_error("server", "unknown option '%s': see "
-					   "'devmemtcp server --help'",
-					   argv[optind - 1]);
+			return getopt_error("server", opt, argv);
 		}
 	}
 	if (optind < argc)
-		return usage_error("server", "unexpected argument '%s': see "
-				   "'devmemtcp server --help'", argv[optind]);
+		return extra_args_error("server", argc, argv);
 	if (c.engine && !strcmp(c.engine, "copy") && c.have_buf &&
 	    buf_choice_gpu(&c.buf))
 		return usage_error("server", "--engine copy receives into host "
