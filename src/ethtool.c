@@ -249,7 +249,10 @@ int dmt_ethtool_channels_get(struct dmt_ctx *ctx, int ifindex,
 
 /* ---- SIOCETHTOOL ---- */
 
-static int ethtool_ioctl(int ifindex, void *data)
+/* One SIOCETHTOOL request on ifindex (shared by getters, setters and
+ * drvinfo): the ioctl's result (>= 0; ETHTOOL_SFEATURES reports flags) or
+ * -errno, -ENODEV for an unknown interface. */
+int dmt_ethtool_ioctl(int ifindex, void *data)
 {
 	struct ifreq ifr;
 	int fd, ret = 0;
@@ -261,7 +264,8 @@ static int ethtool_ioctl(int ifindex, void *data)
 	if (fd < 0)
 		return dmt_neg_errno();
 	ifr.ifr_data = data;
-	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
+	ret = ioctl(fd, SIOCETHTOOL, &ifr);
+	if (ret < 0)
 		ret = dmt_neg_errno();
 	close(fd);
 	return ret;
@@ -273,76 +277,83 @@ static int ioctl_err(struct dmt_ctx *ctx, const char *what, int ifindex,
 	return query_err(ctx, what, ifindex, ret);
 }
 
-int dmt_ethtool_feature_get(struct dmt_ctx *ctx, int ifindex,
-			    const char *name, bool *active, bool *fixed)
+int dmt_ethtool_feature_index(int ifindex, const char *name, uint32_t *idx,
+			      uint32_t *count)
 {
 	struct {
 		struct ethtool_sset_info hdr;
 		uint32_t len;
 	} sset = { .hdr = { .cmd = ETHTOOL_GSSET_INFO,
 			    .sset_mask = 1ull << ETH_SS_FEATURES } };
-	struct ethtool_gstrings *gs = NULL;
+	struct ethtool_gstrings *gs;
+	int ret;
+
+	ret = dmt_ethtool_ioctl(ifindex, &sset);
+	if (ret < 0)
+		return ret;
+	if (!(sset.hdr.sset_mask & (1ull << ETH_SS_FEATURES)) || !sset.len)
+		return -EOPNOTSUPP;
+	if (sset.len > 4096)
+		return -E2BIG;
+	gs = calloc(1, sizeof(*gs) + (size_t)sset.len * ETH_GSTRING_LEN);
+	if (!gs)
+		return -ENOMEM;
+	gs->cmd = ETHTOOL_GSTRINGS;
+	gs->string_set = ETH_SS_FEATURES;
+	gs->len = sset.len;
+	ret = dmt_ethtool_ioctl(ifindex, gs);
+	if (ret >= 0) {
+		ret = -ENOENT;
+		for (uint32_t i = 0; i < gs->len && i < sset.len; i++) {
+			if (!strncmp((const char *)gs->data + (size_t)i * ETH_GSTRING_LEN,
+				     name, ETH_GSTRING_LEN)) {
+				*idx = i;
+				ret = 0;
+				break;
+			}
+		}
+		*count = sset.len;
+	}
+	free(gs);
+	return ret;
+}
+
+int dmt_ethtool_feature_get(struct dmt_ctx *ctx, int ifindex,
+			    const char *name, bool *active, bool *fixed)
+{
 	struct ethtool_gfeatures *gf = NULL;
-	uint32_t n, idx, blocks;
+	uint32_t n = 0, idx = 0, blocks;
 	int ret;
 
 	dmt_err_clear(&ctx->err);
 	if (ifindex <= 0 || !name)
 		return dmt_ret(dmt_err_set(&ctx->err, -EINVAL,
 			"feature-get: ifindex must be > 0 and a name given"));
-	ret = ethtool_ioctl(ifindex, &sset);
-	if (ret < 0)
-		return dmt_ret(ioctl_err(ctx, "feature names (ETHTOOL_GSSET_INFO)",
-					 ifindex, ret));
-	if (!(sset.hdr.sset_mask & (1ull << ETH_SS_FEATURES)) || !sset.len)
-		return dmt_ret(ioctl_err(ctx, "feature names (ETHTOOL_GSSET_INFO)",
-					 ifindex, -EOPNOTSUPP));
-	n = sset.len;
-	if (n > 4096)
-		return dmt_ret(dmt_err_set(&ctx->err, -DMT_ERR_NETLINK,
-			"feature-get: the kernel reports %u features, more than "
-			"the 4096 this library accepts", n));
-	gs = calloc(1, sizeof(*gs) + (size_t)n * ETH_GSTRING_LEN);
-	if (!gs)
-		return dmt_ret(dmt_err_set(&ctx->err, -ENOMEM, "out of memory"));
-	gs->cmd = ETHTOOL_GSTRINGS;
-	gs->string_set = ETH_SS_FEATURES;
-	gs->len = n;
-	ret = ethtool_ioctl(ifindex, gs);
-	if (ret < 0) {
-		ioctl_err(ctx, "feature names (ETHTOOL_GSTRINGS)", ifindex, ret);
-		goto out;
-	}
-	if (gs->len < n)
-		n = gs->len;
-	for (idx = 0; idx < n; idx++) {
-		const char *s = (const char *)gs->data + (size_t)idx * ETH_GSTRING_LEN;
-
-		if (!strncmp(s, name, ETH_GSTRING_LEN))
-			break;
-	}
-	if (idx == n) {
+	ret = dmt_ethtool_feature_index(ifindex, name, &idx, &n);
+	if (ret == -ENOENT) {
 		char ifn[IF_NAMESIZE];
 
-		ret = dmt_err_set(&ctx->err, -ENOENT, "feature \"%s\" is not known "
-				  "to the kernel for %s", name,
-				  dmt_ifname(ifindex, ifn));
-		goto out;
+		return dmt_ret(dmt_err_set(&ctx->err, -ENOENT, "feature \"%s\" "
+			"is not known to the kernel for %s", name,
+			dmt_ifname(ifindex, ifn)));
 	}
+	if (ret == -E2BIG)
+		return dmt_ret(dmt_err_set(&ctx->err, -DMT_ERR_NETLINK,
+			"feature-get: the kernel reports more than the 4096 "
+			"features this library accepts"));
+	if (ret < 0)
+		return dmt_ret(ioctl_err(ctx, "feature names (ETHTOOL_GSSET_INFO, "
+					 "ETHTOOL_GSTRINGS)", ifindex, ret));
 	blocks = (n + 31) / 32;
 	gf = calloc(1, sizeof(*gf) + blocks * sizeof(gf->features[0]));
-	if (!gf) {
-		ret = dmt_err_set(&ctx->err, -ENOMEM, "out of memory");
-		goto out;
-	}
+	if (!gf)
+		return dmt_ret(dmt_err_set(&ctx->err, -ENOMEM, "out of memory"));
 	gf->cmd = ETHTOOL_GFEATURES;
 	gf->size = blocks;
-	ret = ethtool_ioctl(ifindex, gf);
+	ret = dmt_ethtool_ioctl(ifindex, gf);
 	if (ret < 0) {
 		ioctl_err(ctx, "features (ETHTOOL_GFEATURES)", ifindex, ret);
-		goto out;
-	}
-	{
+	} else {
 		const struct ethtool_get_features_block *b =
 			&gf->features[idx / 32];
 		uint32_t bit = 1u << (idx % 32);
@@ -352,10 +363,8 @@ int dmt_ethtool_feature_get(struct dmt_ctx *ctx, int ifindex,
 		/* ethtool's "[fixed]": not changeable on this device */
 		if (fixed)
 			*fixed = !(b->available & bit) || (b->never_changed & bit);
+		ret = 0;
 	}
-	ret = 0;
-out:
-	free(gs);
 	free(gf);
 	return dmt_ret(ret);
 }
@@ -372,7 +381,7 @@ int dmt_ethtool_rss_get(struct dmt_ctx *ctx, int ifindex, struct dmt_rss *rss)
 		return dmt_ret(dmt_err_set(&ctx->err, -EINVAL,
 			"rss-get: ifindex must be > 0 and the result pointer set"));
 	memset(rss, 0, sizeof(*rss));
-	ret = ethtool_ioctl(ifindex, &head);
+	ret = dmt_ethtool_ioctl(ifindex, &head);
 	if (ret < 0)
 		return dmt_ret(ioctl_err(ctx, "RSS table (ETHTOOL_GRSSH)",
 					 ifindex, ret));
@@ -393,7 +402,7 @@ int dmt_ethtool_rss_get(struct dmt_ctx *ctx, int ifindex, struct dmt_rss *rss)
 	full->cmd = ETHTOOL_GRSSH;
 	full->indir_size = head.indir_size;
 	full->key_size = head.key_size;
-	ret = ethtool_ioctl(ifindex, full);
+	ret = dmt_ethtool_ioctl(ifindex, full);
 	if (ret < 0) {
 		ioctl_err(ctx, "RSS table (ETHTOOL_GRSSH)", ifindex, ret);
 		free(full);
@@ -440,7 +449,7 @@ int dmt_ethtool_ntuple_list(struct dmt_ctx *ctx, int ifindex,
 	memset(l, 0, sizeof(*l));
 	memset(&cnt, 0, sizeof(cnt));
 	cnt.cmd = ETHTOOL_GRXCLSRLCNT;
-	ret = ethtool_ioctl(ifindex, &cnt);
+	ret = dmt_ethtool_ioctl(ifindex, &cnt);
 	if (ret < 0)
 		return dmt_ret(ioctl_err(ctx, "ntuple rule count "
 					 "(ETHTOOL_GRXCLSRLCNT)", ifindex, ret));
@@ -457,7 +466,7 @@ int dmt_ethtool_ntuple_list(struct dmt_ctx *ctx, int ifindex,
 		return dmt_ret(dmt_err_set(&ctx->err, -ENOMEM, "out of memory"));
 	all->cmd = ETHTOOL_GRXCLSRLALL;
 	all->rule_cnt = n;
-	ret = ethtool_ioctl(ifindex, all);
+	ret = dmt_ethtool_ioctl(ifindex, all);
 	if (ret < 0) {
 		ioctl_err(ctx, "ntuple rules (ETHTOOL_GRXCLSRLALL)", ifindex, ret);
 		free(all);

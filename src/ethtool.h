@@ -45,6 +45,15 @@ struct dmt_ntuple_list {
 /* Open the ethtool family socket in ctx->ethtool on first use. */
 int dmt_ethtool_nl(struct dmt_ctx *ctx);
 
+/* One SIOCETHTOOL ioctl on ifindex: its result (>= 0) or -errno (-ENODEV:
+ * no such interface). */
+int dmt_ethtool_ioctl(int ifindex, void *data);
+/* Bit index of feature `name` (ETH_SS_FEATURES strings) and the number of
+ * features: 0, -ENOENT (unknown name), -EOPNOTSUPP (no feature strings),
+ * -E2BIG (more than 4096), or the ioctl's -errno. */
+int dmt_ethtool_feature_index(int ifindex, const char *name, uint32_t *idx,
+			      uint32_t *count);
+
 /* Rings (ETHTOOL_MSG_RINGS_GET). */
 int dmt_ethtool_rings_get(struct dmt_ctx *ctx, int ifindex,
 			  struct dmt_rings *r);

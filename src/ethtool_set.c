@@ -94,24 +94,6 @@ int dmt_ethtool_rings_set_hds(struct dmt_ctx *ctx, int ifindex,
 
 /* ---- SIOCETHTOOL ---- */
 
-static int eioctl(int ifindex, void *data)
-{
-	struct ifreq ifr;
-	int fd, ret;
-
-	memset(&ifr, 0, sizeof(ifr));
-	if (!if_indextoname((unsigned int)ifindex, ifr.ifr_name))
-		return errno == ENXIO ? -ENODEV : dmt_neg_errno();
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return dmt_neg_errno();
-	ifr.ifr_data = data;
-	ret = ioctl(fd, SIOCETHTOOL, &ifr);
-	if (ret < 0)
-		ret = dmt_neg_errno();
-	close(fd);
-	return ret;
-}
 
 static int ioctl_fail(struct dmt_ctx *ctx, int ifindex, int ret,
 		      const char *what, const char *unsupported_fix)
@@ -134,46 +116,6 @@ static int ioctl_fail(struct dmt_ctx *ctx, int ifindex, int ret,
 			   dmt_strerror(ret));
 }
 
-static int feature_index(int ifindex, const char *name, uint32_t *idx,
-			 uint32_t *count)
-{
-	struct {
-		struct ethtool_sset_info hdr;
-		uint32_t len;
-	} sset = { .hdr = { .cmd = ETHTOOL_GSSET_INFO,
-			    .sset_mask = 1ull << ETH_SS_FEATURES } };
-	struct ethtool_gstrings *gs;
-	int ret;
-
-	ret = eioctl(ifindex, &sset);
-	if (ret < 0)
-		return ret;
-	if (!(sset.hdr.sset_mask & (1ull << ETH_SS_FEATURES)) || !sset.len ||
-	    sset.len > 4096)
-		return -EOPNOTSUPP;
-	gs = calloc(1, sizeof(*gs) + (size_t)sset.len * ETH_GSTRING_LEN);
-	if (!gs)
-		return -ENOMEM;
-	gs->cmd = ETHTOOL_GSTRINGS;
-	gs->string_set = ETH_SS_FEATURES;
-	gs->len = sset.len;
-	ret = eioctl(ifindex, gs);
-	if (ret == 0) {
-		ret = -ENOENT;
-		for (uint32_t i = 0; i < gs->len && i < sset.len; i++) {
-			if (!strncmp((const char *)gs->data + (size_t)i * ETH_GSTRING_LEN,
-				     name, ETH_GSTRING_LEN)) {
-				*idx = i;
-				ret = 0;
-				break;
-			}
-		}
-		*count = sset.len;
-	}
-	free(gs);
-	return ret;
-}
-
 int dmt_ethtool_feature_set(struct dmt_ctx *ctx, int ifindex,
 			    const char *name, bool on)
 {
@@ -187,7 +129,7 @@ int dmt_ethtool_feature_set(struct dmt_ctx *ctx, int ifindex,
 		return dmt_ret(dmt_err_set(&ctx->err, -EINVAL, "feature-set: "
 			"ifindex must be > 0 and a name given"));
 	snprintf(what, sizeof(what), "turning %s %s", name, on ? "on" : "off");
-	ret = feature_index(ifindex, name, &idx, &count);
+	ret = dmt_ethtool_feature_index(ifindex, name, &idx, &count);
 	if (ret == -ENOENT)
 		return dmt_ret(dmt_err_set(&ctx->err, ret, "feature \"%s\" is "
 			"not known to this kernel", name));
@@ -202,7 +144,7 @@ int dmt_ethtool_feature_set(struct dmt_ctx *ctx, int ifindex,
 	sf->size = blocks;
 	sf->features[idx / 32].valid = 1u << (idx % 32);
 	sf->features[idx / 32].requested = on ? 1u << (idx % 32) : 0;
-	ret = eioctl(ifindex, sf);
+	ret = dmt_ethtool_ioctl(ifindex, sf);
 	free(sf);
 	/* > 0: ETHTOOL_F_UNSUPPORTED (fixed), _WISH (not applied as asked) */
 	if (ret > 0 && (ret & ETHTOOL_F_UNSUPPORTED))
@@ -242,7 +184,7 @@ int dmt_ethtool_rss_set(struct dmt_ctx *ctx, int ifindex,
 	r->size = size;
 	if (size)
 		memcpy(r->ring_index, indir, size * sizeof(uint32_t));
-	ret = eioctl(ifindex, r);
+	ret = dmt_ethtool_ioctl(ifindex, r);
 	free(r);
 	if (ret < 0)
 		return dmt_ret(ioctl_fail(ctx, ifindex, ret, size ?
@@ -298,7 +240,7 @@ int dmt_ethtool_ntuple_add(struct dmt_ctx *ctx, int ifindex,
 		fs->m_u.tcp_ip6_spec.psrc = rule->src_port ? 0xffff : 0;
 		fs->m_u.tcp_ip6_spec.pdst = rule->dst_port ? 0xffff : 0;
 	}
-	ret = eioctl(ifindex, &nfc);
+	ret = dmt_ethtool_ioctl(ifindex, &nfc);
 	if (ret < 0)
 		return dmt_ret(ioctl_fail(ctx, ifindex, ret,
 			"inserting an ntuple flow rule",
@@ -319,7 +261,7 @@ int dmt_ethtool_ntuple_del(struct dmt_ctx *ctx, int ifindex, uint32_t loc)
 	memset(&nfc, 0, sizeof(nfc));
 	nfc.cmd = ETHTOOL_SRXCLSRLDEL;
 	nfc.fs.location = loc;
-	ret = eioctl(ifindex, &nfc);
+	ret = dmt_ethtool_ioctl(ifindex, &nfc);
 	if (ret < 0) {
 		snprintf(what, sizeof(what), "deleting ntuple rule %u", loc);
 		return dmt_ret(ioctl_fail(ctx, ifindex, ret, what,

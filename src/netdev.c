@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "ethtool.h"
 #include "netdev.h"
 #include "uapi.h"
 
@@ -96,19 +97,8 @@ int dmt_if_driver(int ifindex, char *drv, size_t drvlen, char *ver,
 		  size_t verlen)
 {
 	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
-	struct ifreq ifr;
-	int fd, ret = 0;
+	int ret = dmt_ethtool_ioctl(ifindex, &info);
 
-	memset(&ifr, 0, sizeof(ifr));
-	if (!if_indextoname((unsigned int)ifindex, ifr.ifr_name))
-		return dmt_neg_errno();
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return dmt_neg_errno();
-	ifr.ifr_data = (void *)&info;
-	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
-		ret = dmt_neg_errno();
-	close(fd);
 	if (ret < 0)
 		return ret;
 	if (drv)
