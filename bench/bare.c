@@ -46,19 +46,7 @@
 #include <devmemtcp.h>
 
 #include "measure.h"
-
-#ifndef IORING_SEND_ZC_REPORT_USAGE
-#define IORING_SEND_ZC_REPORT_USAGE (1U << 3)
-#endif
-#ifndef IORING_NOTIF_USAGE_ZC_COPIED
-#define IORING_NOTIF_USAGE_ZC_COPIED (1U << 31)
-#endif
-#ifndef SO_ZEROCOPY
-#define SO_ZEROCOPY 60
-#endif
-#ifndef MSG_ZEROCOPY
-#define MSG_ZEROCOPY 0x4000000
-#endif
+#include "uapi.h"	/* the library's UAPI additions (SEND_ZC usage, ...) */
 
 /* ---- malloc counting (-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc) ---- */
 

@@ -391,8 +391,9 @@ static void cuda_destroy(struct dmt_buf *b)
 	b->priv = NULL;
 }
 
-static int cuda_write(struct dmt_buf *b, size_t off, const void *src,
-		      size_t len)
+/* One host <-> device copy in the buffer's context. */
+static int cuda_copy(struct dmt_buf *b, size_t off, void *host, size_t len,
+		     bool to_device)
 {
 	struct cuda_buf *c = b->priv;
 	CUresult r;
@@ -403,37 +404,27 @@ static int cuda_write(struct dmt_buf *b, size_t off, const void *src,
 	ret = ctx_push(c, &b->err);
 	if (ret < 0)
 		return ret;
-	r = c->api.MemcpyHtoD(c->ptr + off, src, len);
+	r = to_device ? c->api.MemcpyHtoD(c->ptr + off, host, len) :
+			c->api.MemcpyDtoH(host, c->ptr + off, len);
 	ctx_pop(c);
 	if (r != CUDA_SUCCESS) {
 		char what[128];
-		snprintf(what, sizeof(what), "cuda: cuMemcpyHtoD of %zu bytes at "
-			 "offset %zu", len, off);
+		snprintf(what, sizeof(what), "cuda: cuMemcpy%s of %zu bytes at "
+			 "offset %zu", to_device ? "HtoD" : "DtoH", len, off);
 		return cu_fail(&b->err, &c->api, r, what, NULL);
 	}
 	return 0;
 }
 
+static int cuda_write(struct dmt_buf *b, size_t off, const void *src,
+		      size_t len)
+{
+	return cuda_copy(b, off, (void *)src, len, true);
+}
+
 static int cuda_read(struct dmt_buf *b, size_t off, void *dst, size_t len)
 {
-	struct cuda_buf *c = b->priv;
-	CUresult r;
-	int ret;
-
-	if (!len)
-		return 0;
-	ret = ctx_push(c, &b->err);
-	if (ret < 0)
-		return ret;
-	r = c->api.MemcpyDtoH(dst, c->ptr + off, len);
-	ctx_pop(c);
-	if (r != CUDA_SUCCESS) {
-		char what[128];
-		snprintf(what, sizeof(what), "cuda: cuMemcpyDtoH of %zu bytes at "
-			 "offset %zu", len, off);
-		return cu_fail(&b->err, &c->api, r, what, NULL);
-	}
-	return 0;
+	return cuda_copy(b, off, dst, len, false);
 }
 
 static const struct dmt_buf_ops cuda_ops = {

@@ -365,14 +365,23 @@ DMT_EXPORT int dmt_rx_release(struct dmt_rx *rx, const struct dmt_frag *frags,
 
 /* ---- receive ---- */
 
+/* Back-pressure: ask the caller's callback to release fragments; true
+ * when fewer are lent afterwards. */
+static bool relieved(struct dmt_rx *rx)
+{
+	uint64_t before = dmt_rx_outstanding(rx);
+
+	rx->st.pressure++;
+	return rx->pressure_fn && rx->pressure_fn(rx, before, rx->user) >= 0 &&
+	       dmt_rx_outstanding(rx) < before;
+}
+
 static int pressure(struct dmt_rx *rx)
 {
 	while (dmt_rx_outstanding(rx) >= rx->max_outstanding) {
 		uint64_t before = dmt_rx_outstanding(rx);
 
-		rx->st.pressure++;
-		if (!rx->pressure_fn || rx->pressure_fn(rx, before, rx->user) < 0 ||
-		    dmt_rx_outstanding(rx) >= before)
+		if (!relieved(rx))
 			return rx_fail_set(rx, -ENOBUFS, "%llu fragments are lent "
 				"(max_outstanding %u): release some with "
 				"dmt_rx_release() before receiving more, or the "
@@ -559,9 +568,7 @@ static ssize_t recv_copy(struct dmt_rx *rx, struct dmt_frag *frags,
 	while (!space) {
 		uint64_t before = dmt_rx_outstanding(rx);
 
-		rx->st.pressure++;
-		if (!rx->pressure_fn || rx->pressure_fn(rx, before, rx->user) < 0 ||
-		    dmt_rx_outstanding(rx) >= before)
+		if (!relieved(rx))
 			return rx_fail_set(rx, -ENOBUFS, "the %zu-byte buffer is "
 				"full of %llu lent fragments: release some with "
 				"dmt_rx_release()", rx->buf->size,
