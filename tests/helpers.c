@@ -120,3 +120,29 @@ void t_sink_join(struct t_sink *s)
 	(void)s;
 	pthread_join(sink_thread, NULL);
 }
+
+#include <arpa/inet.h>
+
+struct dmt_tx *t_tx_loopback(struct dmt_ctx *ctx, struct dmt_buf *buf,
+			     int port, const struct dmt_tx_opts *opts,
+			     struct dmt_error *err)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET };
+
+	inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+	dst.sin_port = htons((uint16_t)port);
+	return dmt_tx_connect(ctx, buf, (struct sockaddr *)&dst, sizeof(dst),
+			      NULL, 0, opts, err);
+}
+
+void t_print_tx_stats(const char *label, const struct dmt_tx_stats *st)
+{
+	printf("%s: bytes %llu sends %llu syscalls %llu partial %llu ids %llu "
+	       "notifications %llu completed %llu copied %llu\n", label,
+	       (unsigned long long)st->bytes, (unsigned long long)st->sends,
+	       (unsigned long long)st->syscalls, (unsigned long long)st->partial,
+	       (unsigned long long)st->zc_ids,
+	       (unsigned long long)st->zc_notifications,
+	       (unsigned long long)st->zc_completed,
+	       (unsigned long long)st->zc_copied);
+}

@@ -4,9 +4,12 @@
 #define DMT_TEST_HELPERS_H
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <devmemtcp.h>
 
 #define T_PASS 0
 #define T_FAIL 1
@@ -54,6 +57,20 @@ static inline unsigned char t_pattern_byte(unsigned long long pos, int v)
 
 	return s ? (unsigned char)s : '\n';
 }
+
+/* Fill m[0..len) with the pattern, starting at stream position 0. */
+static inline void t_pattern_fill(unsigned char *m, size_t len, int v)
+{
+	for (size_t i = 0; i < len; i++)
+		m[i] = t_pattern_byte(i, v);
+}
+
+/* dmt_tx_connect() to 127.0.0.1:port. */
+struct dmt_tx *t_tx_loopback(struct dmt_ctx *ctx, struct dmt_buf *buf,
+			     int port, const struct dmt_tx_opts *opts,
+			     struct dmt_error *err);
+/* One line with a sender's counters, prefixed by label. */
+void t_print_tx_stats(const char *label, const struct dmt_tx_stats *st);
 
 /* A receiving end that reads a TCP stream until EOF and validates it. */
 struct t_sink {

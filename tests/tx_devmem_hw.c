@@ -41,8 +41,7 @@ int main(void)
 		buf = dmt_buf_new(DMT_BUF_DMAHEAP, L, NULL, &err);
 	T_SKIP_IF(!buf, "no dma-buf exporter: %s", err.message);
 	m = malloc(L);
-	for (size_t i = 0; i < L; i++)
-		m[i] = t_pattern_byte(i, V);
+	t_pattern_fill(m, L, V);
 	T_CHECK(dmt_buf_write(buf, 0, m, L) == 0, "fill");
 	DMT_OPTS(dmt_tx_opts, opts, .engine = DMT_ENGINE_DEVMEM, .ifname = ifn);
 	tx = dmt_tx_connect(ctx, buf, (struct sockaddr *)&dst, sizeof(dst), NULL,

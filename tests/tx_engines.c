@@ -28,7 +28,6 @@ static void fill_region(struct dmt_buf *b, unsigned int r, unsigned long long po
 
 static void run(struct dmt_ctx *ctx, enum dmt_engine eng, unsigned int maxout)
 {
-	struct sockaddr_in dst = { .sin_family = AF_INET };
 	struct t_sink sink = { .v = V };
 	struct dmt_error err;
 	struct dmt_buf *buf;
@@ -42,10 +41,7 @@ static void run(struct dmt_ctx *ctx, enum dmt_engine eng, unsigned int maxout)
 	t_sink_start(&sink);
 	buf = dmt_buf_new(DMT_BUF_HOST, (size_t)REGION * NREG, NULL, &err);
 	T_CHECK(buf, "buffer: %s", err.message);
-	inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
-	dst.sin_port = htons((uint16_t)port);
-	tx = dmt_tx_connect(ctx, buf, (struct sockaddr *)&dst, sizeof(dst), NULL,
-			    0, &opts, &err);
+	tx = t_tx_loopback(ctx, buf, port, &opts, &err);
 	T_CHECK(tx, "connect %s: %s", dmt_engine_name(eng), err.message);
 	printf("requested %s -> engine %s: %s\n", dmt_engine_name(eng),
 	       dmt_engine_name(dmt_tx_engine(tx)), dmt_tx_engine_reason(tx));
@@ -90,14 +86,7 @@ static void run(struct dmt_ctx *ctx, enum dmt_engine eng, unsigned int maxout)
 	T_CHECK(dmt_tx_get_stats(tx, &st) == 0, "stats");
 	shutdown(dmt_tx_fd(tx), SHUT_WR);
 	t_sink_join(&sink);
-	printf("  bytes %llu sends %llu syscalls %llu partial %llu ids %llu "
-	       "notifications %llu completed %llu copied %llu\n",
-	       (unsigned long long)st.bytes, (unsigned long long)st.sends,
-	       (unsigned long long)st.syscalls, (unsigned long long)st.partial,
-	       (unsigned long long)st.zc_ids,
-	       (unsigned long long)st.zc_notifications,
-	       (unsigned long long)st.zc_completed,
-	       (unsigned long long)st.zc_copied);
+	t_print_tx_stats(dmt_engine_name(dmt_tx_engine(tx)), &st);
 	T_CHECK(sink.err == 0, "sink error %d", sink.err);
 	T_CHECK(sink.got == TOTAL, "received %llu of %llu", sink.got, TOTAL);
 	T_CHECK(sink.bad == 0, "%llu bad bytes, first at %llu", sink.bad,
@@ -128,14 +117,12 @@ static void run(struct dmt_ctx *ctx, enum dmt_engine eng, unsigned int maxout)
  */
 static void run_capped(struct dmt_ctx *ctx, enum dmt_engine eng)
 {
-	struct sockaddr_in dst = { .sin_family = AF_INET };
 	struct t_sink sink = { .v = V, .stall_ms = 200 };
 	size_t L = (size_t)V * 64;
 	unsigned int peak = 0;
 	struct dmt_error err;
 	struct dmt_buf *buf;
 	struct dmt_tx *tx;
-	unsigned char *m;
 	int port = 0;
 
 	DMT_OPTS(dmt_tx_opts, opts, .engine = eng, .max_outstanding = 16);
@@ -143,13 +130,8 @@ static void run_capped(struct dmt_ctx *ctx, enum dmt_engine eng)
 	t_sink_start(&sink);
 	buf = dmt_buf_new(DMT_BUF_HOST, L, NULL, &err);
 	T_CHECK(buf, "%s", err.message);
-	m = dmt_buf_map(buf);
-	for (size_t i = 0; i < L; i++)
-		m[i] = t_pattern_byte(i, V);
-	inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
-	dst.sin_port = htons((uint16_t)port);
-	tx = dmt_tx_connect(ctx, buf, (struct sockaddr *)&dst, sizeof(dst), NULL,
-			    0, &opts, &err);
+	t_pattern_fill(dmt_buf_map(buf), L, V);
+	tx = t_tx_loopback(ctx, buf, port, &opts, &err);
 	T_CHECK(tx, "%s", err.message);
 	for (unsigned long long pos = 0; pos < (8ull << 20);) {
 		size_t off = (size_t)(pos % L), len = 4096;

@@ -43,8 +43,7 @@ static void fill(struct dmt_buf *b, size_t period)
 {
 	unsigned char *m = dmt_buf_map(b);
 
-	for (size_t i = 0; i < period; i++)
-		m[i] = t_pattern_byte(i, V);
+	t_pattern_fill(m, period, V);
 }
 
 /* Send total bytes as chunk-sized segments from a buffer holding one

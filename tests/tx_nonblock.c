@@ -20,14 +20,12 @@
 
 static void run(struct dmt_ctx *ctx, enum dmt_engine eng)
 {
-	struct sockaddr_in dst = { .sin_family = AF_INET };
 	struct t_sink sink = { .v = V, .stall_ms = 300 };
 	size_t L = (size_t)V * 1024;
 	unsigned long long pos = 0, eagain = 0, shorts = 0, wakeups = 0;
 	struct dmt_error err;
 	struct dmt_buf *buf;
 	struct dmt_tx *tx;
-	unsigned char *m;
 	short cev;
 	int port = 0, cfd;
 
@@ -35,14 +33,9 @@ static void run(struct dmt_ctx *ctx, enum dmt_engine eng)
 	t_sink_start(&sink);
 	buf = dmt_buf_new(DMT_BUF_HOST, L, NULL, &err);
 	T_CHECK(buf, "%s", err.message);
-	m = dmt_buf_map(buf);
-	for (size_t i = 0; i < L; i++)
-		m[i] = t_pattern_byte(i, V);
-	inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
-	dst.sin_port = htons((uint16_t)port);
+	t_pattern_fill(dmt_buf_map(buf), L, V);
 	DMT_OPTS(dmt_tx_opts, opts, .engine = eng, .nonblock = 1);
-	tx = dmt_tx_connect(ctx, buf, (struct sockaddr *)&dst, sizeof(dst), NULL,
-			    0, &opts, &err);
+	tx = t_tx_loopback(ctx, buf, port, &opts, &err);
 	T_CHECK(tx, "%s", err.message);
 	cfd = dmt_tx_completion_fd(tx, &cev);
 	T_CHECK(cfd >= 0 && cev, "engine %s has a completion fd",

@@ -95,14 +95,7 @@ static void stream(struct dmt_tx *tx, struct dmt_buf *buf, const char *where)
 	T_CHECK(!dmt_tx_region_busy(tx, 0, (uint64_t)REGION * NREG),
 		"busy after flush");
 	T_CHECK(dmt_tx_get_stats(tx, &st) == 0, "stats");
-	printf("%s: bytes %llu sends %llu syscalls %llu partial %llu ids %llu "
-	       "notifications %llu completed %llu copied %llu\n", where,
-	       (unsigned long long)st.bytes, (unsigned long long)st.sends,
-	       (unsigned long long)st.syscalls, (unsigned long long)st.partial,
-	       (unsigned long long)st.zc_ids,
-	       (unsigned long long)st.zc_notifications,
-	       (unsigned long long)st.zc_completed,
-	       (unsigned long long)st.zc_copied);
+	t_print_tx_stats(where, &st);
 	T_CHECK(st.bytes == TOTAL, "stats bytes %llu", (unsigned long long)st.bytes);
 	T_CHECK(st.zc_ids >= TOTAL / REGION, "one id per send at least");
 	T_CHECK(st.syscalls >= st.zc_ids, "one io_uring_enter per request");
@@ -217,7 +210,6 @@ static void stalled(struct dmt_ctx *ctx)
 	struct dmt_error err;
 	struct dmt_buf *buf;
 	struct dmt_tx *tx;
-	unsigned char *m;
 
 	DMT_OPTS(dmt_tx_stats, st);
 	lfd = t_listen("127.0.0.1", &port);
@@ -225,9 +217,7 @@ static void stalled(struct dmt_ctx *ctx)
 	setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
 	buf = dmt_buf_new(DMT_BUF_HOST, (size_t)SREG * SNREG, NULL, &err);
 	T_CHECK(buf, "buffer: %s", err.message);
-	m = dmt_buf_map(buf);
-	for (size_t i = 0; i < (size_t)SREG * SNREG; i++)
-		m[i] = t_pattern_byte(i, V);
+	t_pattern_fill(dmt_buf_map(buf), (size_t)SREG * SNREG, V);
 	tx = connect_uring(ctx, buf, "127.0.0.1", port, 1);
 	setsockopt(dmt_tx_fd(tx), SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
 	cfd = accept(lfd, NULL, NULL);
