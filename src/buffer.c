@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Buffers: host memfd, udmabuf, DMA heap, imported dma-buf. */
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "buffer.h"
+#include "gpu.h"
 #include "uapi.h"
 
 #define UDMABUF_DEV "/dev/udmabuf"
@@ -446,4 +448,29 @@ DMT_EXPORT int dmt_buf_read(struct dmt_buf *b, size_t off, void *dst, size_t len
 		return ret;
 	memcpy(dst, (const char *)b->map + off, len);
 	return dmt_buf_end_cpu(b, DMT_SYNC_READ);
+}
+
+/* ---- shared by the GPU providers (gpu.h) ---- */
+
+const char *dmt_gpu_lib_name(const char *env, const char *deflib)
+{
+	const char *s = getenv(env);
+
+	return s && s[0] ? s : deflib;
+}
+
+int dmt_gpu_dlopen(void **h, const char *kind, const char *env,
+		   const char *deflib, const char *absent, struct dmt_error *e)
+{
+	const char *lib = dmt_gpu_lib_name(env, deflib);
+
+	*h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+	if (*h)
+		return 0;
+	if (strcmp(lib, deflib))
+		return dmt_err_set(e, -DMT_ERR_GPU, "--buffer %s: %s not found: "
+				   "%s (%s=%s: %s)", kind, deflib, absent, env,
+				   lib, dlerror());
+	return dmt_err_set(e, -DMT_ERR_GPU, "--buffer %s: %s not found: %s",
+			   kind, deflib, absent);
 }

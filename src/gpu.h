@@ -16,6 +16,27 @@
 #define DMT_CUDA_LIB_DEFAULT "libcuda.so.1"
 #define DMT_ROCM_LIB_DEFAULT "libhsa-runtime64.so.1"
 
+/* The runtime library to open: $env when set, else deflib. */
+const char *dmt_gpu_lib_name(const char *env, const char *deflib);
+/*
+ * dlopen the runtime of --buffer `kind` (RTLD_NOW | RTLD_LOCAL). On failure
+ * fills e with "--buffer <kind>: <deflib> not found: <absent>" (naming the
+ * override and dlerror() when one was set) and returns -DMT_ERR_GPU.
+ */
+int dmt_gpu_dlopen(void **h, const char *kind, const char *env,
+		   const char *deflib, const char *absent, struct dmt_error *e);
+
+/* Resolve a->field = dlsym(a->h, name); a missing required symbol jumps
+ * to the caller's `missing:` label with `missing` set to its name. */
+#define DMT_GPU_SYM(field, name, required)                                   \
+	do {                                                                  \
+		*(void **)&a->field = dlsym(a->h, name);                      \
+		if (!a->field && (required)) {                                \
+			missing = name;                                       \
+			goto missing;                                         \
+		}                                                             \
+	} while (0)
+
 /*
  * What a probe found (for doctor). Every field is filled; -1 means "not
  * reached" (an earlier step failed, message says which).

@@ -132,19 +132,10 @@ static int cu_fail(struct dmt_error *e, const struct cuda_api *a, CUresult r,
 
 static const char *lib_name(void)
 {
-	const char *s = getenv("DMT_CUDA_LIB");
-
-	return s && s[0] ? s : DMT_CUDA_LIB_DEFAULT;
+	return dmt_gpu_lib_name("DMT_CUDA_LIB", DMT_CUDA_LIB_DEFAULT);
 }
 
-#define SYM(field, name, required)                                           \
-	do {                                                                  \
-		*(void **)&a->field = dlsym(a->h, name);                      \
-		if (!a->field && (required)) {                                \
-			missing = name;                                       \
-			goto missing;                                         \
-		}                                                             \
-	} while (0)
+#define SYM DMT_GPU_SYM
 
 static int load_api(struct cuda_api *a, struct dmt_error *e)
 {
@@ -152,16 +143,9 @@ static int load_api(struct cuda_api *a, struct dmt_error *e)
 	const char *missing;
 
 	memset(a, 0, sizeof(*a));
-	a->h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
-	if (!a->h) {
-		if (strcmp(lib, DMT_CUDA_LIB_DEFAULT))
-			return dmt_err_set(e, -DMT_ERR_GPU, "--buffer cuda: "
-				DMT_CUDA_LIB_DEFAULT " not found: no NVIDIA driver "
-				"on this host (DMT_CUDA_LIB=%s: %s)", lib, dlerror());
-		return dmt_err_set(e, -DMT_ERR_GPU, "--buffer cuda: "
-			DMT_CUDA_LIB_DEFAULT " not found: no NVIDIA driver on "
-			"this host");
-	}
+	if (dmt_gpu_dlopen(&a->h, "cuda", "DMT_CUDA_LIB", DMT_CUDA_LIB_DEFAULT,
+			   "no NVIDIA driver on this host", e) < 0)
+		return -DMT_ERR_GPU;
 	SYM(GetErrorName, "cuGetErrorName", false);
 	SYM(GetErrorString, "cuGetErrorString", false);
 	SYM(Init, "cuInit", true);

@@ -100,9 +100,7 @@ struct rocm_buf {
 
 static const char *lib_name(void)
 {
-	const char *s = getenv("DMT_ROCM_LIB");
-
-	return s && s[0] ? s : DMT_ROCM_LIB_DEFAULT;
+	return dmt_gpu_lib_name("DMT_ROCM_LIB", DMT_ROCM_LIB_DEFAULT);
 }
 
 static const char *hsa_str(const struct hsa_api *a, hsa_status_t st)
@@ -122,14 +120,7 @@ static int hsa_fail(struct dmt_error *e, const struct hsa_api *a,
 			   (unsigned int)st, hsa_str(a, st), hint ? hint : "");
 }
 
-#define SYM(field, name, required)                                           \
-	do {                                                                  \
-		*(void **)&a->field = dlsym(a->h, name);                      \
-		if (!a->field && (required)) {                                \
-			missing = name;                                       \
-			goto missing;                                         \
-		}                                                             \
-	} while (0)
+#define SYM DMT_GPU_SYM
 
 static int load_api(struct hsa_api *a, struct dmt_error *e)
 {
@@ -137,16 +128,9 @@ static int load_api(struct hsa_api *a, struct dmt_error *e)
 	const char *missing;
 
 	memset(a, 0, sizeof(*a));
-	a->h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
-	if (!a->h) {
-		if (strcmp(lib, DMT_ROCM_LIB_DEFAULT))
-			return dmt_err_set(e, -DMT_ERR_GPU, "--buffer rocm: "
-				DMT_ROCM_LIB_DEFAULT " not found: no ROCm runtime "
-				"on this host (DMT_ROCM_LIB=%s: %s)", lib, dlerror());
-		return dmt_err_set(e, -DMT_ERR_GPU, "--buffer rocm: "
-			DMT_ROCM_LIB_DEFAULT " not found: no ROCm runtime on "
-			"this host");
-	}
+	if (dmt_gpu_dlopen(&a->h, "rocm", "DMT_ROCM_LIB", DMT_ROCM_LIB_DEFAULT,
+			   "no ROCm runtime on this host", e) < 0)
+		return -DMT_ERR_GPU;
 	SYM(status_string, "hsa_status_string", false);
 	SYM(init, "hsa_init", true);
 	SYM(shut_down, "hsa_shut_down", true);
