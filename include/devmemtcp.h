@@ -305,6 +305,13 @@ struct dmt_tx_opts {
 				   * nonblock, returns -EAGAIN); 16..65536,
 				   * default 512. Bounds memory: no allocation
 				   * on the send path after the first sends. */
+	uint64_t auto_copy_min;	/* AUTO with a zero-copy engine: once 32
+				   * completions in a row came back COPIED
+				   * (the kernel copies on this path anyway,
+				   * as on loopback and veth), sends of at
+				   * least this many bytes use plain send(),
+				   * which is cheaper for large sends there.
+				   * 0: default 512 KiB; UINT64_MAX: never. */
 	size_t :0;
 };
 
@@ -391,6 +398,8 @@ struct dmt_tx_stats {
 	uint64_t zc_notifications; /* error-queue notifications read */
 	uint64_t zc_completed;	/* ids completed */
 	uint64_t zc_copied;	/* ids completed with the COPIED flag */
+	uint64_t copy_sends;	/* AUTO: dmt_tx_send() calls made with plain
+				 * send() (see dmt_tx_opts.auto_copy_min) */
 	size_t :0;
 };
 /* Fill stats (stats->sz must be set; DMT_OPTS works for it). */

@@ -52,6 +52,9 @@ struct dmt_tx {
 	unsigned int reap_batch;	/* reap once per this many sends */
 	unsigned int since_reap;	/* sends since the last reap */
 	unsigned int max_outstanding;	/* tracker capacity in sends */
+	uint64_t auto_copy_min;		/* AUTO: plain send() from this size
+					 * on a copying path (0: never) */
+	bool auto_copy_logged;
 	int ifindex;			/* devmem egress device */
 	uint32_t binding;		/* devmem binding id */
 	void *eng_priv;			/* engine state (uring) */

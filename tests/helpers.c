@@ -138,11 +138,12 @@ struct dmt_tx *t_tx_loopback(struct dmt_ctx *ctx, struct dmt_buf *buf,
 void t_print_tx_stats(const char *label, const struct dmt_tx_stats *st)
 {
 	printf("%s: bytes %llu sends %llu syscalls %llu partial %llu ids %llu "
-	       "notifications %llu completed %llu copied %llu\n", label,
+	       "notifications %llu completed %llu copied %llu plain %llu\n", label,
 	       (unsigned long long)st->bytes, (unsigned long long)st->sends,
 	       (unsigned long long)st->syscalls, (unsigned long long)st->partial,
 	       (unsigned long long)st->zc_ids,
 	       (unsigned long long)st->zc_notifications,
 	       (unsigned long long)st->zc_completed,
-	       (unsigned long long)st->zc_copied);
+	       (unsigned long long)st->zc_copied,
+	       (unsigned long long)st->copy_sends);
 }

@@ -138,7 +138,8 @@ static void summarize(struct bench_row *r, const struct bench_trial *t,
 {
 	double gbps[BENCH_MAX_REPS], snd[BENCH_MAX_REPS], rcv[BENCH_MAX_REPS],
 		mach[BENCH_MAX_REPS], nps[BENCH_MAX_REPS], sys[BENCH_MAX_REPS],
-		cop[BENCH_MAX_REPS], ms[BENCH_MAX_REPS], mp[BENCH_MAX_REPS];
+		cop[BENCH_MAX_REPS], ms[BENCH_MAX_REPS], mp[BENCH_MAX_REPS],
+		pl[BENCH_MAX_REPS];
 	bool zc = false;
 
 	for (unsigned int i = 0; i < n; i++) {
@@ -155,6 +156,7 @@ static void summarize(struct bench_row *r, const struct bench_trial *t,
 		cop[i] = t[i].zc_completed ? (double)t[i].zc_copied /
 					     (double)t[i].zc_completed : 0;
 		zc = zc || t[i].zc_ids;
+		pl[i] = t[i].sends ? (double)t[i].copy_sends / (double)t[i].sends : 0;
 		ms[i] = t[i].mem_setup;
 		mp[i] = t[i].mem_peak;
 	}
@@ -172,6 +174,7 @@ static void summarize(struct bench_row *r, const struct bench_trial *t,
 	r->syscalls_per_gb = median(sys, n);
 	r->notifs_per_send = zc ? median(nps, n) : -1;
 	r->copied_share = zc ? median(cop, n) : -1;
+	r->plain_share = median(pl, n);
 	r->mem_setup = median(ms, n);
 	r->mem_peak = median(mp, n);
 }

@@ -63,7 +63,7 @@ struct bench_trial {
 	double tx_cpu;
 	double machine;		/* busy seconds of the machine (all CPUs) */
 	uint64_t sends, syscalls, zc_ids, zc_notifications, zc_completed,
-		zc_copied, partial, enobufs, bytes;
+		zc_copied, partial, enobufs, bytes, copy_sends;
 	double mem_setup;	/* library heap bytes per connection, set up */
 	double mem_peak;	/* ... after the run, before freeing */
 };
@@ -83,6 +83,7 @@ struct bench_row {
 	double notifs_per_send;	/* < 0: not applicable */
 	double syscalls_per_gb;
 	double copied_share;	/* < 0: not applicable */
+	double plain_share;	/* auto: share of sends made with plain send() */
 	double mem_setup, mem_peak;	/* bytes per connection */
 };
 

@@ -20,8 +20,9 @@ const char *bench_size_str(uint64_t v, char *buf, size_t len)
 static const char *engine_label(const struct bench_row *r, char *buf,
 				size_t len)
 {
-	if (r->engine == DMT_ENGINE_AUTO && r->ok)
-		snprintf(buf, len, "auto>%s", dmt_engine_name(r->used));
+	if (r->engine == DMT_ENGINE_AUTO && r->ok)	/* +copy: large sends */
+		snprintf(buf, len, "auto>%s%s", dmt_engine_name(r->used),
+			 r->plain_share > 0.5 ? "+copy" : "");
 	else
 		snprintf(buf, len, "%s", dmt_engine_name(r->engine));
 	return buf;
@@ -47,10 +48,10 @@ void bench_print_table(FILE *f, const struct bench_cfg *c,
 		       const struct bench_row *rows, unsigned int n)
 {
 	header_line(f, c, "");
-	fprintf(f, "%-12s %5s %6s %-13s %6s %6s %6s %7s %8s %6s %8s\n",
+	fprintf(f, "%-15s %5s %6s %-13s %6s %6s %6s %7s %8s %6s %8s\n",
 		"engine", "size", "GB/s", "(min-max)", "snd", "rcv", "mach",
 		"notif/", "syscalls", "copied", "heap/");
-	fprintf(f, "%-12s %5s %6s %-13s %6s %6s %6s %7s %8s %6s %8s\n",
+	fprintf(f, "%-15s %5s %6s %-13s %6s %6s %6s %7s %8s %6s %8s\n",
 		"", "", "", "", "s/GB", "s/GB", "s/GB", "send", "/GB", "", "conn");
 	for (unsigned int i = 0; i < n; i++) {
 		const struct bench_row *r = &rows[i];
@@ -59,7 +60,7 @@ void bench_print_table(FILE *f, const struct bench_cfg *c,
 		engine_label(r, lab, sizeof(lab));
 		bench_size_str(r->size, sz, sizeof(sz));
 		if (!r->ok) {
-			fprintf(f, "%-12s %5s    n/a  %s\n", lab, sz, r->note);
+			fprintf(f, "%-15s %5s    n/a  %s\n", lab, sz, r->note);
 			continue;
 		}
 		snprintf(mm, sizeof(mm), "(%.2f-%.2f)", r->gbps_min, r->gbps_max);
@@ -71,7 +72,7 @@ void bench_print_table(FILE *f, const struct bench_cfg *c,
 			snprintf(cop, sizeof(cop), "-");
 		else
 			snprintf(cop, sizeof(cop), "%.0f%%", r->copied_share * 100);
-		fprintf(f, "%-12s %5s %6.2f %-13s %6.3f %6.3f %6.3f %7s %8.0f "
+		fprintf(f, "%-15s %5s %6.2f %-13s %6.3f %6.3f %6.3f %7s %8.0f "
 			"%6s %7.1fK\n", lab, sz, r->gbps, mm, r->snd_cpu,
 			r->rcv_cpu, r->machine_cpu, nps, r->syscalls_per_gb, cop,
 			r->mem_peak / 1024);
@@ -150,6 +151,7 @@ void bench_print_json(FILE *f, const struct bench_cfg *c,
 		json_num(f, "notifications_per_send", r->notifs_per_send, false);
 		json_num(f, "syscalls_per_gb", r->syscalls_per_gb, false);
 		json_num(f, "copied_share", r->copied_share, false);
+		json_num(f, "plain_send_share", r->plain_share, false);
 		json_num(f, "heap_per_conn_setup", r->mem_setup, false);
 		json_num(f, "heap_per_conn", r->mem_peak, true);
 		fprintf(f, "}");
@@ -167,7 +169,8 @@ int bench_write_csv(const char *path, const struct bench_cfg *c,
 	fprintf(f, "path,kernel,cpus,engine,engine_used,size,flows,runs,gbps,"
 		"gbps_min,gbps_max,snd_cpu_s_per_gb,rcv_cpu_s_per_gb,"
 		"machine_cpu_s_per_gb,notifications_per_send,syscalls_per_gb,"
-		"copied_share,heap_per_conn_setup,heap_per_conn,error\n");
+		"copied_share,heap_per_conn_setup,heap_per_conn,plain_send_share,"
+		"error\n");
 	for (unsigned int i = 0; i < n; i++) {
 		const struct bench_row *r = &rows[i];
 
@@ -176,7 +179,7 @@ int bench_write_csv(const char *path, const struct bench_cfg *c,
 			dmt_engine_name(r->used), (unsigned long long)r->size,
 			r->flows, r->runs);
 		if (!r->ok) {
-			fprintf(f, ",,,,,,,,,,,\"");
+			fprintf(f, ",,,,,,,,,,,,\"");
 			for (const char *s = r->note; *s; s++)
 				fputs(*s == '"' ? "\"\"" : (char[2]){ *s, 0 }, f);
 			fprintf(f, "\"\n");
@@ -189,7 +192,8 @@ int bench_write_csv(const char *path, const struct bench_cfg *c,
 		fprintf(f, ",%.0f,", r->syscalls_per_gb);
 		if (r->copied_share >= 0)
 			fprintf(f, "%.4f", r->copied_share);
-		fprintf(f, ",%.0f,%.0f,\n", r->mem_setup, r->mem_peak);
+		fprintf(f, ",%.0f,%.0f,%.4f,\n", r->mem_setup, r->mem_peak,
+			r->plain_share);
 	}
 	return fclose(f) ? -errno : 0;
 }

@@ -326,6 +326,7 @@ static int tx_main(void *p)
 		t->zc_notifications += st.zc_notifications;
 		t->zc_completed += st.zc_completed;
 		t->zc_copied += st.zc_copied;
+		t->copy_sends += st.copy_sends;
 		dmt_tx_free(tx[f]);
 	}
 	free(tx);
