@@ -5,6 +5,8 @@
  *
  *   bench_bare send|zc|uring|uring8 [--size B] [--buf B] [--time S] [--pin]
  *              [--port P]
+ *   bench_bare pair --engine copy|zerocopy|uring|send [--size B] [--buf B]
+ *              [--time S] [--slice S] [--pin] [--port P]
  *   bench_bare allocs [--size B] [--sends N]
  *
  * Loops (one TCP stream on 127.0.0.1, a forked receiver doing recv() of
@@ -17,6 +19,11 @@
  *           (the host-facts §6 reference loop; not order-safe in general)
  * Output: one line of key=value pairs.
  *
+ * pair: the library's engine and its bare loop (copy: send, zerocopy: zc,
+ * uring: uring) take turns in slices on two connections to one receiver;
+ * see run_pair(). --engine send is the control: the bare send loop on
+ * both sides.
+ *
  * allocs: counts malloc/calloc/realloc calls (this program is linked with
  * -Wl,--wrap for them, together with the static library) made by
  * dmt_tx_send() and its reaping after a warm-up, per engine.
@@ -26,6 +33,7 @@
 #include <errno.h>
 #include <liburing.h>
 #include <linux/errqueue.h>
+#include <linux/sockios.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -36,6 +44,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -158,7 +168,7 @@ static int connect_to(int port)
 /* ---- the loops ---- */
 
 struct loop_stat {
-	unsigned long long sends, syscalls, notifs, ids, copied;
+	unsigned long long sends, syscalls, notifs, ids, copied, bytes;
 };
 
 static void reap_errqueue(int fd, struct loop_stat *s, bool wait)
@@ -188,13 +198,28 @@ static void reap_errqueue(int fd, struct loop_stat *s, bool wait)
 	}
 }
 
-static void loop_send(int fd, char *buf, size_t slots, size_t size,
-		      double end, struct loop_stat *s, bool zc)
+static void set_zerocopy(int fd)
 {
 	int one = 1;
 
-	if (zc && setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)) < 0)
+	if (setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)) < 0)
 		die("SO_ZEROCOPY");
+}
+
+static void zc_collect(int fd, struct loop_stat *s)
+{
+	while (s->ids < s->sends) {
+		struct timespec ts = { 0, 1000000 };
+		reap_errqueue(fd, s, false);
+		if (s->ids < s->sends)
+			nanosleep(&ts, NULL);
+	}
+}
+
+/* send or zc until end, then (zc, collect) wait for every completion */
+static void loop_send(int fd, char *buf, size_t slots, size_t size,
+		      double end, struct loop_stat *s, bool zc, bool collect)
+{
 	while (mono_s() < end) {
 		char *p = buf + (s->sends % slots) * size;
 		ssize_t n = send(fd, p, size, zc ? MSG_ZEROCOPY : 0);
@@ -207,15 +232,12 @@ static void loop_send(int fd, char *buf, size_t slots, size_t size,
 		if (n < 0)
 			die("send");
 		s->sends++;
+		s->bytes += (unsigned long long)n;
 		if (zc && s->sends % 32 == 0)
 			reap_errqueue(fd, s, false);
 	}
-	if (zc) /* everything handed over: collect the rest */
-		while (s->ids < s->sends) {
-			struct timespec ts = { 0, 1000000 };
-			reap_errqueue(fd, s, false);
-			nanosleep(&ts, NULL);
-		}
+	if (zc && collect) /* everything handed over: collect the rest */
+		zc_collect(fd, s);
 }
 
 static void uring_cqe(struct io_uring_cqe *cqe, struct loop_stat *s,
@@ -236,28 +258,50 @@ static void uring_cqe(struct io_uring_cqe *cqe, struct loop_stat *s,
 	*done = true;
 }
 
-static void loop_uring(int fd, char *buf, size_t slots, size_t size,
-		       double end, struct loop_stat *s, unsigned int qd)
+static void uring_open(struct io_uring *ring, char *buf, size_t len,
+		       unsigned int qd)
 {
-	struct io_uring ring;
-	struct iovec v = { buf, slots * size };
-	unsigned int inflight = 0;
-	int ret;
+	struct iovec v = { buf, len };
+	int ret = io_uring_queue_init(qd * 2 > 64 ? qd * 2 : 64, ring, 0);
 
-	ret = io_uring_queue_init(qd * 2 > 64 ? qd * 2 : 64, &ring, 0);
 	if (ret < 0) {
 		errno = -ret;
 		die("io_uring_queue_init");
 	}
-	if (io_uring_register_buffers(&ring, &v, 1) < 0)
+	if (io_uring_register_buffers(ring, &v, 1) < 0)
 		die("io_uring_register_buffers");
+}
+
+static void uring_collect(struct io_uring *r, struct loop_stat *s)
+{
+	unsigned int inflight = 0;
+
+	while (s->ids < s->sends) {
+		struct io_uring_cqe *cqe;
+		bool done;
+
+		if (io_uring_wait_cqe(r, &cqe) < 0)
+			break;
+		uring_cqe(cqe, s, &inflight, &done);
+		io_uring_cqe_seen(r, cqe);
+	}
+}
+
+/* SEND_ZC from the registered buffer, qd in flight, until end; then
+ * (collect) wait for every notification */
+static void loop_uring(struct io_uring *r, int fd, char *buf, size_t slots,
+		       size_t size, double end, struct loop_stat *s,
+		       unsigned int qd, bool collect)
+{
+	unsigned int inflight = 0;
+
 	while (mono_s() < end || inflight) {
 		struct io_uring_cqe *cqe;
 		bool done = false;
 		unsigned int head, n = 0;
 
 		while (inflight < qd && mono_s() < end) {
-			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+			struct io_uring_sqe *sqe = io_uring_get_sqe(r);
 
 			io_uring_prep_send_zc_fixed(sqe, fd,
 						    buf + (s->sends % slots) * size, size,
@@ -267,24 +311,17 @@ static void loop_uring(int fd, char *buf, size_t slots, size_t size,
 			s->sends++;
 		}
 		s->syscalls++;
-		io_uring_submit_and_wait(&ring, 1);
-		io_uring_for_each_cqe(&ring, head, cqe) {
+		io_uring_submit_and_wait(r, 1);
+		io_uring_for_each_cqe(r, head, cqe) {
 			uring_cqe(cqe, s, &inflight, &done);
 			n++;
 		}
-		io_uring_cq_advance(&ring, n);
+		io_uring_cq_advance(r, n);
 		(void)done;
 	}
-	while (s->ids < s->sends) {
-		struct io_uring_cqe *cqe;
-		bool done;
-
-		if (io_uring_wait_cqe(&ring, &cqe) < 0)
-			break;
-		uring_cqe(cqe, s, &inflight, &done);
-		io_uring_cqe_seen(&ring, cqe);
-	}
-	io_uring_queue_exit(&ring);
+	if (collect)
+		uring_collect(r, s);
+	s->bytes = s->sends * size;	/* results were checked: all full */
 }
 
 static int run_loop(const char *mode, size_t size, size_t bufsz, double secs,
@@ -315,14 +352,19 @@ static int run_loop(const char *mode, size_t size, size_t bufsz, double secs,
 	c0 = cpu_self_s();
 	m0 = machine_busy_s();
 	end = mono_s() + secs;
-	if (!strcmp(mode, "send"))
-		loop_send(fd, buf, slots, size, end, &s, false);
-	else if (!strcmp(mode, "zc"))
-		loop_send(fd, buf, slots, size, end, &s, true);
-	else if (!strcmp(mode, "uring"))
-		loop_uring(fd, buf, slots, size, end, &s, 1);
-	else
-		loop_uring(fd, buf, slots, size, end, &s, 8);
+	if (!strcmp(mode, "send") || !strcmp(mode, "zc")) {
+		if (!strcmp(mode, "zc"))
+			set_zerocopy(fd);
+		loop_send(fd, buf, slots, size, end, &s, !strcmp(mode, "zc"), true);
+	} else {
+		unsigned int qd = !strcmp(mode, "uring") ? 1 : 8;
+		struct io_uring ring;
+
+		uring_open(&ring, buf, slots * size, qd);
+		end = mono_s() + secs;	/* the ring setup is not timed */
+		loop_uring(&ring, fd, buf, slots, size, end, &s, qd, true);
+		io_uring_queue_exit(&ring);
+	}
 	close(fd);
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
 	    WEXITSTATUS(status))
@@ -346,6 +388,274 @@ static int run_loop(const char *mode, size_t size, size_t bufsz, double secs,
 	munmap(buf, bsz);
 	munmap(res, sizeof(*res));
 	return 0;
+}
+
+/* ---- paired slices: an engine and its bare loop, taking turns ---- */
+
+/*
+ * Two connections to one receiver process (epoll over both); the sender
+ * gives the engine and the bare loop alternate slices (pairs in the order
+ * AB, BA, AB, ...), so load from elsewhere and drift fall on both sides
+ * alike. A slice first sends PAIR_WARM seconds uncounted (a connection
+ * idle for a slice restarts from a small congestion window), then counts
+ * the bytes the kernel accepts during --slice seconds (in steady state it
+ * accepts them at the receiver's pace), then, uncounted again, collects
+ * the zero-copy completions and waits until the send queue is empty
+ * (SIOCOUTQ 0) so that the next slice starts on a quiet receiver. The
+ * verdict is the median of the per-pair ratios.
+ */
+#define PAIR_WARM 0.05
+
+static pid_t start_rx_pair(int port, bool pinned)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port) };
+	int one = 1, lfd;
+	pid_t pid;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0)
+		die("socket");
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	if (bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 4) < 0)
+		die("bind/listen");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		static char buf[1 << 16];
+		int c[2], ep, open = 2;
+
+		if (pinned)
+			pin_cpu(1);
+		ep = epoll_create1(EPOLL_CLOEXEC);
+		for (int i = 0; i < 2; i++) {
+			struct epoll_event e = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
+
+			c[i] = accept(lfd, NULL, NULL);
+			if (c[i] < 0 || ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, c[i], &e) < 0)
+				_exit(1);
+		}
+		while (open) {
+			struct epoll_event ev[2];
+			int k = epoll_wait(ep, ev, 2, 60000);
+
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				_exit(1);
+			for (int j = 0; j < k; j++) {
+				int fd = c[ev[j].data.u32];
+				ssize_t n;
+
+				while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+					;
+				if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+					epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+					open--;
+				}
+			}
+		}
+		_exit(0);
+	}
+	close(lfd);
+	return pid;
+}
+
+/* Wait until the kernel holds no unsent or unacknowledged bytes of fd. */
+static void drain_outq(int fd)
+{
+	double limit = mono_s() + 5;
+	int q = 0;
+
+	while (ioctl(fd, SIOCOUTQ, &q) == 0 && q > 0 && mono_s() < limit)
+		sched_yield();
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct pair {
+	enum dmt_engine eid;
+	bool control;		/* "send": bare send on the engine's socket */
+	struct dmt_tx *tx;	/* side 0 */
+	unsigned long long k;	/* side 0: sends so far (buffer slot) */
+	double eng_bytes;
+	int bfd;		/* side 1: the bare loop's socket */
+	struct io_uring ring;
+	struct loop_stat bs;
+	char *mem;
+	size_t slots, size;
+};
+
+/* Side who sends until `until`; 0 or 1 (a send failed). */
+static int pair_send(struct pair *c, int who, double until)
+{
+	if (who == 1) {
+		if (c->eid == DMT_ENGINE_URING)
+			loop_uring(&c->ring, c->bfd, c->mem, c->slots, c->size,
+				   until, &c->bs, 1, false);
+		else
+			loop_send(c->bfd, c->mem, c->slots, c->size, until, &c->bs,
+				  c->eid == DMT_ENGINE_ZEROCOPY, false);
+		return 0;
+	}
+	while (mono_s() < until) {
+		struct dmt_seg s = { (c->k++ % c->slots) * c->size, c->size };
+		ssize_t n = c->control ?
+			send(dmt_tx_fd(c->tx), c->mem + s.off, c->size, 0) :
+			dmt_tx_send(c->tx, &s, 1);
+
+		if (n != (ssize_t)c->size) {
+			fprintf(stderr, "bench_bare: pair: %s\n", c->control ?
+				strerror(errno) : dmt_tx_last_error(c->tx)->message);
+			return 1;
+		}
+		c->eng_bytes += (double)n;
+	}
+	return 0;
+}
+
+static double pair_bytes(const struct pair *c, int who)
+{
+	return who ? (double)c->bs.bytes : c->eng_bytes;
+}
+
+/* Collect side who's completions and let its send queue empty. */
+static int pair_settle(struct pair *c, int who)
+{
+	if (who == 0) {
+		if (dmt_tx_flush(c->tx, 10000) < 0) {
+			fprintf(stderr, "bench_bare: pair: %s\n",
+				dmt_tx_last_error(c->tx)->message);
+			return 1;
+		}
+		drain_outq(dmt_tx_fd(c->tx));
+		return 0;
+	}
+	if (c->eid == DMT_ENGINE_URING)
+		uring_collect(&c->ring, &c->bs);
+	else if (c->eid == DMT_ENGINE_ZEROCOPY)
+		zc_collect(c->bfd, &c->bs);
+	drain_outq(c->bfd);
+	return 0;
+}
+
+static int run_pair(const char *engine, size_t size, size_t bufsz,
+		    double secs, double slice, bool pinned, int port)
+{
+	const char *bare;
+	size_t bsz = bufsz > size ? bufsz - bufsz % size : size;
+	unsigned int npairs = (unsigned int)(secs / (2 * (slice + PAIR_WARM)) + 0.5);
+	struct sockaddr_in dst = { .sin_family = AF_INET,
+				   .sin_port = htons((uint16_t)port) };
+	double bytes[2] = { 0 }, tsecs[2] = { 0 }, cpu[2] = { 0 }, *ratio;
+	struct pair c = { .size = size, .slots = bsz / size };
+	struct dmt_error err;
+	struct dmt_ctx *ctx;
+	struct dmt_buf *buf;
+	int status, ret = 0;
+	pid_t pid;
+
+	/* "send": the control, the bare send loop on both sides (an A/A
+	 * run shows how far from 1 this method strays on its own) */
+	c.control = !strcmp(engine, "send");
+	if (c.control)
+		c.eid = DMT_ENGINE_COPY;
+	else if (dmt_engine_from_name(engine, &c.eid) < 0 ||
+		 (c.eid != DMT_ENGINE_COPY && c.eid != DMT_ENGINE_ZEROCOPY &&
+		  c.eid != DMT_ENGINE_URING)) {
+		fprintf(stderr, "bench_bare: pair: engine %s: give copy, zerocopy, "
+			"uring or send (the control)\n", engine);
+		return 2;
+	}
+	bare = c.eid == DMT_ENGINE_COPY ? "send" : c.eid == DMT_ENGINE_ZEROCOPY ?
+		"zc" : "uring";
+	if (npairs < 1)
+		npairs = 1;
+	ratio = calloc(npairs, sizeof(*ratio));
+	ctx = dmt_ctx_new(NULL, &err);
+	buf = ctx ? dmt_buf_new(DMT_BUF_HOST, bsz, NULL, &err) : NULL;
+	if (!ratio || !buf) {
+		fprintf(stderr, "bench_bare: pair: %s\n",
+			buf ? strerror(ENOMEM) : err.message);
+		return 1;
+	}
+	/* both sides send from the same memory: only the path differs */
+	c.mem = dmt_buf_map(buf);
+	memset(c.mem, 'x', bsz);
+	pid = start_rx_pair(port, pinned);
+	if (pinned)
+		pin_cpu(0);
+	inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+	DMT_OPTS(dmt_tx_opts, opts, .engine = c.eid);
+	c.tx = dmt_tx_connect(ctx, buf, (struct sockaddr *)&dst, sizeof(dst),
+			      NULL, 0, &opts, &err);
+	if (!c.tx) {
+		fprintf(stderr, "bench_bare: pair %s: %s\n", engine, err.message);
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+		return 1;
+	}
+	c.bfd = connect_to(port);
+	if (c.eid == DMT_ENGINE_ZEROCOPY)
+		set_zerocopy(c.bfd);
+	if (c.eid == DMT_ENGINE_URING)
+		uring_open(&c.ring, c.mem, bsz, 1);
+
+	for (unsigned int p = 0; p < npairs && !ret; p++) {
+		double rate[2] = { 0 };
+
+		for (int half = 0; half < 2 && !ret; half++) {
+			int who = (int)(p % 2) ^ half;	/* AB, BA, AB, ... */
+			double t0, c0, b0, b, t;
+
+			ret = pair_send(&c, who, mono_s() + PAIR_WARM);
+			t0 = mono_s();
+			c0 = cpu_self_s();
+			b0 = pair_bytes(&c, who);
+			ret = ret ? ret : pair_send(&c, who, t0 + slice);
+			t = mono_s() - t0;
+			b = pair_bytes(&c, who) - b0;
+			cpu[who] += cpu_self_s() - c0;
+			bytes[who] += b;
+			tsecs[who] += t;
+			rate[who] = b / t;
+			ret = ret ? ret : pair_settle(&c, who);
+		}
+		ratio[p] = rate[1] > 0 ? rate[0] / rate[1] : 0;
+	}
+	dmt_tx_free(c.tx);
+	close(c.bfd);
+	if (c.eid == DMT_ENGINE_URING)
+		io_uring_queue_exit(&c.ring);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		die("receiver");
+	if (!ret) {
+		double eg = bytes[0] / tsecs[0] / 1e9, bg = bytes[1] / tsecs[1] / 1e9;
+		double med;
+
+		qsort(ratio, npairs, sizeof(*ratio), cmp_double);
+		med = npairs % 2 ? ratio[npairs / 2] :
+			(ratio[npairs / 2 - 1] + ratio[npairs / 2]) / 2;
+		printf("pair engine=%s bare=%s size=%zu pairs=%u slice=%.3f "
+		       "engine_gbps=%.3f bare_gbps=%.3f ratio_total=%.3f "
+		       "ratio=%.3f ratio_min=%.3f ratio_max=%.3f "
+		       "engine_cpu_s_per_gb=%.3f bare_cpu_s_per_gb=%.3f\n",
+		       engine, bare, size, npairs, slice, eg, bg,
+		       bg > 0 ? eg / bg : 0, med, ratio[0], ratio[npairs - 1],
+		       cpu[0] / (bytes[0] / 1e9), cpu[1] / (bytes[1] / 1e9));
+	}
+	free(ratio);
+	dmt_buf_free(buf);
+	dmt_ctx_free(ctx);
+	return ret;
 }
 
 /* ---- allocations on the library's send path ---- */
@@ -431,6 +741,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: bench_bare send|zc|uring|uring8 [--size B] "
 		"[--buf B] [--time S] [--pin] [--port P]\n"
+		"       bench_bare pair --engine copy|zerocopy|uring|send [--size B] "
+		"[--buf B] [--time S] [--slice S] [--pin] [--port P]\n"
 		"       bench_bare allocs [--size B] [--sends N] [--port P]\n");
 	exit(2);
 }
@@ -439,7 +751,8 @@ int main(int argc, char **argv)
 {
 	unsigned long long sends = 20000;
 	size_t size = 65536, bufsz = 0;
-	double secs = 2;
+	double secs = 2, slice = 0.25;
+	const char *engine = NULL;
 	bool pinned = false;
 	int port = 5390;
 	const char *mode;
@@ -456,6 +769,10 @@ int main(int argc, char **argv)
 			bufsz = strtoul(argv[++i], NULL, 0);
 		else if (i + 1 < argc && !strcmp(argv[i], "--time"))
 			secs = strtod(argv[++i], NULL);
+		else if (i + 1 < argc && !strcmp(argv[i], "--slice"))
+			slice = strtod(argv[++i], NULL);
+		else if (i + 1 < argc && !strcmp(argv[i], "--engine"))
+			engine = argv[++i];
 		else if (i + 1 < argc && !strcmp(argv[i], "--sends"))
 			sends = strtoull(argv[++i], NULL, 0);
 		else if (i + 1 < argc && !strcmp(argv[i], "--port"))
@@ -464,17 +781,23 @@ int main(int argc, char **argv)
 			usage();
 	}
 	if (!size || size > (64u << 20) || secs <= 0 || secs > 60 || !sends ||
+	    !(slice >= 0.01 && slice <= 5) ||
 	    sends > 10000000 || port <= 0 || port > 65000)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	if (!strcmp(mode, "allocs"))
 		return run_allocs(size, sends, port);
 	if (strcmp(mode, "send") && strcmp(mode, "zc") && strcmp(mode, "uring") &&
-	    strcmp(mode, "uring8"))
+	    strcmp(mode, "uring8") && strcmp(mode, "pair"))
 		usage();
 	if (!bufsz)
 		bufsz = size * 8 > (16u << 20) ? size * 8 : 16u << 20;
 	if (bufsz > (1ul << 30))
 		usage();
+	if (!strcmp(mode, "pair")) {
+		if (!engine)
+			usage();
+		return run_pair(engine, size, bufsz, secs, slice, pinned, port);
+	}
 	return run_loop(mode, size, bufsz, secs, pinned, port);
 }
