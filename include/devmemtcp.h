@@ -312,6 +312,11 @@ struct dmt_tx_opts {
 				   * least this many bytes use plain send(),
 				   * which is cheaper for large sends there.
 				   * 0: default 512 KiB; UINT64_MAX: never. */
+	uint64_t auto_zc_min;	/* AUTO with a zero-copy engine: sends of
+				   * fewer bytes use plain send(): page
+				   * pinning and a completion cost more than
+				   * they save on small sends. 0: default
+				   * 16 KiB; 1: never. */
 	size_t :0;
 };
 
@@ -399,7 +404,8 @@ struct dmt_tx_stats {
 	uint64_t zc_completed;	/* ids completed */
 	uint64_t zc_copied;	/* ids completed with the COPIED flag */
 	uint64_t copy_sends;	/* AUTO: dmt_tx_send() calls made with plain
-				 * send() (see dmt_tx_opts.auto_copy_min) */
+				 * send() (dmt_tx_opts.auto_zc_min and
+				 * auto_copy_min) */
 	size_t :0;
 };
 /* Fill stats (stats->sz must be set; DMT_OPTS works for it). */

@@ -54,6 +54,8 @@ struct dmt_tx {
 	unsigned int max_outstanding;	/* tracker capacity in sends */
 	uint64_t auto_copy_min;		/* AUTO: plain send() from this size
 					 * on a copying path (0: never) */
+	uint64_t auto_zc_min;		/* AUTO: plain send() below this size
+					 * (0: never) */
 	bool auto_copy_logged;
 	int ifindex;			/* devmem egress device */
 	uint32_t binding;		/* devmem binding id */

@@ -2,11 +2,12 @@
 /*
  * tier B: engine AUTO on loopback, where the kernel copies every zero-copy
  * send at delivery. Once its completions have shown that, large sends go
- * through plain send() (dmt_tx_opts.auto_copy_min) while small ones stay
- * zero-copy. The two paths take turns on one socket, so the receiver
- * checks every byte and its order, with each region rewritten only after
- * dmt_tx_wait_region(). Also: the switch is off when asked for, and never
- * happens with an engine named explicitly.
+ * through plain send() (dmt_tx_opts.auto_copy_min) while 64 KiB ones stay
+ * zero-copy; sends below auto_zc_min always use send(). The paths take
+ * turns on one socket, so the receiver checks every byte and its order,
+ * with each region rewritten only after dmt_tx_wait_region(). Also: both
+ * switches are off when asked for, and an engine named explicitly is used
+ * for every send.
  */
 #include <stdint.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #define REGION (1u << 20)
 #define NREG 4
 #define SMALL (64u << 10)
+#define TINY 4096
 
 struct result {
 	struct dmt_tx_stats st;
@@ -37,10 +39,11 @@ static void fill_region(struct dmt_buf *b, unsigned int r, unsigned long long po
 
 /*
  * Send total bytes in steps of one region of `region` bytes: every third
- * step as pieces of 64 KiB, the others as one send.
+ * step as pieces of `small` bytes, the others as one send.
  */
 static void run(struct dmt_ctx *ctx, enum dmt_engine eng, uint64_t copy_min,
-		size_t region, unsigned long long total, struct result *res)
+		uint64_t zc_min, size_t region, size_t small,
+		unsigned long long total, struct result *res)
 {
 	struct t_sink sink = { .v = V };
 	struct dmt_error err;
@@ -48,7 +51,8 @@ static void run(struct dmt_ctx *ctx, enum dmt_engine eng, uint64_t copy_min,
 	struct dmt_tx *tx;
 	int port = 0;
 
-	DMT_OPTS(dmt_tx_opts, opts, .engine = eng, .auto_copy_min = copy_min);
+	DMT_OPTS(dmt_tx_opts, opts, .engine = eng, .auto_copy_min = copy_min,
+		 .auto_zc_min = zc_min);
 	memset(res, 0, sizeof(*res));
 	res->st.sz = sizeof(res->st);
 	sink.fd = t_listen("127.0.0.1", &port);
@@ -68,11 +72,11 @@ static void run(struct dmt_ctx *ctx, enum dmt_engine eng, uint64_t copy_min,
 			"wait region: %s", dmt_tx_last_error(tx)->message);
 		fill_region(buf, r, pos, region);
 		if (k % 3 == 2) {
-			for (size_t o = 0; o < region; o += SMALL) {
-				struct dmt_seg s = { off + o, SMALL };
+			for (size_t o = 0; o < region; o += small) {
+				struct dmt_seg s = { off + o, small };
 
-				T_CHECK(dmt_tx_send(tx, &s, 1) == SMALL, "send: %s",
-					dmt_tx_last_error(tx)->message);
+				T_CHECK(dmt_tx_send(tx, &s, 1) == (ssize_t)small,
+					"send: %s", dmt_tx_last_error(tx)->message);
 			}
 		} else {
 			struct dmt_seg s = { off, region };
@@ -108,17 +112,18 @@ int main(void)
 	ctx = dmt_ctx_new(NULL, &err);
 	T_SKIP_IF(!ctx, "no netdev family: %s", err.message);
 
-	/* default threshold (512 KiB), 1 MiB and 64 KiB sends mixed */
-	run(ctx, DMT_ENGINE_AUTO, 0, REGION, total, &r);
+	/* default thresholds (16 KiB, 512 KiB), 1 MiB and 64 KiB sends mixed */
+	run(ctx, DMT_ENGINE_AUTO, 0, 0, REGION, SMALL, total, &r);
 	printf("auto -> %s (%s): %llu large sends, %llu by plain send()\n",
 	       dmt_engine_name(r.used), r.reason, r.large,
 	       (unsigned long long)r.st.copy_sends);
 	T_CHECK(r.used == DMT_ENGINE_URING || r.used == DMT_ENGINE_ZEROCOPY,
 		"auto picked %s", dmt_engine_name(r.used));
-	T_CHECK(strstr(r.reason, "plain send() for large sends"),
+	T_CHECK(strstr(r.reason, "plain send() for small sends and, if the "
+		       "kernel copies on this path, large ones"),
 		"reason: %s", r.reason);
 	/* 32 COPIED completions come within the first few steps; every
-	 * large send after them is a plain send, small ones never are */
+	 * large send after them is a plain send, 64 KiB ones never are */
 	T_CHECK(r.st.copy_sends >= r.large / 2 && r.st.copy_sends < r.large,
 		"%llu of %llu large sends plain", (unsigned long long)r.st.copy_sends,
 		r.large);
@@ -128,24 +133,35 @@ int main(void)
 		"every send is zero-copy or plain");
 
 	/* a lower threshold moves 256 KiB sends too */
-	run(ctx, DMT_ENGINE_AUTO, 256u << 10, 256u << 10, 32ull << 20, &r);
+	run(ctx, DMT_ENGINE_AUTO, 256u << 10, 0, 256u << 10, SMALL, 32ull << 20, &r);
 	printf("auto, auto_copy_min 256K, 256 KiB sends: %llu of %llu plain\n",
 	       (unsigned long long)r.st.copy_sends, r.large);
 	T_CHECK(r.st.copy_sends >= r.large / 2, "threshold 256K not applied");
 
-	/* switched off */
-	run(ctx, DMT_ENGINE_AUTO, UINT64_MAX, REGION, 32ull << 20, &r);
-	T_CHECK(r.st.copy_sends == 0, "auto_copy_min UINT64_MAX: %llu plain",
+	/* 4 KiB sends are plain from the first one; 1 MiB ones never switch,
+	 * as the 4 KiB sends give no completions to judge the path by */
+	run(ctx, DMT_ENGINE_AUTO, 0, 0, REGION, TINY, 32ull << 20, &r);
+	printf("auto, 4 KiB and 1 MiB sends: %llu sends, %llu plain, %llu ids\n",
+	       (unsigned long long)r.st.sends, (unsigned long long)r.st.copy_sends,
+	       (unsigned long long)r.st.zc_ids);
+	T_CHECK(r.st.copy_sends == r.st.sends - r.large && r.st.zc_ids == r.large,
+		"4 KiB sends must be plain, 1 MiB ones zero-copy");
+
+	/* both switched off */
+	run(ctx, DMT_ENGINE_AUTO, UINT64_MAX, 1, REGION, TINY, 32ull << 20, &r);
+	T_CHECK(r.st.copy_sends == 0 && r.st.zc_ids >= r.st.sends,
+		"auto_copy_min UINT64_MAX, auto_zc_min 1: %llu plain",
 		(unsigned long long)r.st.copy_sends);
 	T_CHECK(!strstr(r.reason, "plain send()"), "reason: %s", r.reason);
 
 	/* an engine named explicitly is kept for every send */
-	run(ctx, DMT_ENGINE_ZEROCOPY, 0, REGION, 32ull << 20, &r);
+	run(ctx, DMT_ENGINE_ZEROCOPY, 0, 0, REGION, TINY, 32ull << 20, &r);
 	T_CHECK(r.st.copy_sends == 0 && r.st.zc_ids >= r.st.sends,
 		"zerocopy requested: %llu plain", (unsigned long long)r.st.copy_sends);
 	if (dmt_engine_built(DMT_ENGINE_URING)) {
-		run(ctx, DMT_ENGINE_URING, 0, REGION, 32ull << 20, &r);
-		T_CHECK(r.st.copy_sends == 0, "uring requested: %llu plain",
+		run(ctx, DMT_ENGINE_URING, 0, 0, REGION, TINY, 32ull << 20, &r);
+		T_CHECK(r.st.copy_sends == 0 && r.st.zc_ids >= r.st.sends,
+			"uring requested: %llu plain",
 			(unsigned long long)r.st.copy_sends);
 	}
 	dmt_ctx_free(ctx);
