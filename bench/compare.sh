@@ -119,10 +119,9 @@ for i in $(seq "$PAIRS"); do
 			continue
 		fi
 		rec "pair_$e" "$(echo "$line" | kv ratio)"
-		rec "pair_eng_$e" "$(echo "$line" | kv engine_gbps)"
-		rec "pair_bare_$e" "$(echo "$line" | kv bare_gbps)"
-		rec "pair_ecpu_$e" "$(echo "$line" | kv engine_cpu_s_per_gb)"
-		rec "pair_bcpu_$e" "$(echo "$line" | kv bare_cpu_s_per_gb)"
+		rec "pair_tot_$e" "$(echo "$line" | kv ratio_total)"
+		rec "pair_cpu_$e" "$(ratio "$(echo "$line" | kv engine_cpu_s_per_gb)" \
+			"$(echo "$line" | kv bare_cpu_s_per_gb)")"
 	done
 done
 
@@ -261,10 +260,9 @@ echo "== pair runs: engine / its bare loop, 64K, median of each run's slice-pair
 for e in $PAIR_ENGINES; do
 	lab="$e / bare ${PAIR[$e]}"
 	[ "$e" = send ] && lab="control: bare send / bare send"
-	printf '  %-34s runs: %s  (GB/s %s vs %s; CPU s/GB %s vs %s)\n' "$lab" \
-		"$(runs "pair_$e")" "$(fmt "$(med "pair_eng_$e")")" \
-		"$(fmt "$(med "pair_bare_$e")")" "$(fmt "$(med "pair_ecpu_$e")")" \
-		"$(fmt "$(med "pair_bcpu_$e")")"
+	printf '  %-32s runs: %s\n' "$lab" "$(runs "pair_$e")"
+	printf '  %-32s whole-run ratios: %s; CPU s/GB engine/bare: %s\n' "" \
+		"$(runs "pair_tot_$e")" "$(runs "pair_cpu_$e")"
 done
 
 MEM=nan

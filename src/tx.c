@@ -21,7 +21,10 @@
 #define DMT_FULL_GIVEUP_MS 30000
 #define DMT_AUTO_COPY_MIN (512u << 10)
 #define DMT_AUTO_ZC_MIN (16u << 10)
-#define DMT_AUTO_VERDICT_MIN 32	/* completions before trusting COPIED */
+#define DMT_AUTO_VERDICT_MIN 32	/* COPIED completions in a row to switch */
+#define DMT_AUTO_PROBE_EVERY 64	/* then one large send in this many stays
+				 * zero-copy, to notice a path that stops
+				 * copying (a packet tap that went away) */
 
 static const char *const engine_names[DMT_ENGINE_MAX] = {
 	[DMT_ENGINE_AUTO] = "auto",	    [DMT_ENGINE_DEVMEM] = "devmem",
@@ -785,30 +788,35 @@ static int validate_segs(struct dmt_tx *tx, const struct dmt_seg *segs,
  * more than the copy they save (the kernel's msg_zerocopy documentation
  * puts the break-even around 10 KB; measured on loopback, 4 KiB sends ran
  * at 1.27 GB/s copied, 1.13 with MSG_ZEROCOPY and 0.75 with SEND_ZC).
- * And where every completion so far came back
- * COPIED, the kernel copies on this path anyway (local delivery: loopback,
- * veth into another namespace), and a large zero-copy send then costs a
+ * And where the last 32 completions all came back COPIED, the kernel
+ * copies on this path anyway (local delivery: loopback, veth into another
+ * namespace; or a packet tap), and a large zero-copy send then costs a
  * page pin plus that copy into freshly allocated pages, more than
  * send()'s own copy (docs/performance.md: on loopback 1 MiB sends ran at
  * 2.1 GB/s with SEND_ZC and 4.8 with send()). Sends in between stay
- * zero-copy, where it still wins there, and keep the verdict current.
+ * zero-copy, where it still wins there, and so does one large send in 64:
+ * their completions keep the verdict current, and one without COPIED
+ * ends the run and the switch.
  */
 static const struct dmt_tx_engine *engine_for(struct dmt_tx *tx, uint64_t total)
 {
 	if (total < tx->auto_zc_min)
 		return &dmt_engine_copy;
 	if (!tx->auto_copy_min || total < tx->auto_copy_min ||
-	    tx->zt.completed < DMT_AUTO_VERDICT_MIN ||
-	    tx->zt.copied != tx->zt.completed)
+	    tx->zt.copied_run < DMT_AUTO_VERDICT_MIN)
 		return tx->eng;
+	if (++tx->auto_probe >= DMT_AUTO_PROBE_EVERY) {
+		tx->auto_probe = 0;	/* a probe: zero-copy once more */
+		return tx->eng;
+	}
 	if (!tx->auto_copy_logged) {
 		tx->auto_copy_logged = true;
-		dmt_log(tx->ctx, DMT_LOG_INFO, "tx auto: %llu of %llu completions "
-			"came back COPIED (the kernel copies on this path): sends "
-			"of %llu bytes or more now use plain send()",
-			(unsigned long long)tx->zt.copied,
-			(unsigned long long)tx->zt.completed,
-			(unsigned long long)tx->auto_copy_min);
+		dmt_log(tx->ctx, DMT_LOG_INFO, "tx auto: the last %llu "
+			"completions came back COPIED (the kernel copies on this "
+			"path): sends of %llu bytes or more now use plain send(), "
+			"one in %d still zero-copy to notice a change",
+			(unsigned long long)tx->zt.copied_run,
+			(unsigned long long)tx->auto_copy_min, DMT_AUTO_PROBE_EVERY);
 	}
 	return &dmt_engine_copy;
 }

@@ -69,10 +69,13 @@ static unsigned int complete_one(struct dmt_tx *tx, struct uring_priv *p,
 	for (unsigned int i = 0; i < p->nph; i++) {
 		if (p->ph[i] != id)
 			continue;
+		uint64_t run = tx->zt.copied_run;
+
 		p->ph[i] = p->ph[--p->nph];
 		n = dmt_ztrack_complete(&tx->zt, id, id, false);
 		tx->zt.notifications--;
 		tx->zt.completed -= n;
+		tx->zt.copied_run = run;	/* a failed send says nothing */
 		return 0;
 	}
 	return dmt_ztrack_complete(&tx->zt, id, id, copied);

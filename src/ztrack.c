@@ -111,8 +111,12 @@ unsigned int dmt_ztrack_complete(struct dmt_ztrack *z, uint32_t lo,
 	}
 	z->stale += span - newly;
 	z->completed += newly;
-	if (copied)
+	if (copied) {
 		z->copied += newly;
+		z->copied_run += newly;
+	} else if (newly) {
+		z->copied_run = 0;
+	}
 	while (z->rhead < z->rtail && z->rec[z->rhead & z->rmask].done) {
 		struct dmt_zrec *r = &z->rec[z->rhead & z->rmask];
 		z->shead = r->seg_start + r->nseg;

@@ -29,6 +29,8 @@ struct dmt_ztrack {
 	uint32_t next_id;	/* id the kernel gives the next send */
 	uint64_t completed;	/* ids completed */
 	uint64_t copied;	/* of which with the COPIED flag */
+	uint64_t copied_run;	/* ids completed with COPIED since the last
+				 * one completed without */
 	uint64_t notifications;	/* ranges received */
 	uint64_t stale;		/* ids reported that were not outstanding */
 };

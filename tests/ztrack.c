@@ -24,10 +24,12 @@ int main(void)
 	T_CHECK(dmt_ztrack_busy(&z, 4096 * 3, 1), "region of id 3 busy");
 	T_CHECK(!dmt_ztrack_busy(&z, 4096 * 10, 4096), "past end not busy");
 	T_CHECK(dmt_ztrack_complete(&z, 0, 4, true) == 5, "[0..4] completes 5");
+	T_CHECK(z.copied_run == 5, "run of 5 COPIED");
 	T_CHECK(!dmt_ztrack_busy(&z, 0, 4096 * 5), "first five free");
 	T_CHECK(dmt_ztrack_busy(&z, 4096 * 5 - 1, 2), "straddling busy");
 	/* out of order: [7..9] before [5..6] */
 	T_CHECK(dmt_ztrack_complete(&z, 7, 9, false) == 3, "[7..9]");
+	T_CHECK(z.copied_run == 0, "a completion without COPIED ends the run");
 	T_CHECK(dmt_ztrack_outstanding(&z) == 5, "head waits for 5,6");
 	T_CHECK(!dmt_ztrack_busy(&z, 4096 * 7, 4096 * 3), "7..9 free");
 	T_CHECK(dmt_ztrack_busy(&z, 4096 * 6, 1), "6 busy");
