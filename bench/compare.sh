@@ -3,7 +3,7 @@
 #
 # bench/compare.sh [BUILD_DIR]: devmemtcp's engines next to iperf3 and the
 # bare syscall loops (build/bench/bench_bare), in one run, on loopback,
-# with each target ratio and PASS/MISS. Bounded: about 6 minutes with the
+# with each target ratio and PASS/MISS. Bounded: about 7 minutes with the
 # defaults on 2 CPUs. A miss is reported, never turned into a failure:
 # exit 0, or 2 when the programs are not built.
 #
@@ -22,7 +22,7 @@
 #
 # Environment: DMT_CMP_TIME (seconds per throughput run, default 2),
 # DMT_CMP_REPS (rounds, default 5), DMT_CMP_PAIRS (pair runs per engine,
-# default 5), DMT_CMP_PAIR_TIME (seconds per pair run, default 6),
+# default 7), DMT_CMP_PAIR_TIME (seconds per pair run, default 6),
 # DMT_CMP_PORT (first port, default 5460), DMT_CMP_FLOWS (the many-flows
 # case, default 64), DMT_CMP_BUF (sender buffer every contender cycles
 # through, default 131072: in cache, like iperf3's 128 KiB buffer; a
@@ -35,7 +35,7 @@ CLI=$BUILD/tools/devmemtcp/devmemtcp
 BARE=$BUILD/bench/bench_bare
 T=${DMT_CMP_TIME:-2}
 REPS=${DMT_CMP_REPS:-5}
-PAIRS=${DMT_CMP_PAIRS:-5}
+PAIRS=${DMT_CMP_PAIRS:-7}
 PT=${DMT_CMP_PAIR_TIME:-6}
 PORT=${DMT_CMP_PORT:-5460}
 FLOWS=${DMT_CMP_FLOWS:-64}

@@ -488,9 +488,8 @@ static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
 
 	if (want == DMT_ENGINE_AUTO || want == DMT_ENGINE_DEVMEM) {
 		ret = try_devmem(tx, dst, dstlen, ifname, bind_dev, why, sizeof(why));
-		if (ret == 0)
-			tx->auto_copy_min = tx->auto_zc_min = 0;
 		if (ret == 0) {
+			tx->auto_copy_min = tx->auto_zc_min = 0;
 			snprintf(tx->reason, sizeof(tx->reason), "%s: devmem TX "
 				 "binding %u", dmt_ifname(tx->ifindex, (char[IF_NAMESIZE]){0}),
 				 tx->binding);
@@ -802,8 +801,17 @@ static const struct dmt_tx_engine *engine_for(struct dmt_tx *tx, uint64_t total)
 {
 	if (total < tx->auto_zc_min)
 		return &dmt_engine_copy;
-	if (!tx->auto_copy_min || total < tx->auto_copy_min ||
-	    tx->zt.copied_run < DMT_AUTO_VERDICT_MIN)
+	if (!tx->auto_copy_min || total < tx->auto_copy_min)
+		return tx->eng;
+	/* Once switched, only the probes may give completions, and the send
+	 * path reaps after every 32 zero-copy sends: look for a probe's at
+	 * once (non-blocking, only while one is outstanding), so that a path
+	 * that stopped copying is seen by the next large send. A reap error
+	 * shows again at the next reap of the send path or the caller. */
+	if (tx->zt.copied_run >= DMT_AUTO_VERDICT_MIN &&
+	    dmt_ztrack_outstanding(&tx->zt))
+		(void)tx->eng->reap(tx, 0);
+	if (tx->zt.copied_run < DMT_AUTO_VERDICT_MIN)
 		return tx->eng;
 	if (++tx->auto_probe >= DMT_AUTO_PROBE_EVERY) {
 		tx->auto_probe = 0;	/* a probe: zero-copy once more */

@@ -316,7 +316,9 @@ int bench_write_svg(const char *path, const struct bench_cfg *c,
 			"stroke=\"%s\" stroke-width=\"2\"/>\n<text x=\"%.1f\" "
 			"y=\"%u\">%s%s</text>\n", ML + pw + 14, MT + 10 + 20 * ne,
 			ML + pw + 38, MT + 10 + 20 * ne, col, ML + pw + 44,
-			MT + 14 + 20 * ne, engine_label(&rows[i], lab, sizeof(lab)),
+			MT + 14 + 20 * ne, rows[i].engine == DMT_ENGINE_AUTO &&
+			rows[i].ok ? "auto (per send)" :
+			engine_label(&rows[i], lab, sizeof(lab)),
 			rows[i].ok ? "" : " (n/a)");
 		ne++;
 	}
