@@ -105,32 +105,49 @@ static void die(const char *what)
 	exit(1);
 }
 
-/* Listen on 127.0.0.1:port, fork a receiver that reads until EOF and
- * writes its result into *res (shared memory). */
-static pid_t start_rx(int port, bool pinned, struct rx_result *res)
+/* A listening socket on 127.0.0.1:port. */
+static int listen_local(int port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET,
 				 .sin_port = htons((uint16_t)port) };
-	int one = 1, lfd;
-	pid_t pid;
+	int one = 1, lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lfd < 0)
 		die("socket");
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
 	if (bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 4) < 0)
 		die("bind/listen");
+	return lfd;
+}
+
+/* Listen on 127.0.0.1:port (*lfd) and fork; the child, pinned to CPU 1
+ * when asked, gets 0. */
+static pid_t fork_rx(int port, bool pinned, int *lfd)
+{
+	pid_t pid;
+
+	*lfd = listen_local(port);
 	pid = fork();
 	if (pid < 0)
 		die("fork");
+	if (pid == 0 && pinned)
+		pin_cpu(1);
+	return pid;
+}
+
+/* Listen on 127.0.0.1:port, fork a receiver that reads until EOF and
+ * writes its result into *res (shared memory). */
+static pid_t start_rx(int port, bool pinned, struct rx_result *res)
+{
+	int lfd;
+	pid_t pid = fork_rx(port, pinned, &lfd);
+
 	if (pid == 0) {
 		static char buf[1 << 16];
 		double t0 = 0, c0;
 		int c;
 
-		if (pinned)
-			pin_cpu(1);
 		c = accept(lfd, NULL, NULL);
 		if (c < 0)
 			_exit(1);
@@ -408,27 +425,13 @@ static int run_loop(const char *mode, size_t size, size_t bufsz, double secs,
 
 static pid_t start_rx_pair(int port, bool pinned)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_port = htons((uint16_t)port) };
-	int one = 1, lfd;
-	pid_t pid;
+	int lfd;
+	pid_t pid = fork_rx(port, pinned, &lfd);
 
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (lfd < 0)
-		die("socket");
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-	if (bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 4) < 0)
-		die("bind/listen");
-	pid = fork();
-	if (pid < 0)
-		die("fork");
 	if (pid == 0) {
 		static char buf[1 << 16];
 		int c[2], ep, open = 2;
 
-		if (pinned)
-			pin_cpu(1);
 		ep = epoll_create1(EPOLL_CLOEXEC);
 		for (int i = 0; i < 2; i++) {
 			struct epoll_event e = { .events = EPOLLIN, .data.u32 = (uint32_t)i };

@@ -135,6 +135,24 @@ struct dmt_tx *t_tx_loopback(struct dmt_ctx *ctx, struct dmt_buf *buf,
 			      NULL, 0, opts, err);
 }
 
+struct dmt_tx *t_sink_tx(struct dmt_ctx *ctx, struct t_sink *sink,
+			 size_t bufsize, const struct dmt_tx_opts *opts,
+			 struct dmt_buf **buf)
+{
+	struct dmt_error err;
+	struct dmt_tx *tx;
+	int port = 0;
+
+	sink->fd = t_listen("127.0.0.1", &port);
+	t_sink_start(sink);
+	*buf = dmt_buf_new(DMT_BUF_HOST, bufsize, NULL, &err);
+	T_CHECK(*buf, "buffer: %s", err.message);
+	tx = t_tx_loopback(ctx, *buf, port, opts, &err);
+	T_CHECK(tx, "connect %s: %s", dmt_engine_name(opts ? opts->engine :
+		DMT_ENGINE_AUTO), err.message);
+	return tx;
+}
+
 void t_print_tx_stats(const char *label, const struct dmt_tx_stats *st)
 {
 	printf("%s: bytes %llu sends %llu syscalls %llu partial %llu ids %llu "

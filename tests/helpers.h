@@ -87,3 +87,8 @@ void t_sink_start(struct t_sink *s);
 void t_sink_join(struct t_sink *s);
 /* Run the sink body in the current thread (e.g. inside a namespace child). */
 void *t_sink_main(void *arg);
+/* Start sink on 127.0.0.1 and connect a sender to it over a new host
+ * buffer of bufsize bytes (*buf); fails the test on error. */
+struct dmt_tx *t_sink_tx(struct dmt_ctx *ctx, struct t_sink *sink,
+			 size_t bufsize, const struct dmt_tx_opts *opts,
+			 struct dmt_buf **buf);

@@ -46,21 +46,14 @@ static void run(struct dmt_ctx *ctx, enum dmt_engine eng, uint64_t copy_min,
 		unsigned long long total, struct result *res)
 {
 	struct t_sink sink = { .v = V };
-	struct dmt_error err;
 	struct dmt_buf *buf;
 	struct dmt_tx *tx;
-	int port = 0;
 
 	DMT_OPTS(dmt_tx_opts, opts, .engine = eng, .auto_copy_min = copy_min,
 		 .auto_zc_min = zc_min);
 	memset(res, 0, sizeof(*res));
 	res->st.sz = sizeof(res->st);
-	sink.fd = t_listen("127.0.0.1", &port);
-	t_sink_start(&sink);
-	buf = dmt_buf_new(DMT_BUF_HOST, (size_t)REGION * NREG, NULL, &err);
-	T_CHECK(buf, "buffer: %s", err.message);
-	tx = t_tx_loopback(ctx, buf, port, &opts, &err);
-	T_CHECK(tx, "connect %s: %s", dmt_engine_name(eng), err.message);
+	tx = t_sink_tx(ctx, &sink, (size_t)REGION * NREG, &opts, &buf);
 	res->used = dmt_tx_engine(tx);
 	snprintf(res->reason, sizeof(res->reason), "%s", dmt_tx_engine_reason(tx));
 
@@ -112,20 +105,13 @@ static void run(struct dmt_ctx *ctx, enum dmt_engine eng, uint64_t copy_min,
 static void run_probe(struct dmt_ctx *ctx)
 {
 	struct t_sink sink = { .v = 0 };
-	struct dmt_error err;
 	struct dmt_seg s = { 0, REGION };
 	struct dmt_buf *buf;
 	struct dmt_tx *tx;
-	int port = 0;
 
 	DMT_OPTS(dmt_tx_stats, a);
 	DMT_OPTS(dmt_tx_stats, b);
-	sink.fd = t_listen("127.0.0.1", &port);
-	t_sink_start(&sink);
-	buf = dmt_buf_new(DMT_BUF_HOST, REGION, NULL, &err);
-	T_CHECK(buf, "buffer: %s", err.message);
-	tx = t_tx_loopback(ctx, buf, port, NULL, &err);
-	T_CHECK(tx, "connect: %s", err.message);
+	tx = t_sink_tx(ctx, &sink, REGION, NULL, &buf);
 	for (int i = 0; i < 40; i++)	/* learn: 32 COPIED completions */
 		T_CHECK(dmt_tx_send(tx, &s, 1) == REGION, "send: %s",
 			dmt_tx_last_error(tx)->message);

@@ -29,20 +29,13 @@ static void fill_region(struct dmt_buf *b, unsigned int r, unsigned long long po
 static void run(struct dmt_ctx *ctx, enum dmt_engine eng, unsigned int maxout)
 {
 	struct t_sink sink = { .v = V };
-	struct dmt_error err;
 	struct dmt_buf *buf;
 	struct dmt_tx *tx;
-	int port = 0;
 
 	DMT_OPTS(dmt_tx_stats, st);
 	DMT_OPTS(dmt_tx_opts, opts, .engine = eng, .max_outstanding = maxout);
 
-	sink.fd = t_listen("127.0.0.1", &port);
-	t_sink_start(&sink);
-	buf = dmt_buf_new(DMT_BUF_HOST, (size_t)REGION * NREG, NULL, &err);
-	T_CHECK(buf, "buffer: %s", err.message);
-	tx = t_tx_loopback(ctx, buf, port, &opts, &err);
-	T_CHECK(tx, "connect %s: %s", dmt_engine_name(eng), err.message);
+	tx = t_sink_tx(ctx, &sink, (size_t)REGION * NREG, &opts, &buf);
 	printf("requested %s -> engine %s: %s\n", dmt_engine_name(eng),
 	       dmt_engine_name(dmt_tx_engine(tx)), dmt_tx_engine_reason(tx));
 	if (eng != DMT_ENGINE_AUTO)
