@@ -444,7 +444,7 @@ int cmd_client(int argc, char **argv)
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	uint64_t u;
-	int opt;
+	int opt, ret;
 
 	opterr = 0;
 	optind = 1;
@@ -479,22 +479,12 @@ int cmd_client(int argc, char **argv)
 			c.ifname = optarg;
 			break;
 		case 'i':
-			if (parse_seconds(optarg, &c.interval))
-				return usage_error("client", "bad interval '%s' (-i):"
-						   " give seconds, 0 for none", optarg);
+			if ((ret = opt_interval("client", optarg, &c.interval)))
+				return ret;
 			break;
 		case O_ENGINE:
-			if (dmt_engine_from_name(optarg, &c.engine) < 0)
-				return usage_error("client", "unknown engine '%s' "
-						   "(--engine): use auto, devmem, "
-						   "uring, zerocopy or copy", optarg);
-			if (!dmt_engine_built(c.engine))
-				return usage_error("client", "engine %s is not built "
-						   "into this devmemtcp%s: use auto, "
-						   "zerocopy or copy", optarg,
-						   c.engine == DMT_ENGINE_URING ?
-						   " (liburing was missing at build "
-						   "time)" : "");
+			if ((ret = opt_tx_engine("client", optarg, true, &c.engine)))
+				return ret;
 			break;
 		case O_SIZE:
 			if (parse_size(optarg, &c.size) || c.size == 0)
@@ -504,18 +494,12 @@ int cmd_client(int argc, char **argv)
 			c.have_size = true;
 			break;
 		case O_BUFFER:
-			if (parse_buffer(optarg, &c.buf))
-				return usage_error("client", "unknown buffer '%s' "
-						   "(--buffer): use auto, host, udmabuf,"
-						   " dmaheap, cuda[:N] or rocm[:N]",
-						   optarg);
+			if ((ret = opt_buffer("client", optarg, &c.buf)))
+				return ret;
 			break;
 		case O_BUFSIZE:
-			if (parse_size(optarg, &c.buf_size) || c.buf_size < 4096 ||
-			    c.buf_size > (64ull << 30))
-				return usage_error("client", "bad buffer size '%s' "
-						   "(--buffer-size): give 4K..64G",
-						   optarg);
+			if ((ret = opt_buffer_size("client", optarg, &c.buf_size)))
+				return ret;
 			break;
 		case O_MSGSIZE:
 			if (parse_size(optarg, &c.msg_size) || c.msg_size == 0 ||
@@ -527,11 +511,8 @@ int cmd_client(int argc, char **argv)
 			c.json = true;
 			break;
 		case O_TIMEOUT:
-			if (parse_uint(optarg, 1, 86400, &u))
-				return usage_error("client", "bad timeout '%s' "
-						   "(--timeout): give seconds 1..86400",
-						   optarg);
-			c.timeout_s = (int)u;
+			if ((ret = opt_timeout("client", optarg, &c.timeout_s)))
+				return ret;
 			break;
 		case 'h':
 			client_usage(stdout);

@@ -372,6 +372,57 @@ int run_error(const char *cmd, const char *fmt, ...)
 	return rc;
 }
 
+int opt_buffer(const char *cmd, const char *arg, struct buf_choice *b)
+{
+	if (parse_buffer(arg, b))
+		return usage_error(cmd, "unknown buffer '%s' (--buffer): use auto, "
+				   "host, udmabuf, dmaheap, cuda[:N] or rocm[:N]",
+				   arg);
+	return 0;
+}
+
+int opt_buffer_size(const char *cmd, const char *arg, uint64_t *v)
+{
+	if (parse_size(arg, v) || *v < 4096 || *v > (64ull << 30))
+		return usage_error(cmd, "bad buffer size '%s' (--buffer-size): "
+				   "give 4K..64G", arg);
+	return 0;
+}
+
+int opt_interval(const char *cmd, const char *arg, double *v)
+{
+	if (parse_seconds(arg, v))
+		return usage_error(cmd, "bad interval '%s' (-i): give seconds, 0 "
+				   "for none", arg);
+	return 0;
+}
+
+int opt_timeout(const char *cmd, const char *arg, int *v)
+{
+	uint64_t u;
+
+	if (parse_uint(arg, 1, 86400, &u))
+		return usage_error(cmd, "bad timeout '%s' (--timeout): give "
+				   "seconds 1..86400", arg);
+	*v = (int)u;
+	return 0;
+}
+
+int opt_tx_engine(const char *cmd, const char *arg, bool staged_ok,
+		  enum dmt_engine *e)
+{
+	if (dmt_engine_from_name(arg, e) < 0 ||
+	    (!staged_ok && *e == DMT_ENGINE_STAGED))
+		return usage_error(cmd, "unknown engine '%s' (--engine): use auto, "
+				   "devmem, uring, zerocopy or copy", arg);
+	if (!dmt_engine_built(*e))
+		return usage_error(cmd, "engine %s is not built into this "
+				   "devmemtcp%s: use auto, zerocopy or copy", arg,
+				   *e == DMT_ENGINE_URING ? " (liburing was "
+				   "missing at build time)" : "");
+	return 0;
+}
+
 int parse_buffer(const char *s, struct buf_choice *out)
 {
 	static const struct {

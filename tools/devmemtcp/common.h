@@ -110,12 +110,12 @@ const char *addr_str(const struct sockaddr *sa, char *buf, size_t len);
 /* One-line usage error "devmemtcp CMD: MSG" on stderr; returns 2. */
 int usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* One-line runtime error "devmemtcp CMD: MSG" on stderr; returns 1. */
 /* getopt_long's ':' (missing value) or '?' (unknown option) for cmd:
  * one line naming the option and the help, exit status 2. */
 int getopt_error(const char *cmd, int c, char **argv);
 /* Arguments left after the options: exit status 2 for the first, else 0. */
 int extra_args_error(const char *cmd, int argc, char **argv);
+/* One-line runtime error "devmemtcp CMD: MSG" on stderr; returns 1. */
 int run_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -125,6 +125,17 @@ struct buf_choice {
 	int device;		/* cuda/rocm device index */
 };
 int parse_buffer(const char *s, struct buf_choice *out);
+/*
+ * Options several commands share, each with one error sentence: 0, or
+ * the exit status of the usage error they printed.
+ */
+int opt_buffer(const char *cmd, const char *arg, struct buf_choice *b);
+int opt_buffer_size(const char *cmd, const char *arg, uint64_t *v);
+int opt_interval(const char *cmd, const char *arg, double *v);
+int opt_timeout(const char *cmd, const char *arg, int *v);
+/* --engine of the senders (staged_ok: DMT_ENGINE_STAGED accepted). */
+int opt_tx_engine(const char *cmd, const char *arg, bool staged_ok,
+		  enum dmt_engine *e);
 /*
  * Allocate per choice. auto: udmabuf, else host; why receives the reason
  * (e.g. "udmabuf unavailable: /dev/udmabuf not found ..."). NULL + message

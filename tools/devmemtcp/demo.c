@@ -367,7 +367,7 @@ int cmd_demo(int argc, char **argv)
 	char err[1200] = "", note[1400] = "", exporter[256];
 	pid_t spid = 0, cpid = 0;
 	struct demo *d;
-	int opt, st_c = -1, st_s = -1, rc = 1;
+	int opt, ret, st_c = -1, st_s = -1, rc = 1;
 	uint32_t port;
 
 	opterr = 0;
@@ -380,25 +380,15 @@ int cmd_demo(int argc, char **argv)
 						   "give at least 1M, e.g. 1G", optarg);
 			break;
 		case O_ENGINE:
-			if (dmt_engine_from_name(optarg, &eng) < 0 ||
-			    eng == DMT_ENGINE_STAGED)
-				return usage_error("demo", "unknown engine '%s' "
-						   "(--engine): use auto, devmem, "
-						   "uring, zerocopy or copy", optarg);
-			if (!dmt_engine_built(eng))
-				return usage_error("demo", "engine %s is not built "
-						   "into this devmemtcp: use auto, "
-						   "zerocopy or copy", optarg);
+			if ((ret = opt_tx_engine("demo", optarg, false, &eng)))
+				return ret;
 			break;
 		case O_LOOPBACK:
 			loopback = true;
 			break;
 		case O_BUFFER:
-			if (parse_buffer(optarg, &bufc))
-				return usage_error("demo", "unknown buffer '%s' "
-						   "(--buffer): use auto, host, udmabuf,"
-						   " dmaheap, cuda[:N] or rocm[:N]",
-						   optarg);
+			if ((ret = opt_buffer("demo", optarg, &bufc)))
+				return ret;
 			have_buf = true;
 			break;
 		case O_JSON:

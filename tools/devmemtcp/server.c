@@ -937,7 +937,7 @@ int cmd_server(int argc, char **argv)
 	const char *why;
 	socklen_t sl;
 	uint64_t u;
-	int opt;
+	int opt, ret;
 
 	opterr = 0;
 	optind = 1;
@@ -964,9 +964,8 @@ int cmd_server(int argc, char **argv)
 			c.v = (unsigned int)u;
 			break;
 		case 'i':
-			if (parse_seconds(optarg, &c.interval))
-				return usage_error("server", "bad interval '%s' (-i):"
-						   " give seconds, 0 for none", optarg);
+			if ((ret = opt_interval("server", optarg, &c.interval)))
+				return ret;
 			break;
 		case 'f':
 			dm.ifname = optarg;
@@ -1002,19 +1001,13 @@ int cmd_server(int argc, char **argv)
 			c.engine = optarg;
 			break;
 		case O_BUFFER:
-			if (parse_buffer(optarg, &c.buf))
-				return usage_error("server", "unknown buffer '%s' "
-						   "(--buffer): use auto, host, udmabuf,"
-						   " dmaheap, cuda[:N] or rocm[:N]",
-						   optarg);
+			if ((ret = opt_buffer("server", optarg, &c.buf)))
+				return ret;
 			c.have_buf = true;
 			break;
 		case O_BUFSIZE:
-			if (parse_size(optarg, &c.buf_size) || c.buf_size < 4096 ||
-			    c.buf_size > (64ull << 30))
-				return usage_error("server", "bad buffer size '%s' "
-						   "(--buffer-size): give 4K..64G",
-						   optarg);
+			if ((ret = opt_buffer_size("server", optarg, &c.buf_size)))
+				return ret;
 			break;
 		case O_VALIDATE:
 			if (parse_validate(optarg, &c.val))
@@ -1034,11 +1027,8 @@ int cmd_server(int argc, char **argv)
 			c.json = true;
 			break;
 		case O_TIMEOUT:
-			if (parse_uint(optarg, 1, 86400, &u))
-				return usage_error("server", "bad timeout '%s' "
-						   "(--timeout): give seconds 1..86400",
-						   optarg);
-			c.timeout_s = (int)u;
+			if ((ret = opt_timeout("server", optarg, &c.timeout_s)))
+				return ret;
 			break;
 		case 'h':
 			server_usage(stdout);
