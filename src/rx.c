@@ -400,6 +400,20 @@ static void release_all(struct dmt_rx *rx, const struct dmt_frag *frags,
 	rx->err = keep;
 }
 
+/* Double the devmem control buffer, up to ctrl_max. true when it grew. */
+static bool ctrl_grow(struct dmt_rx *rx)
+{
+	size_t grow = rx->ctrl_size * 2 < rx->ctrl_max ? rx->ctrl_size * 2 :
+							   rx->ctrl_max;
+	char *p;
+
+	if (rx->ctrl_size >= rx->ctrl_max || !(p = realloc(rx->ctrl, grow)))
+		return false;
+	rx->ctrl = p;
+	rx->ctrl_size = grow;
+	return true;
+}
+
 static ssize_t recv_devmem(struct dmt_rx *rx, struct dmt_frag *frags,
 			   unsigned int max, unsigned int *nfrags)
 {
@@ -436,18 +450,8 @@ retry:
 			   MSG_SOCK_DEVMEM | (rx->nonblock ? MSG_DONTWAIT : 0));
 	if (n == -DMT_ETOOSMALL) {
 		rx->st.etoosmall++;
-		if (msg.msg_controllen == rx->ctrl_size &&
-		    rx->ctrl_size < rx->ctrl_max) {
-			size_t grow = rx->ctrl_size * 2 < rx->ctrl_max ?
-				      rx->ctrl_size * 2 : rx->ctrl_max;
-			char *p = realloc(rx->ctrl, grow);
-
-			if (p) {
-				rx->ctrl = p;
-				rx->ctrl_size = grow;
-				goto retry;
-			}
-		}
+		if (msg.msg_controllen == rx->ctrl_size && ctrl_grow(rx))
+			goto retry;
 		return rx_fail_set(rx, -DMT_ETOOSMALL, "recvmsg: the %zu-byte "
 			"control buffer cannot hold the next devmem cmsg "
 			"(ETOOSMALL, errno 525): pass more fragment slots or a "
@@ -485,14 +489,7 @@ retry:
 	if (res.ndmabuf + res.nlinear && acc != (uint64_t)n) {
 		release_all(rx, frags, res.nfrags);
 		if (res.ctrunc) {
-			size_t grow = rx->ctrl_size * 2 < rx->ctrl_max ?
-				      rx->ctrl_size * 2 : rx->ctrl_max;
-			char *p = realloc(rx->ctrl, grow);
-
-			if (p) {
-				rx->ctrl = p;
-				rx->ctrl_size = grow;
-			}
+			ctrl_grow(rx);
 			return rx_fail_set(rx, -EMSGSIZE, "recvmsg: MSG_CTRUNC: "
 				"the kernel truncated the devmem cmsgs, %llu of %zd "
 				"bytes have no fragment record and are lost; the "
