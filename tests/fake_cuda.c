@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "fake_gpu.h"
 
 typedef int CUresult;
 typedef int CUdevice;
@@ -70,18 +71,6 @@ struct exp {
 	size_t len;
 };
 
-/* State visible to tests through fake_cuda_stats(). */
-struct fake_cuda_stats {
-	int live_allocs;
-	int ctx_refs;
-	int registered;
-	int exports;
-	unsigned long long last_export_flags;
-	int export_calls;
-	long long htod_bytes;
-	long long dtoh_bytes;
-};
-
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct CUctx_st ctxs[MAXDEV];
 static int ctx_ref[MAXDEV];
@@ -105,6 +94,14 @@ static int ndev(void)
 	int n = envint("FAKE_CUDA_DEVICES", 1);
 
 	return n < 0 ? 0 : n > MAXDEV ? MAXDEV : n;
+}
+
+/* cuInit called, and d a device of ours */
+static CUresult check_dev(int d)
+{
+	if (!inited)
+		return E_NOT_INIT;
+	return d < 0 || d >= ndev() ? E_INVALID_DEVICE : OK;
 }
 
 API void fake_cuda_get_stats(struct fake_cuda_stats *s)
@@ -164,10 +161,10 @@ API CUresult cuDeviceGetCount(int *n)
 
 API CUresult cuDeviceGet(CUdevice *d, int ordinal)
 {
-	if (!inited)
-		return E_NOT_INIT;
-	if (ordinal < 0 || ordinal >= ndev())
-		return E_INVALID_DEVICE;
+	CUresult r;
+
+	if ((r = check_dev(ordinal)) != OK)
+		return r;
 	*d = ordinal;
 	return OK;
 }
@@ -198,10 +195,10 @@ API CUresult cuDeviceGetName(char *name, int len, CUdevice d)
 
 API CUresult cuDeviceGetAttribute(int *v, int attr, CUdevice d)
 {
-	if (!inited)
-		return E_NOT_INIT;
-	if (d < 0 || d >= ndev())
-		return E_INVALID_DEVICE;
+	CUresult r;
+
+	if ((r = check_dev(d)) != OK)
+		return r;
 	if (attr != 124)
 		return E_INVALID_VALUE;
 	*v = envint("FAKE_CUDA_DMABUF", 1) ? 1 : 0;
@@ -210,10 +207,10 @@ API CUresult cuDeviceGetAttribute(int *v, int attr, CUdevice d)
 
 API CUresult cuDevicePrimaryCtxRetain(CUcontext *c, CUdevice d)
 {
-	if (!inited)
-		return E_NOT_INIT;
-	if (d < 0 || d >= ndev())
-		return E_INVALID_DEVICE;
+	CUresult r;
+
+	if ((r = check_dev(d)) != OK)
+		return r;
 	pthread_mutex_lock(&mu);
 	ctxs[d].dev = d;
 	ctx_ref[d]++;

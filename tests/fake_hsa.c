@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "fake_gpu.h"
 
 typedef int hsa_status_t;
 typedef struct { uint64_t handle; } hsa_agent_t;
@@ -46,13 +47,6 @@ struct alloc {
 	size_t len;	/* memfd length */
 	size_t hdr;	/* where the returned pointer starts */
 	int fd;
-};
-
-struct fake_hsa_stats {
-	int refs;
-	int live_allocs;
-	int locked;
-	int open_exports;
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;

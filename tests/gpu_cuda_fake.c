@@ -16,17 +16,7 @@
 
 #include "gpu.h"
 #include "helpers.h"
-
-struct fake_cuda_stats {
-	int live_allocs;
-	int ctx_refs;
-	int registered;
-	int exports;
-	unsigned long long last_export_flags;
-	int export_calls;
-	long long htod_bytes;
-	long long dtoh_bytes;
-};
+#include "fake_gpu.h"
 
 static void (*get_stats)(struct fake_cuda_stats *);
 

@@ -14,13 +14,7 @@
 
 #include "gpu.h"
 #include "helpers.h"
-
-struct fake_hsa_stats {
-	int refs;
-	int live_allocs;
-	int locked;
-	int open_exports;
-};
+#include "fake_gpu.h"
 
 static void (*get_stats)(struct fake_hsa_stats *);
 
