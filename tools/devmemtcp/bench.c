@@ -50,29 +50,7 @@ static void usage(FILE *f)
 /* One-line usage error: "devmemtcp bench: WHAT 'ARG': FIX", exit 2. */
 static int bad(const char *what, const char *arg, const char *fix)
 {
-	fprintf(stderr, "devmemtcp bench: %s '%s': %s\n", what, arg, fix);
-	return 2;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || s[0] == '-')
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	default: break;
-	}
-	if (*end)
-		return -1;
-	*out = v;
-	return 0;
+	return usage_error("bench", "%s '%s': %s", what, arg, fix);
 }
 
 static int parse_list(char *s, int (*one)(const char *, void *), void *ctx)
@@ -107,7 +85,7 @@ static int one_size(const char *s, void *p)
 	struct bench_cfg *c = p;
 	uint64_t v;
 
-	if (parse_u64(s, &v) || v == 0 || v > (64u << 20)) {
+	if (parse_size(s, &v) || v == 0 || v > (64u << 20)) {
 		bad("bad message size", s, "give 1 to 64M, e.g. 4K,64K,1M");
 		return -1;
 	}
@@ -227,8 +205,9 @@ int cmd_bench(int argc, char **argv)
 	char *end;
 	int opt, rc = 0;
 
+	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "qh", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":qh", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'e':
 			if (parse_list(optarg, one_engine, &c))
@@ -239,7 +218,7 @@ int cmd_bench(int argc, char **argv)
 				return 2;
 			break;
 		case 'r':
-			if (parse_u64(optarg, &v) || !v || v > BENCH_MAX_REPS)
+			if (parse_size(optarg, &v) || !v || v > BENCH_MAX_REPS)
 				return bad("bad --reps", optarg, "give 1 to 20");
 			c.reps = (unsigned int)v;
 			break;
@@ -250,26 +229,25 @@ int cmd_bench(int argc, char **argv)
 					   "give seconds between 0.1 and 600");
 			break;
 		case 'b':
-			if (parse_u64(optarg, &v) || !v || v > (1ull << 40))
+			if (parse_size(optarg, &v) || !v || v > (1ull << 40))
 				return bad("bad --bytes", optarg,
 					   "give a size such as 256M or 4G");
 			c.bytes = v;
 			break;
 		case 'f':
-			if (parse_u64(optarg, &v) || !v || v > BENCH_MAX_FLOWS)
+			if (parse_size(optarg, &v) || !v || v > BENCH_MAX_FLOWS)
 				return bad("bad --flows", optarg, "give 1 to 1024");
 			c.flows = (unsigned int)v;
 			break;
 		case 'B':
-			if (parse_u64(optarg, &v) || v < 4096 || v > (1ull << 30))
+			if (parse_size(optarg, &v) || v < 4096 || v > (1ull << 30))
 				return bad("bad --buffer-size", optarg,
 					   "give 4K to 1G, e.g. 128K or 16M");
 			c.bufsize = v;
 			break;
 		case 'm':
-			if (parse_buffer(optarg, &bufc))
-				return bad("unknown buffer", optarg, "use auto, host, "
-					   "udmabuf, dmaheap, cuda[:N] or rocm[:N]");
+			if ((rc = opt_buffer("bench", optarg, &bufc)))
+				return rc;
 			c.buf_kind = bufc.kind;
 			c.buf_device = bufc.device;
 			c.buf_name = optarg;
@@ -281,7 +259,7 @@ int cmd_bench(int argc, char **argv)
 			c.pin = true;
 			break;
 		case 'p':
-			if (parse_u64(optarg, &v) || v < 1024 || v > 60000)
+			if (parse_size(optarg, &v) || v < 1024 || v > 60000)
 				return bad("bad --port", optarg,
 					   "give 1024 to 60000");
 			c.port = (int)v;
@@ -302,13 +280,11 @@ int cmd_bench(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return getopt_error("bench", opt, argv);
 		}
 	}
 	if (optind < argc)
-		return bad("unexpected argument", argv[optind],
-			   "see 'devmemtcp bench --help'");
+		return extra_args_error("bench", argc, argv);
 	if (!c.nengines)
 		parse_list(buf_choice_gpu(&bufc) ? engines_gpu : engines_def,
 			   one_engine, &c);
