@@ -25,8 +25,7 @@ int main(void)
 	int port = 0;
 	ssize_t n;
 
-	ctx = dmt_ctx_new(NULL, &err);
-	T_SKIP_IF(!ctx, "no netdev family: %s", err.message);
+	ctx = t_ctx();
 	sink.fd = t_listen("127.0.0.1", &port);
 	t_sink_start(&sink);
 	buf = dmt_buf_new(DMT_BUF_HOST, 1 << 20, NULL, &err);

@@ -278,10 +278,7 @@ int main(void)
 	owner = getpid();
 	atexit(cleanup);
 	{
-		struct dmt_error e;
-		struct dmt_ctx *c = dmt_ctx_new(NULL, &e);
-
-		T_SKIP_IF(!c, "no netdev family: %s", e.message);
+		struct dmt_ctx *c = t_ctx();
 		dmt_ctx_free(c);
 	}
 	if (!tools)

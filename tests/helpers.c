@@ -123,6 +123,17 @@ void t_sink_join(struct t_sink *s)
 
 #include <arpa/inet.h>
 
+struct dmt_ctx *t_ctx(void)
+{
+	struct dmt_error err;
+	struct dmt_ctx *ctx = dmt_ctx_new(NULL, &err);
+
+	T_SKIP_IF(!ctx && err.err == -DMT_ERR_NO_FAMILY,
+		  "no netdev netlink family: %s", err.message);
+	T_CHECK(ctx, "dmt_ctx_new: %s", err.message);
+	return ctx;
+}
+
 struct dmt_tx *t_tx_loopback(struct dmt_ctx *ctx, struct dmt_buf *buf,
 			     int port, const struct dmt_tx_opts *opts,
 			     struct dmt_error *err)

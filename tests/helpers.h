@@ -39,6 +39,9 @@
 
 /* Skip unless root (tier B). */
 void t_require_root(void);
+/* dmt_ctx_new(): skips when the kernel has no netdev netlink family,
+ * fails the test on any other error. */
+struct dmt_ctx *t_ctx(void);
 /* Path of the devmemtcp binary (DMT_CLI from CTest's environment). */
 const char *t_cli(void);
 /* Run a shell command, capture up to outlen bytes of stdout+stderr;

@@ -15,12 +15,10 @@ int main(void)
 	struct dmt_queue_info q[64], one;
 	struct dmt_page_pool_info pp[64];
 	struct dmt_dev_info d;
-	struct dmt_error err;
 	struct dmt_ctx *ctx;
 	int n, lo = (int)if_nametoindex("lo");
 
-	ctx = dmt_ctx_new(NULL, &err);
-	T_SKIP_IF(!ctx, "no netdev family: %s", err.message);
+	ctx = t_ctx();
 	T_CHECK(lo > 0, "no lo");
 
 	T_CHECK(dmt_dev_get(ctx, lo, &d) == 0 && d.ifindex == (uint32_t)lo,

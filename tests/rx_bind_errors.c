@@ -117,15 +117,13 @@ static int in_veth(void *arg)
 int main(void)
 {
 	struct dmt_ctx *ctx;
-	struct dmt_error e;
 	struct netpair np;
 	char err[256];
 	uint32_t id;
 	int ret;
 
 	t_require_root();
-	ctx = dmt_ctx_new(NULL, &e);
-	T_SKIP_IF(!ctx, "no netdev family: %s", e.message);
+	ctx = t_ctx();
 
 	printf("lo:\n");
 	expect_bind(ctx, 1, -EOPNOTSUPP, "bind-rx on lo", "queue management");

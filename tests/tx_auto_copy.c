@@ -142,12 +142,10 @@ static void run_probe(struct dmt_ctx *ctx)
 int main(void)
 {
 	const unsigned long long total = 96ull << 20;
-	struct dmt_error err;
 	struct dmt_ctx *ctx;
 	struct result r;
 
-	ctx = dmt_ctx_new(NULL, &err);
-	T_SKIP_IF(!ctx, "no netdev family: %s", err.message);
+	ctx = t_ctx();
 
 	/* default thresholds (16 KiB, 512 KiB), 1 MiB and 64 KiB sends mixed */
 	run(ctx, DMT_ENGINE_AUTO, 0, 0, REGION, SMALL, total, &r);

@@ -161,11 +161,9 @@ int main(void)
 		DMT_ENGINE_COPY, DMT_ENGINE_ZEROCOPY, DMT_ENGINE_URING,
 		DMT_ENGINE_AUTO,
 	};
-	struct dmt_error err;
 	struct dmt_ctx *ctx;
 
-	ctx = dmt_ctx_new(NULL, &err);
-	T_SKIP_IF(!ctx, "no netdev family: %s", err.message);
+	ctx = t_ctx();
 	for (unsigned int i = 0; i < sizeof(engines) / sizeof(engines[0]); i++) {
 		if (!dmt_engine_built(engines[i])) {
 			printf("engine %s not built, not tested\n",

@@ -92,11 +92,9 @@ static void run(struct dmt_ctx *ctx, enum dmt_engine eng)
 
 int main(void)
 {
-	struct dmt_error err;
 	struct dmt_ctx *ctx;
 
-	ctx = dmt_ctx_new(NULL, &err);
-	T_SKIP_IF(!ctx, "no netdev family: %s", err.message);
+	ctx = t_ctx();
 	run(ctx, DMT_ENGINE_ZEROCOPY);
 	if (dmt_engine_built(DMT_ENGINE_URING))
 		run(ctx, DMT_ENGINE_URING);

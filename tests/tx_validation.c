@@ -24,8 +24,7 @@ int main(void)
 	enum dmt_engine e;
 	int sv[2];
 
-	ctx = dmt_ctx_new(NULL, &err);
-	T_SKIP_IF(!ctx, "no netdev netlink family: %s", err.message);
+	ctx = t_ctx();
 	T_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
 	buf = dmt_buf_new(DMT_BUF_HOST, 10000, NULL, &err);
 	T_CHECK(buf, "host buffer: %s", err.message);
