@@ -25,14 +25,11 @@ int main(void)
 {
 	const char *engines[] = { "copy", "zerocopy", "auto", "uring" };
 	struct netpair np;
-	char dir[64], err[256], out[4096];
+	char dir[64], out[4096];
 	int fails = 0;
 
 	t_require_root();
-	if (netpair_create(&np, 0, err, sizeof(err)) < 0) {
-		printf("SKIP: cannot create a namespace pair: %s\n", err);
-		return T_SKIP;
-	}
+	t_netpair(&np);
 	cu_tmpdir(dir, sizeof(dir));
 	for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++) {
 		struct cu_pair p = { launch_ns, &np, dir, np.addr[1], engines[i],

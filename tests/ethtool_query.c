@@ -242,7 +242,6 @@ int main(void)
 	struct dmt_error err;
 	struct dmt_ctx *ctx;
 	struct netpair p;
-	char msg[256];
 	int ret;
 
 	t_require_root();
@@ -254,9 +253,7 @@ int main(void)
 	check_eth0(ctx);
 	dmt_ctx_free(ctx);
 
-	ret = netpair_create(&p, 0, msg, sizeof(msg));
-	T_SKIP_IF(ret == -EPERM, "cannot create namespaces: %s", msg);
-	T_CHECK(ret == 0, "netpair: %s", msg);
+	t_netpair(&p);
 	ret = netpair_run(&p, 0, veth_side, &p, NULL);
 	netpair_destroy(&p);
 	T_CHECK(ret == 0, "veth side exited %d", ret);

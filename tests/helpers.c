@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "netns.h"
 
 void t_require_root(void)
 {
@@ -132,6 +133,15 @@ struct dmt_ctx *t_ctx(void)
 		  "no netdev netlink family: %s", err.message);
 	T_CHECK(ctx, "dmt_ctx_new: %s", err.message);
 	return ctx;
+}
+
+void t_netpair(struct netpair *np)
+{
+	char why[256];
+	int ret = netpair_create(np, 0, why, sizeof(why));
+
+	T_SKIP_IF(ret == -EPERM, "network namespaces not permitted: %s", why);
+	T_CHECK(ret == 0, "namespace pair: %s", why);
 }
 
 struct dmt_tx *t_tx_loopback(struct dmt_ctx *ctx, struct dmt_buf *buf,

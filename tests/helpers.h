@@ -42,6 +42,11 @@ void t_require_root(void);
 /* dmt_ctx_new(): skips when the kernel has no netdev netlink family,
  * fails the test on any other error. */
 struct dmt_ctx *t_ctx(void);
+struct netpair;
+/* netpair_create() with the default MTU: skips where namespaces are not
+ * permitted (EPERM, e.g. an unprivileged container), fails the test on
+ * any other error. */
+void t_netpair(struct netpair *np);
 /* Path of the devmemtcp binary (DMT_CLI from CTest's environment). */
 const char *t_cli(void);
 /* Run a shell command, capture up to outlen bytes of stdout+stderr;

@@ -118,7 +118,6 @@ int main(void)
 {
 	struct dmt_ctx *ctx;
 	struct netpair np;
-	char err[256];
 	uint32_t id;
 	int ret;
 
@@ -135,8 +134,7 @@ int main(void)
 	dmt_ctx_free(ctx);
 
 	printf("veth in a private namespace:\n");
-	ret = netpair_create(&np, 0, err, sizeof(err));
-	T_SKIP_IF(ret < 0, "cannot create a namespace pair: %s", err);
+	t_netpair(&np);
 	ret = netpair_run(&np, 0, in_veth, NULL, NULL);
 	netpair_destroy(&np);
 	T_CHECK(ret == 0, "veth child failed (%d)", ret);

@@ -54,7 +54,7 @@ static int in_veth(void *arg)
 
 int main(void)
 {
-	char err[256], drv[32] = "", before[4096], after[4096];
+	char drv[32] = "", before[4096], after[4096];
 	struct dmt_rings r0, r1;
 	struct dmt_ctx *ctx;
 	struct dmt_error e;
@@ -63,8 +63,7 @@ int main(void)
 
 	t_require_root();
 	printf("veth:\n");
-	ret = netpair_create(&np, 0, err, sizeof(err));
-	T_SKIP_IF(ret < 0, "cannot create a namespace pair: %s", err);
+	t_netpair(&np);
 	ret = netpair_run(&np, 0, in_veth, NULL, NULL);
 	netpair_destroy(&np);
 	T_CHECK(ret == 0, "veth child failed");

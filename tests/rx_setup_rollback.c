@@ -173,12 +173,10 @@ static int in_ns(void *arg)
 int main(void)
 {
 	struct netpair np;
-	char err[256];
 	int ret;
 
 	t_require_root();
-	ret = netpair_create(&np, 0, err, sizeof(err));
-	T_SKIP_IF(ret < 0, "cannot create a namespace pair: %s", err);
+	t_netpair(&np);
 	ret = netpair_run(&np, 0, in_ns, NULL, NULL);
 	netpair_destroy(&np);
 	T_CHECK(ret == 0, "namespace child failed (%d)", ret);
