@@ -429,6 +429,11 @@ out:
 		ret = 1;
 	if (!r->err[0] && ret)
 		errf(r, "failed");
+	if (ret && r->o.json && !r->o.seclen[OUT_RESULT]) {
+		/* failed before sending: the document still says so */
+		out_kv(&r->o, OUT_RESULT, "complete", false, "false");
+		out_kv_str(&r->o, OUT_RESULT, "error", r->err);
+	}
 	out_finish(&r->o);
 	if (ret && !c->quiet)
 		run_error("client", "%s", r->err);

@@ -708,7 +708,7 @@ static void emit_interval(struct out *o, double t, uint64_t bytes)
 		jout_set_num(iv, "start", round(a * 1000) / 1000);
 		jout_set_num(iv, "end", round(b * 1000) / 1000);
 		jout_set_u64(iv, "bytes", db);
-		jout_set_num(iv, "bits_per_second", round(gbit * 1e9));
+		jout_set_u64(iv, "bits_per_second", (uint64_t)llround(gbit * 1e9));
 		if (o->stream)
 			jout_event("interval", iv);
 		else
