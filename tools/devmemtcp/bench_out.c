@@ -113,11 +113,19 @@ void bench_print_json(const struct bench_cfg *c, const struct bench_row *rows,
 	jout_set_str(m, "path", c->path);
 	jout_set_str(m, "date", c->date);
 	jout_set_new(d, "machine", m);
+	/* a run is timed (time_s) or sized (bytes): the other is null, as
+	 * is buffer_size when the engines' default was used */
 	jout_set_int(cf, "reps", c->reps);
-	json_num(cf, "time_s", c->bytes ? 0 : c->secs);
-	jout_set_u64(cf, "bytes", c->bytes);
+	json_num(cf, "time_s", c->bytes ? -1 : c->secs);
+	if (c->bytes)
+		jout_set_u64(cf, "bytes", c->bytes);
+	else
+		jout_set_null(cf, "bytes");
 	jout_set_int(cf, "flows", c->flows);
-	jout_set_u64(cf, "buffer_size", c->bufsize);
+	if (c->bufsize)
+		jout_set_u64(cf, "buffer_size", c->bufsize);
+	else
+		jout_set_null(cf, "buffer_size");
 	jout_set_str(cf, "buffer", c->buf_name ? c->buf_name : "default");
 	jout_set_bool(cf, "pin", c->pin);
 	jout_set_new(d, "config", cf);

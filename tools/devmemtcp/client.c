@@ -402,8 +402,11 @@ int client_run(const struct client_cfg *c)
 	out_kv(&r->o, OUT_RESULT, "zc_copied_pct", false, "%.1f",
 	       st.zc_completed ? 100.0 * (double)st.zc_copied /
 	       (double)st.zc_completed : 0.0);
-	out_kv(&r->o, OUT_RESULT, "zc", true, "%s", verdict == 1 ? "y" :
-	       verdict == 0 ? "n" : "-");
+	if (verdict < 0 && r->o.json)	/* no verdict: null, "-" in text */
+		out_kv_str(&r->o, OUT_RESULT, "zc", NULL);
+	else
+		out_kv(&r->o, OUT_RESULT, "zc", true, "%s", verdict == 1 ? "y" :
+		       verdict == 0 ? "n" : "-");
 	out_kv(&r->o, OUT_RESULT, "complete", false, "%s", ret ? "false" : "true");
 	if (ret)
 		out_kv(&r->o, OUT_RESULT, "error", true, "%s", r->err);
