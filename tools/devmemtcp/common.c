@@ -640,6 +640,29 @@ void out_kv_str(struct out *o, enum out_sec sec, const char *key,
 		jout_set_str(o->sec[sec], key, s);
 }
 
+void out_kv_u64s(struct out *o, enum out_sec sec, const char *key,
+		 const uint64_t *v, unsigned int n)
+{
+	json_t *a;
+
+	if (o->quiet || (!o->json && !n))
+		return;
+	o->seclen[sec]++;
+	if (!o->json) {
+		printf("%s=", key);
+		for (unsigned int i = 0; i < n; i++)
+			printf("%s%" PRIu64, i ? "," : "", v[i]);
+		putchar('\n');
+		return;
+	}
+	a = json_array();
+	for (unsigned int i = 0; i < n; i++)
+		json_array_append_new(a, v[i] <= INT64_MAX ?
+				      json_integer((json_int_t)v[i]) :
+				      json_real((double)v[i]));
+	jout_set_new(o->sec[sec], key, a);
+}
+
 int help_out(const char *cmd, void (*usage)(FILE *f))
 {
 	char *text = NULL;

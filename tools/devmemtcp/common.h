@@ -200,6 +200,10 @@ void out_kv(struct out *o, enum out_sec sec, const char *key, bool str,
  * value (key=) in text. Any length. */
 void out_kv_str(struct out *o, enum out_sec sec, const char *key,
 		const char *s);
+/* A list of numbers: a JSON array ([] when n is 0); in text
+ * key=v1,v2,... and nothing when n is 0. */
+void out_kv_u64s(struct out *o, enum out_sec sec, const char *key,
+		 const uint64_t *v, unsigned int n);
 /* Human-only free text line (nothing in JSON or quiet mode). */
 void out_line(struct out *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -617,7 +617,7 @@ int server_run(const struct server_cfg *c)
 	enum val_mode vmode;
 	bool nomap = false;
 	uint64_t first_bad = 0;
-	char as[80], offs[256] = "";
+	char as[80];
 	int lfd = -1, fd = -1, ret = 1, rr = -1;
 	double t0 = 0, t1 = 0, secs;
 	uint32_t port32;
@@ -795,10 +795,6 @@ int server_run(const struct server_cfg *c)
 		ret = 1;
 	}
 	for (unsigned int i = 0; i < s->pat.nbad; i++) {
-		size_t l = strlen(offs);
-
-		snprintf(offs + l, sizeof(offs) - l, "%s%" PRIu64, i ? "," : "",
-			 s->pat.bad[i].off);
 		out_line(&s->o, "mismatch at offset %" PRIu64 ": got 0x%02x, "
 			 "expected 0x%02x", s->pat.bad[i].off, s->pat.bad[i].got,
 			 s->pat.bad[i].want);
@@ -819,10 +815,14 @@ int server_run(const struct server_cfg *c)
 	out_kv(&s->o, OUT_RESULT, "validation_mode", true, "%s", vname);
 	out_kv(&s->o, OUT_RESULT, "checked_bytes", false, "%" PRIu64, s->checked);
 	out_kv(&s->o, OUT_RESULT, "mismatches", false, "%" PRIu64, s->pat.mismatches);
-	if (s->o.json)
-		out_kv(&s->o, OUT_RESULT, "mismatch_offsets", false, "[%s]", offs);
-	else if (offs[0])
-		out_kv(&s->o, OUT_RESULT, "mismatch_offsets", false, "%s", offs);
+	{
+		uint64_t offv[PAT_MAX_BAD];
+
+		for (unsigned int i = 0; i < s->pat.nbad; i++)
+			offv[i] = s->pat.bad[i].off;
+		out_kv_u64s(&s->o, OUT_RESULT, "mismatch_offsets", offv,
+			    s->pat.nbad);
+	}
 	out_kv(&s->o, OUT_RESULT, "peer_closed", false, "%s", rr == 0 ? "true" : "false");
 	out_kv(&s->o, OUT_RESULT, "complete", false, "%s", ret ? "false" : "true");
 	if (ret)
