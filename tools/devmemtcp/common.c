@@ -586,8 +586,8 @@ void out_init(struct out *o, const char *role, bool json, bool quiet,
 {
 	memset(o, 0, sizeof(*o));
 	o->role = role;
-	o->json = json || (!quiet && jout_stream());
-	o->stream = o->json && !quiet && jout_stream();
+	o->json = json;
+	o->stream = json && !quiet && jout_stream();	/* --json-stream */
 	o->quiet = quiet;
 	o->period = period;
 	if (o->json && !quiet) {

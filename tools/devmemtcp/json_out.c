@@ -13,6 +13,7 @@
 #include "json_out.h"
 
 static struct {
+	time_t t0;		/* when the run started */
 	bool on, stream, done;
 	int err_status;
 	char err[1024];
@@ -30,6 +31,7 @@ static bool is_prefix_of(const char *a, const char *opt)
 
 void jout_scan_argv(int argc, char **argv, bool short_j)
 {
+	g.t0 = time(NULL);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -187,7 +189,7 @@ json_t *jout_start(void)
 	char ver[32], sys[4 * sizeof(((struct utsname *)0)->release) + 8];
 	char host[256] = "", tm[64] = "";
 	struct utsname u;
-	time_t now = time(NULL);
+	time_t now = g.t0 ? g.t0 : time(NULL);
 	struct tm gm;
 
 	snprintf(ver, sizeof(ver), "devmemtcp %d.%d", dmt_version_major(),

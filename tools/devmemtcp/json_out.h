@@ -50,7 +50,8 @@ void jout_set_new(json_t *o, const char *key, json_t *v);
 json_t *jout_raw(const char *text);
 
 /* The iperf3-like "start" object: version, system_info, host and
- * timestamp {time, timesecs}. New reference. */
+ * timestamp {time, timesecs}, the time the run started (jout_scan_argv).
+ * New reference. */
 json_t *jout_start(void);
 /* A new document object {"start": ...} to fill. */
 json_t *jout_doc(void);
