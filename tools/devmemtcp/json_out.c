@@ -177,10 +177,17 @@ json_t *jout_raw(const char *text)
 {
 	json_t *v;
 
+	char *end;
+	double d;
+
 	if (!text || !*text)
 		return json_null();
 	v = json_loads(text, JSON_DECODE_ANY, NULL);
-	return v ? v : json_null();
+	if (v)
+		return v;
+	/* an integer beyond jansson's int64 (a u64 count): its double */
+	d = strtod(text, &end);
+	return !*end && isfinite(d) ? json_real(d) : json_null();
 }
 
 json_t *jout_start(void)

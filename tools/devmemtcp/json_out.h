@@ -45,8 +45,9 @@ void jout_set_bool(json_t *o, const char *key, bool v);
 void jout_set_null(json_t *o, const char *key);
 /* Set key to v and drop the caller's reference (v NULL: null). */
 void jout_set_new(json_t *o, const char *key, json_t *v);
-/* A value from its JSON text ("12", "1.5", "true", "[1,2]"); text that is
- * not JSON (empty, "nan") gives null. New reference. */
+/* A value from its JSON text ("12", "1.5", "true", "[1,2]"); an integer
+ * beyond int64 gives its double, other text that is not JSON (empty,
+ * "nan") null. New reference. */
 json_t *jout_raw(const char *text);
 
 /* The iperf3-like "start" object: version, system_info, host and
