@@ -145,9 +145,11 @@ void bench_print_json(const struct bench_cfg *c, const struct bench_row *rows,
 			continue;
 		}
 		runs = json_array();
-		for (unsigned int k = 0; k < r->runs; k++)
-			json_array_append_new(runs, json_real(round(r->gbps_run[k] *
-								    1e4) / 1e4));
+		for (unsigned int k = 0; k < r->runs; k++) {
+			double g = round(r->gbps_run[k] * 1e4) / 1e4;
+
+			json_array_append_new(runs, json_real(g));
+		}
 		jout_set_new(o, "gbps_runs", runs);
 		json_num(o, "gbps", r->gbps);
 		json_num(o, "snd_cpu_s_per_gb", r->snd_cpu);

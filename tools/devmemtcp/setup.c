@@ -266,22 +266,24 @@ int cmd_setup(int argc, char **argv)
 		switch (c) {
 		case 'q':
 			if (num_arg(optarg, 1024, &v) || !v)
-				return usage_error("setup", "--queues '%s': "
-						   "give a number from 1 to 1024", optarg);
+				return usage_error("setup", "--queues '%s': give "
+						   "a number from 1 to 1024",
+						   optarg);
 			o.nqueues = (unsigned int)v;
 			break;
 		case 't':
 			if (num_arg(optarg, 65535, &v))
-				return usage_error("setup", "--start '%s': "
-						   "give a queue number", optarg);
+				return usage_error("setup", "--start '%s': give "
+						   "a queue number", optarg);
 			o.queue_start = (unsigned int)v;
 			o.flags |= DMT_NIC_F_QUEUE_START;
 			break;
 		case 'p':
 		case 'P':
 			if (num_arg(optarg, 65535, &v) || !v)
-				return usage_error("setup", "port '%s': give "
-						   "a number from 1 to 65535", optarg);
+				return usage_error("setup", "port '%s': give a "
+						   "number from 1 to 65535",
+						   optarg);
 			if (c == 'p')
 				o.port = (uint16_t)v;
 			else
@@ -292,8 +294,8 @@ int cmd_setup(int argc, char **argv)
 		case 'c':
 			if (addr_arg(optarg, c == 's' ? &srv : &cli,
 				     c == 's' ? &srvlen : &clilen))
-				return usage_error("setup", "'%s' is not an "
-						   "IPv4 or IPv6 address", optarg);
+				return usage_error("setup", "'%s' is not an IPv4 "
+						   "or IPv6 address", optarg);
 			break;
 		case 'R':
 			o.flags |= DMT_NIC_F_NO_RSS;
