@@ -464,6 +464,7 @@ static void comm_free(struct pn_comm *c)
 	}
 	if (c->ctrl_fd >= 0)
 		close(c->ctrl_fd);
+	dmt_ctx_free(c->devctx);
 	pn_gpu_comm_fini(c);
 	c->magic = 0;
 	free(c);
@@ -872,15 +873,21 @@ static ncclResult_t pn_dereg_mr(void *comm, void *mhandle)
 	/* A sender still using the region lets go of it first. */
 	for (int i = 0; i < c->nsocks; i++) {
 		struct pn_stream *s = &c->st[i];
-		struct dmt_tx *tx = s->cur_mr == mr ? s->cur_tx : NULL;
+		struct dmt_tx *tx = s->host_mr == mr ? s->tx_host :
+				    s->dev_mr == mr ? s->tx_dev : NULL;
 
+		if (s->cur_mr == mr)
+			s->cur_mr = NULL;
 		if (!tx)
 			continue;
 		if (dmt_tx_flush(tx, 10000) < 0)
 			PN_WARN("NET/devmemtcp: deregMr: sends from the region did "
 				"not complete in 10 s: %s",
 				dmt_tx_last_error(tx)->message);
-		s->cur_mr = NULL;
+		if (s->host_mr == mr)
+			s->host_mr = NULL;
+		else
+			s->dev_mr = NULL;
 	}
 	pn_gpu_mr_release(mr);
 	dmt_buf_free(mr->buf);
@@ -954,10 +961,18 @@ static int stream_tx(struct pn_comm *c, struct pn_stream *s, struct pn_mr *mr,
 		if (!dev && e == DMT_ENGINE_AUTO && c->dev->devmem)
 			e = dmt_engine_built(DMT_ENGINE_URING) ?
 			    DMT_ENGINE_URING : DMT_ENGINE_COPY;
+		/* Non-blocking sends come back for the rest of a chunk in
+		 * pieces; where the kernel copies anyway (auto's verdict) every
+		 * piece that is not small goes by plain send(), not only those
+		 * above the default 512 KiB. */
 		DMT_OPTS(dmt_tx_opts, o, .engine = e, .nonblock = 1,
-			 .ifname = c->dev->name);
+			 .ifname = c->dev->name, .auto_copy_min = 16384);
+		if (dev && !c->devctx && !(c->devctx = dmt_ctx_new(NULL, &err)))
+			return comm_fail(c, ncclSystemError, "devmem sender: %s",
+					 err.message);
 		pthread_mutex_lock(&pn_lock);
-		*txp = dmt_tx_from_fd(pn_ctx, pn_mr_buf(mr), s->fd, &o, &err);
+		*txp = dmt_tx_from_fd(dev ? c->devctx : pn_ctx, pn_mr_buf(mr),
+				      s->fd, &o, &err);
 		pthread_mutex_unlock(&pn_lock);
 		if (!*txp)
 			return comm_fail(c, ncclSystemError, "no sender on stream "
@@ -981,10 +996,11 @@ static int stream_tx(struct pn_comm *c, struct pn_stream *s, struct pn_mr *mr,
 		}
 		s->cur_tx = *txp;
 		s->cur_mr = mr;
+		*(dev ? &s->dev_mr : &s->host_mr) = mr;
 		*out = *txp;
 		return 0;
 	}
-	if (s->cur_mr != mr || s->cur_tx != *txp) {
+	if ((dev ? s->dev_mr : s->host_mr) != mr) {
 		if (dmt_tx_outstanding(*txp)) {
 			dmt_tx_reap(*txp);
 			if (dmt_tx_outstanding(*txp))
@@ -994,6 +1010,7 @@ static int stream_tx(struct pn_comm *c, struct pn_stream *s, struct pn_mr *mr,
 			return comm_fail(c, ncclInternalError, "switching the "
 					 "sender to another region: %s",
 					 dmt_tx_last_error(*txp)->message);
+		*(dev ? &s->dev_mr : &s->host_mr) = mr;
 	}
 	s->cur_tx = *txp;
 	s->cur_mr = mr;
@@ -1020,6 +1037,15 @@ static ncclResult_t progress_send_stream(struct pn_comm *c, struct pn_stream *s)
 		if (dmt_tx_reap(s->task[s->head % PN_MAX_REQS].tx) <= 0)
 			break;
 	}
+	/* A full socket reports POLLOUT once a good part of its buffer is
+	 * free again: sending before that would queue a few KiB per call. */
+	if (s->full && s->sent != s->tail) {
+		struct pollfd p = { .fd = s->fd, .events = POLLOUT };
+
+		if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLOUT | POLLERR | POLLHUP)))
+			return ncclSuccess;
+		s->full = false;
+	}
 	while (s->sent != s->tail) {
 		struct pn_task *t = &s->task[s->sent % PN_MAX_REQS];
 		struct dmt_tx *tx;
@@ -1036,15 +1062,19 @@ static ncclResult_t progress_send_stream(struct pn_comm *c, struct pn_stream *s)
 				       .len = t->len - t->done };
 		ssize_t n = dmt_tx_send(tx, &seg, 1);
 
-		if (n == -EAGAIN)
+		if (n == -EAGAIN) {
+			s->full = true;
 			break;
+		}
 		if (n < 0)
 			return comm_fail(c, ncclSystemError, "send on stream %d: %s",
 					 (int)(s - c->st),
 					 dmt_tx_last_error(tx)->message);
 		t->done += (uint64_t)n;
-		if (t->done < t->len)
+		if (t->done < t->len) {
+			s->full = true;
 			break;
+		}
 		t->tx = tx;
 		s->sent++;
 	}

@@ -91,7 +91,10 @@ struct pn_stream {
 	struct dmt_tx *tx_host;	/* sends from host memory */
 	struct dmt_tx *tx_dev;	/* devmem sends from dma-bufs */
 	struct dmt_tx *cur_tx;
-	struct pn_mr *cur_mr;
+	struct pn_mr *cur_mr;	/* region of the last send */
+	struct pn_mr *host_mr, *dev_mr; /* region each tx is set to */
+	bool full;		/* the last send was cut short: wait for the
+				 * kernel's write low-water mark (POLLOUT) */
 	struct pn_task task[PN_MAX_REQS];
 	uint64_t head, sent, tail;
 	struct pn_gpu_stream *gpu; /* devmem RX state */
@@ -120,6 +123,9 @@ struct pn_comm {
 	uint32_t hdr_got;
 	uint64_t hdr_next, hdr_seq;
 	bool logged_host, logged_dev;
+	struct dmt_ctx *devctx;	/* devmem senders of this comm: the library
+				 * binds their first dma-buf through it; freed
+				 * (releasing that binding) at close */
 	struct pn_gpu_comm *gpu; /* devmem RX state */
 };
 

@@ -20,6 +20,7 @@
 #include <dlfcn.h>
 #include <stdbool.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/mman.h>
@@ -278,6 +279,8 @@ static unsigned char *region(struct end *e, int m, size_t need, void **mh)
 	return e->big + (size_t)(m & 1) * HALF + (size_t)(m % 3) * 4096;
 }
 
+static int poll_sleep_us;
+
 static void wait_req(void *req, int *size, const char *what)
 {
 	int done = 0;
@@ -289,6 +292,15 @@ static void wait_req(void *req, int *size, const char *what)
 		T_CHECK(r == ncclSuccess, "test (%s) returned %d: %s", what, r,
 			last_warn);
 		check_time(what);
+		/* NCCL's proxy thread yields when a pass made no progress
+		 * (T_POLL_SLEEP_US: sleep instead, to separate the cost of
+		 * polling from the cost per byte). */
+		if (!done) {
+			if (poll_sleep_us)
+				usleep((useconds_t)poll_sleep_us);
+			else
+				sched_yield();
+		}
 	}
 }
 
@@ -588,8 +600,12 @@ static int side_main(void *p)
 	struct side_arg *a = p;
 
 	setenv("NCCL_SOCKET_IFNAME", a->ifname, 1);
+	int ret;
+
 	load(a->version);
-	return a->fn(a->fd);
+	ret = a->fn(a->fd);
+	fflush(stdout);
+	return ret;
 }
 
 static int run_pair(struct netpair *np, int version, int (*rfn)(int),
@@ -650,188 +666,202 @@ static int run_pair(struct netpair *np, int version, int (*rfn)(int),
 /* ------------------------------------------------------------------ */
 
 #define PERF_MSG (4 * MiB)
-static int perf_mib = 2048;
+#define PERF_WIN 8
+#define PERF_ROUNDS 5
+static int perf_mib = 512;	/* per round and path */
 
 struct perf {
 	double secs, cpu;
 };
 
+static int perf_n(void)
+{
+	return perf_mib / (PERF_MSG / MiB);
+}
+
+/* One round through the plugin: perf_n() messages, PERF_WIN in flight. */
+static struct perf plugin_round(void *comm, unsigned char *buf, void *mh,
+				bool send)
+{
+	void *req[PERF_WIN] = { 0 };
+	int n = perf_n(), size;
+	struct perf p;
+	double t0 = mono_s(), c0 = cpu_self_s();
+
+	for (int i = 0; i < n + PERF_WIN; i++) {
+		void **r = &req[i % PERF_WIN];
+		unsigned char *b = buf + (size_t)(i % PERF_WIN) * PERF_MSG;
+
+		if (i >= PERF_WIN) {
+			wait_req(*r, &size, "perf");
+			*r = NULL;
+		}
+		arm();
+		while (i < n && !*r) {
+			T_CHECK((send ? p_isend(comm, b, PERF_MSG, mh, r) :
+				 p_irecv(comm, b, PERF_MSG, mh, r)) == ncclSuccess,
+				"post: %s", last_warn);
+			check_time("perf post");
+		}
+	}
+	p.secs = mono_s() - t0;
+	p.cpu = cpu_self_s() - c0;
+	return p;
+}
+
 static int perf_recv(int fd)
 {
 	char h[NCCL_NET_HANDLE_MAXSIZE];
 	void *lc, *rc, *mh;
-	unsigned char *buf = malloc(8 * PERF_MSG);
-	void *req[8] = { 0 };
-	int n = perf_mib / (PERF_MSG / MiB), size;
+	unsigned char *buf = malloc(PERF_WIN * PERF_MSG);
+	uint64_t total = (uint64_t)perf_n() * PERF_MSG;
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t al = sizeof(a);
+	int port, lfd, cfd;
 	struct perf p;
-	double t0, c0;
 
+	T_CHECK(buf, "malloc");
 	init_dev0();
 	T_CHECK(p_listen(0, h, &lc) == ncclSuccess, "listen");
 	xwrite(fd, h, sizeof(h));
 	rc = accept_poll(lc);
-	T_CHECK(p_regmr(rc, buf, 8 * PERF_MSG, &mh) == ncclSuccess, "regMr");
-	t0 = mono_s();
-	c0 = cpu_self_s();
-	for (int i = 0; i < n + 8; i++) {
-		if (i >= 8) {
-			wait_req(req[i % 8], &size, "perf recv");
-			req[i % 8] = NULL;
-		}
-		if (i < n)
-			while (!req[i % 8])
-				T_CHECK(p_irecv(rc, buf + (size_t)(i % 8) * PERF_MSG,
-						PERF_MSG, mh, &req[i % 8]) == ncclSuccess,
-					"irecv");
-	}
-	p.secs = mono_s() - t0;
-	p.cpu = cpu_self_s() - c0;
-	xwrite(fd, &p, sizeof(p));
-	p_deregmr(rc, mh);
-	p_close_recv(rc);
-	p_close_listen(lc);
-
+	T_CHECK(p_regmr(rc, buf, PERF_WIN * PERF_MSG, &mh) == ncclSuccess, "regMr");
 	/* Direct: a plain TCP receiver reading into the same memory, as the
 	 * plugin's host receive does. */
-	int port = 0, lfd, cfd;
-	uint64_t total = (uint64_t)n * PERF_MSG, got = 0;
-
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	{
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		ncclNetProperties_v10_t pr;
-
-		n10->getProperties(0, &pr);
-		(void)pr;
-		/* same address as the plugin's device: take it from the
-		 * plugin's listen socket family (IPv4 here) */
-		struct sockaddr_in a = { .sin_family = AF_INET };
-
-		a.sin_addr.s_addr = htonl(INADDR_ANY);
-		T_CHECK(bind(lfd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-			listen(lfd, 1) == 0 &&
-			getsockname(lfd, (struct sockaddr *)&ss, &sl) == 0, "listen");
-		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	}
+	T_CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+		listen(lfd, 1) == 0 &&
+		getsockname(lfd, (struct sockaddr *)&a, &al) == 0, "listen");
+	port = ntohs(a.sin_port);
 	xwrite(fd, &port, sizeof(port));
 	cfd = accept(lfd, NULL, NULL);
 	T_CHECK(cfd >= 0, "accept");
-	t0 = mono_s();
-	c0 = cpu_self_s();
-	while (got < total) {
-		size_t at = (size_t)(got % (8 * PERF_MSG));
-		size_t want = 8 * PERF_MSG - at;
-		ssize_t r = recv(cfd, buf + at, want, 0);
+	for (int round = -1; round < PERF_ROUNDS; round++) {	/* -1: warm-up */
+		uint64_t got = 0;
+		double t0, c0;
 
-		T_CHECK(r > 0, "direct recv");
-		got += (uint64_t)r;
+		p = plugin_round(rc, buf, mh, false);
+		xwrite(fd, &p, sizeof(p));
+		t0 = mono_s();
+		c0 = cpu_self_s();
+		while (got < total) {
+			size_t at = (size_t)(got % ((uint64_t)PERF_WIN * PERF_MSG));
+			ssize_t r = recv(cfd, buf + at, PERF_WIN * PERF_MSG - at, 0);
+
+			T_CHECK(r > 0, "direct recv");
+			got += (uint64_t)r;
+		}
+		p.secs = mono_s() - t0;
+		p.cpu = cpu_self_s() - c0;
+		xwrite(fd, &p, sizeof(p));
 	}
-	p.secs = mono_s() - t0;
-	p.cpu = cpu_self_s() - c0;
-	xwrite(fd, &p, sizeof(p));
 	close(cfd);
 	close(lfd);
+	p_deregmr(rc, mh);
+	p_close_recv(rc);
+	p_close_listen(lc);
 	free(buf);
 	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static int perf_send(int fd)
 {
 	char h[NCCL_NET_HANDLE_MAXSIZE];
 	void *sc, *mh;
-	unsigned char *buf = malloc(8 * PERF_MSG);
-	void *req[8] = { 0 };
-	int n = perf_mib / (PERF_MSG / MiB), size, port;
-	struct perf ps, pr, ds, dr;
-	double t0, c0;
+	unsigned char *buf = malloc(PERF_WIN * PERF_MSG);
+	int n = perf_n(), port, cfd;
+	double gb = (double)n * PERF_MSG / 1e9;
+	double pt[PERF_ROUNDS], dt[PERF_ROUNDS], pc[PERF_ROUNDS], dc[PERF_ROUNDS];
+	double rt[PERF_ROUNDS], rc[PERF_ROUNDS];
+	struct dmt_error err;
+	struct dmt_ctx *ctx;
+	struct dmt_buf *b;
+	struct dmt_tx *tx;
+	struct sockaddr_in dst = { .sin_family = AF_INET };
+	const char *peer = getenv("T_PEER");
 
-	memset(buf, 0x5a, 8 * PERF_MSG);
+	T_CHECK(buf, "malloc");
+	memset(buf, 0x5a, PERF_WIN * PERF_MSG);
 	init_dev0();
 	xread(fd, h, sizeof(h));
 	sc = connect_poll(0, h);
-	T_CHECK(p_regmr(sc, buf, 8 * PERF_MSG, &mh) == ncclSuccess, "regMr");
-	t0 = mono_s();
-	c0 = cpu_self_s();
-	for (int i = 0; i < n + 8; i++) {
-		if (i >= 8) {
-			wait_req(req[i % 8], &size, "perf send");
-			req[i % 8] = NULL;
-		}
-		if (i < n)
-			while (!req[i % 8])
-				T_CHECK(p_isend(sc, buf + (size_t)(i % 8) * PERF_MSG,
-						PERF_MSG, mh, &req[i % 8]) == ncclSuccess,
-					"isend");
-	}
-	ps.secs = mono_s() - t0;
-	ps.cpu = cpu_self_s() - c0;
-	xread(fd, &pr, sizeof(pr));
-	p_deregmr(sc, mh);
-	p_close_send(sc);
-
+	T_CHECK(p_regmr(sc, buf, PERF_WIN * PERF_MSG, &mh) == ncclSuccess, "regMr");
 	/* Direct: one dmt_tx with the engine the plugin takes (auto), from
-	 * the same kind of memory (dmt_buf_wrap), blocking sends of the same
-	 * size on one stream. */
-	struct dmt_error err;
-	struct dmt_ctx *ctx = dmt_ctx_new(NULL, &err);
-	struct dmt_buf *b = dmt_buf_wrap(buf, 8 * PERF_MSG, &err);
-	struct sockaddr_storage dst;
-	socklen_t dl = sizeof(dst);
-	int cfd;
-	struct dmt_tx *tx;
-
-	T_CHECK(ctx && b, "%s", err.message);
+	 * the same memory (dmt_buf_wrap), blocking sends of the same size on
+	 * one stream, the same number in flight. */
+	ctx = dmt_ctx_new(NULL, &err);
+	T_CHECK(ctx, "%s", err.message);
+	b = dmt_buf_wrap(buf, PERF_WIN * PERF_MSG, &err);
+	T_CHECK(b, "%s", err.message);
 	xread(fd, &port, sizeof(port));
-	/* The peer's address: where the plugin's control stream went. */
-	{
-		const char *peer = getenv("T_PEER");
-		struct sockaddr_in *a = (struct sockaddr_in *)&dst;
-
-		memset(&dst, 0, sizeof(dst));
-		a->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)port);
-		inet_pton(AF_INET, peer ? peer : "127.0.0.1", &a->sin_addr);
-		dl = sizeof(*a);
-	}
+	dst.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, peer ? peer : "127.0.0.1", &dst.sin_addr);
 	cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	T_CHECK(connect(cfd, (struct sockaddr *)&dst, dl) == 0, "direct connect: %s",
-		strerror(errno));
+	T_CHECK(connect(cfd, (struct sockaddr *)&dst, sizeof(dst)) == 0,
+		"direct connect: %s", strerror(errno));
 	tx = dmt_tx_from_fd(ctx, b, cfd, NULL, &err);
 	T_CHECK(tx, "%s", err.message);
-	fprintf(stderr, "direct dmt_tx engine %s: %s\n",
-		dmt_engine_name(dmt_tx_engine(tx)), dmt_tx_engine_reason(tx));
-	t0 = mono_s();
-	c0 = cpu_self_s();
-	for (int i = 0; i < n; i++) {
-		struct dmt_seg s = { .off = (uint64_t)(i % 8) * PERF_MSG,
-				     .len = PERF_MSG };
+	printf("direct dmt_tx engine %s\n", dmt_engine_name(dmt_tx_engine(tx)));
+	for (int round = -1; round < PERF_ROUNDS; round++) {	/* -1: warm-up */
+		struct perf ps, pr, ds, dr;
+		double t0, c0;
 
-		T_CHECK(dmt_tx_wait_region(tx, s.off, s.len, 10000) == 0, "wait");
-		T_CHECK(dmt_tx_send(tx, &s, 1) == PERF_MSG, "direct send: %s",
-			dmt_tx_last_error(tx)->message);
+		ps = plugin_round(sc, buf, mh, true);
+		xread(fd, &pr, sizeof(pr));
+		t0 = mono_s();
+		c0 = cpu_self_s();
+		for (int i = 0; i < n; i++) {
+			struct dmt_seg s = { .off = (uint64_t)(i % PERF_WIN) * PERF_MSG,
+					     .len = PERF_MSG };
+
+			T_CHECK(dmt_tx_wait_region(tx, s.off, s.len, 10000) == 0,
+				"wait");
+			T_CHECK(dmt_tx_send(tx, &s, 1) == PERF_MSG, "direct send: %s",
+				dmt_tx_last_error(tx)->message);
+		}
+		T_CHECK(dmt_tx_flush(tx, 10000) == 0, "flush");
+		ds.secs = mono_s() - t0;
+		ds.cpu = cpu_self_s() - c0;
+		xread(fd, &dr, sizeof(dr));
+		if (round < 0)
+			continue;
+		pt[round] = gb * 8 / (ps.secs > pr.secs ? ps.secs : pr.secs);
+		dt[round] = gb * 8 / (ds.secs > dr.secs ? ds.secs : dr.secs);
+		pc[round] = (ps.cpu + pr.cpu) / gb;
+		dc[round] = (ds.cpu + dr.cpu) / gb;
+		rt[round] = (dt[round] / pt[round] - 1) * 100;
+		rc[round] = (pc[round] / dc[round] - 1) * 100;
+		printf("round %d: plugin %.2f Gb/s %.3f CPU s/GB (send %.3f recv "
+		       "%.3f) | direct %.2f Gb/s %.3f CPU s/GB (send %.3f recv %.3f)\n",
+		       round, pt[round], pc[round], ps.cpu / gb, pr.cpu / gb,
+		       dt[round], dc[round], ds.cpu / gb, dr.cpu / gb);
 	}
-	T_CHECK(dmt_tx_flush(tx, 10000) == 0, "flush");
-	ds.secs = mono_s() - t0;
-	ds.cpu = cpu_self_s() - c0;
-	xread(fd, &dr, sizeof(dr));
+	printf("median of %d rounds of %.2f GB in %d MiB messages: plugin %.2f "
+	       "Gb/s %.3f CPU s/GB, direct %.2f Gb/s %.3f CPU s/GB\n", PERF_ROUNDS,
+	       gb, PERF_MSG / MiB, median(pt, PERF_ROUNDS), median(pc, PERF_ROUNDS),
+	       median(dt, PERF_ROUNDS), median(dc, PERF_ROUNDS));
+	printf("plugin overhead (median of per-round ratios): time per byte "
+	       "%+.1f%%, CPU per GB %+.1f%%\n", median(rt, PERF_ROUNDS),
+	       median(rc, PERF_ROUNDS));
 	dmt_tx_free(tx);
 	close(cfd);
 	dmt_buf_free(b);
 	dmt_ctx_free(ctx);
-
-	double gb = (double)n * PERF_MSG / 1e9;
-	double pt = gb * 8 / (ps.secs > pr.secs ? ps.secs : pr.secs);
-	double dt = gb * 8 / (ds.secs > dr.secs ? ds.secs : dr.secs);
-	double pc = (ps.cpu + pr.cpu) / gb, dc = (ds.cpu + dr.cpu) / gb;
-
-	printf("perf: %.2f GB in %d x %d MiB messages\n", gb, n, PERF_MSG / MiB);
-	printf("plugin: %.2f Gb/s, CPU %.3f s/GB (send %.3f + recv %.3f)\n", pt,
-	       pc, ps.cpu / gb, pr.cpu / gb);
-	printf("direct: %.2f Gb/s, CPU %.3f s/GB (send %.3f + recv %.3f)\n", dt,
-	       dc, ds.cpu / gb, dr.cpu / gb);
-	printf("plugin overhead: throughput %+.1f%%, CPU per GB %+.1f%%\n",
-	       (dt / pt - 1) * 100, (pc / dc - 1) * 100);
+	p_deregmr(sc, mh);
+	p_close_send(sc);
 	free(buf);
 	return 0;
 }
@@ -843,6 +873,8 @@ int main(int argc, char **argv)
 	int ret = T_PASS;
 
 	signal(SIGPIPE, SIG_IGN);
+	if (getenv("T_POLL_SLEEP_US"))
+		poll_sleep_us = atoi(getenv("T_POLL_SLEEP_US"));
 	T_SKIP_IF(!getenv("DMT_NCCL_PLUGIN"), "DMT_NCCL_PLUGIN not set (run "
 		  "through ctest)");
 	if (!strcmp(mode, "perf")) {
@@ -852,7 +884,7 @@ int main(int argc, char **argv)
 			npp = &np;
 			setenv("T_PEER", "198.18.0.2", 1);
 		}
-		if (argc > 3)
+		if (argc > 3 && atoi(argv[3]) >= PERF_WIN * PERF_MSG / MiB)
 			perf_mib = atoi(argv[3]);
 		setenv("NCCL_DEVMEMTCP_NSOCKS", "1", 0);
 		ret = run_pair(npp, 10, perf_recv, perf_send);
