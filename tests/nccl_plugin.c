@@ -662,6 +662,78 @@ static int run_pair(struct netpair *np, int version, int (*rfn)(int),
 }
 
 /* ------------------------------------------------------------------ */
+/* Device selection (NCCL_SOCKET_IFNAME), inside namespace A: lo, dmt0  */
+/* ------------------------------------------------------------------ */
+
+/* init in a fresh process with NCCL_SOCKET_IFNAME=spec (NULL: unset):
+ * the device names it found, "" when init failed (and a WARN came). */
+static void devices_with(const char *spec, char *out, size_t outlen)
+{
+	int pfd[2];
+	pid_t pid;
+
+	T_CHECK(pipe(pfd) == 0, "pipe");
+	pid = fork();
+	T_CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		char names[256] = "";
+		int n = 0;
+
+		if (spec)
+			setenv("NCCL_SOCKET_IFNAME", spec, 1);
+		else
+			unsetenv("NCCL_SOCKET_IFNAME");
+		load(10);
+		if (p_init() == ncclSuccess && p_devices(&n) == ncclSuccess) {
+			for (int d = 0; d < n; d++) {
+				ncclNetProperties_v10_t p;
+
+				n10->getProperties(d, &p);
+				snprintf(names + strlen(names), sizeof(names) - strlen(names),
+					 "%s%s", d ? "," : "", p.name);
+			}
+		} else if (!warns) {
+			snprintf(names, sizeof(names), "init failed without a WARN");
+		}
+		xwrite(pfd[1], names, sizeof(names));
+		_exit(0);
+	}
+	close(pfd[1]);
+	memset(out, 0, outlen);
+	xread(pfd[0], out, outlen < 256 ? outlen : 256);
+	close(pfd[0]);
+	waitpid(pid, NULL, 0);
+}
+
+static int ifname_checks(void *arg)
+{
+	static const struct { const char *spec, *want; } cases[] = {
+		{ NULL, "dmt0" },	/* default: lo only when nothing else */
+		{ "dmt", "dmt0" },	/* prefix */
+		{ "=dmt", "" },		/* exact: no such interface, init fails */
+		{ "=dmt0", "dmt0" },
+		{ "^dmt", "lo" },	/* exclude a prefix */
+		{ "^=dmt0", "lo" },	/* exclude an exact name */
+		{ "lo,dmt0", "lo,dmt0" },
+		{ "dmt0:5000", "dmt0" },	/* a port suffix is ignored */
+		{ "nosuch", "" },
+	};
+	char got[256];
+
+	(void)arg;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		devices_with(cases[i].spec, got, sizeof(got));
+		T_CHECK(!strcmp(got, cases[i].want), "NCCL_SOCKET_IFNAME=%s: "
+			"devices \"%s\", expected \"%s\"", cases[i].spec ?
+			cases[i].spec : "(unset)", got, cases[i].want);
+	}
+	printf("NCCL_SOCKET_IFNAME: %zu selections as NCCL's socket transport "
+	       "makes them\n", sizeof(cases) / sizeof(cases[0]));
+	fflush(stdout);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Throughput: the plugin next to a direct dmt_tx loop                 */
 /* ------------------------------------------------------------------ */
 
@@ -896,6 +968,10 @@ int main(int argc, char **argv)
 		t_require_root();
 		t_netpair(&np);
 		npp = &np;
+		if (netpair_run(npp, 0, ifname_checks, NULL, NULL) != 0) {
+			netpair_destroy(npp);
+			T_CHECK(0, "device selection");
+		}
 	}
 	/* The newest version with every size, the older ones with a short
 	 * script: each struct's own entry points are exercised. */
