@@ -18,6 +18,7 @@ static const struct {
 	{ "doctor", cmd_doctor, "explain whether devmem TCP works here" },
 	{ "bench", cmd_bench, "measure every engine side by side" },
 	{ "setup", cmd_setup, "NIC setup for devmem RX; --restore repairs" },
+	{ "selftest", cmd_selftest, "run every devmem hardware check with a peer" },
 };
 
 static void usage(FILE *f)
