@@ -280,8 +280,22 @@ static struct dmt_buf *new_buf(const struct hw_cfg *cfg, size_t size,
 			       struct dmt_error *e)
 {
 	DMT_OPTS(dmt_buf_opts, o, .device = cfg->device);
+	struct dmt_buf *b;
 
-	return dmt_buf_new(cfg->kind ? cfg->kind : DMT_BUF_UDMABUF, size, &o, e);
+	if (cfg->kind)
+		return dmt_buf_new(cfg->kind, size, &o, e);
+	/* default: udmabuf, else the system DMA heap */
+	b = dmt_buf_new(DMT_BUF_UDMABUF, size, &o, e);
+	if (!b) {
+		struct dmt_error e2;
+
+		b = dmt_buf_new(DMT_BUF_DMAHEAP, size, &o, &e2);
+		if (!b)
+			snprintf(e->message + strlen(e->message),
+				 sizeof(e->message) - strlen(e->message),
+				 "; and no DMA heap: %s", e2.message);
+	}
+	return b;
 }
 
 static unsigned char pat7(uint64_t pos)

@@ -41,7 +41,8 @@ struct hw_cfg {
 	const char *peer;	/* the peer's IPv4 address */
 	const char *ssh;	/* "USER@HOST" or NULL (echo peer) */
 	int echo_port;		/* without ssh: the peer's echo port */
-	enum dmt_buf_kind kind;	/* udmabuf, dmaheap, cuda, rocm */
+	enum dmt_buf_kind kind;	/* udmabuf, dmaheap, cuda, rocm; 0: udmabuf,
+				 * else the system DMA heap */
 	int device;		/* cuda/rocm device index */
 	int base_port;		/* fresh ports are taken from here up */
 	int timeout_s;		/* bound on every wait of a check */

@@ -40,7 +40,8 @@ static void usage(FILE *f)
 "--echo-port: socat TCP-LISTEN:P,fork,reuseaddr EXEC:cat.\n"
 "  -P, --peer ADDR      the peer's IPv4 address on IFACE's network\n"
 "  -S, --ssh USER@HOST  start the peer's side over ssh (needs socat there)\n"
-"  -b, --buffer KIND    dma-buf for the checks (default udmabuf)\n"
+"  -b, --buffer KIND    dma-buf for the checks (default udmabuf, else\n"
+"                       the system DMA heap)\n"
 "  -a, --addr ADDR      this host's IPv4 on IFACE (default: its first)\n"
 "  -e, --echo-port P    the peer's echo port without --ssh (default 5201)\n"
 "  -p, --port P         first port of the checks (default: per process)\n"
@@ -109,7 +110,8 @@ static void print_json(const struct hw_cfg *c, const struct hw_row *rows,
 	else
 		printf("null");
 	printf(", \"buffer\": ");
-	json_escape(stdout, dmt_buf_kind_name(c->kind));
+	json_escape(stdout, c->kind ? dmt_buf_kind_name(c->kind) :
+		    "udmabuf or dmaheap");
 	printf(", \"checks\": [");
 	for (unsigned int i = 0; i < n; i++) {
 		printf("%s{\"check\": ", i ? ", " : "");
@@ -141,8 +143,7 @@ int cmd_selftest(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct hw_cfg cfg = { .echo_port = 5201, .timeout_s = 30,
-			      .kind = DMT_BUF_UDMABUF };
+	struct hw_cfg cfg = { .echo_port = 5201, .timeout_s = 30 };
 	struct buf_choice bc = { .kind = DMT_BUF_UDMABUF };
 	struct hw_row rows[HW_NCHECKS];
 	char rxwhy[600], txwhy[600];
