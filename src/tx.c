@@ -405,13 +405,21 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 	 * the named device (SO_BINDTODEVICE) routes through it whatever the
 	 * main table says, so the route check applies only to a socket that
 	 * is not bound to it. */
-	if (ifname && ifname[0] && bind_dev &&
-	    setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, ifn,
-		       (socklen_t)strlen(ifn) + 1) == 0)
+	if (ifname && ifname[0] && !bind_dev) {
+		/* a socket handed over: already bound to the device? */
+		int bi = 0;
+		socklen_t bl = sizeof(bi);
+
+		bound_dev = getsockopt(tx->fd, SOL_SOCKET, SO_BINDTOIFINDEX, &bi,
+				       &bl) == 0 && bi == tx->ifindex;
+	} else if (ifname && ifname[0] &&
+		   setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, ifn,
+			      (socklen_t)strlen(ifn) + 1) == 0) {
 		bound_dev = true;
-	else if (ifname && ifname[0] && bind_dev)
+	} else if (ifname && ifname[0]) {
 		dmt_log(tx->ctx, DMT_LOG_WARN, "SO_BINDTODEVICE %s: %s (continuing;"
 			" the route check applies)", ifn, strerror(errno));
+	}
 	if (ifname && ifname[0] && dst && !bound_dev) {
 		int oif = 0;
 		if (dmt_route_egress(tx->ctx, dst, dstlen, &oif) == 0 &&
@@ -435,7 +443,7 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 		ret = dmt_bind_tx(tx->ctx, tx->ifindex, tx->buf->dmabuf_fd,
 				  &tx->binding);
 	}
-	if (ret < 0 && bound_dev)	/* a fallback engine routes freely */
+	if (ret < 0 && bound_dev && bind_dev)	/* fallbacks route freely */
 		setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, "", 0);
 	if (ret < 0) {
 		dmt_err_copy(&tx->err, &tx->ctx->err);

@@ -19,6 +19,7 @@
 #include "buffer.h"
 #include "fake_nic.h"
 #include "helpers.h"
+#include "netdev.h"
 #include "uapi.h"
 
 static char jdir[64];
@@ -184,6 +185,28 @@ static void test_checks(enum fake_drv d)
 	printf("%s: checks ok\n", fake_drv_name(d));
 }
 
+/* An out-of-range queue id is EINVAL (ERANGE on some 6.x kernels): the
+ * error then names the queue and the device's queue count. */
+static void test_queue_range(void)
+{
+	struct dmt_error e;
+	uint32_t q[2] = { 1, 9 };
+
+	dmt_err_clear(&e);
+	dmt_err_set(&e, -EINVAL, "bind-rx on lo failed: generic");
+	T_CHECK(dmt_bind_rx_queue_range(&e, 1, q, 2, 8) == 1 && e.err == -EINVAL &&
+		strstr(e.message, "queue 9 does not exist") &&
+		strstr(e.message, "8 RX queues (0-7)"), "%s", e.message);
+	dmt_err_set(&e, -ERANGE, "x");
+	T_CHECK(dmt_bind_rx_queue_range(&e, 1, q, 2, 8) == 1 &&
+		e.err == -ERANGE, "ERANGE kept");
+	dmt_err_set(&e, -EINVAL, "kept");
+	T_CHECK(dmt_bind_rx_queue_range(&e, 1, q, 1, 8) == 0 &&
+		!strcmp(e.message, "kept"), "in range: message kept");
+	T_CHECK(dmt_bind_rx_queue_range(&e, 1, q, 2, -95) == 0, "count unknown");
+	printf("out-of-range queue named\n");
+}
+
 int main(void)
 {
 	struct dmt_error e;
@@ -203,6 +226,7 @@ int main(void)
 	test_checks(FAKE_MLX5);
 	test_checks(FAKE_FBNIC);
 	test_checks(FAKE_BNXT);
+	test_queue_range();
 	dbuf->dmabuf_fd = -1;
 	dmt_buf_free(dbuf);
 	dmt_ctx_free(ctx);

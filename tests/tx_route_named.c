@@ -54,6 +54,35 @@ static int in_ns(void *arg)
 		"named interface: want bind-tx's EOPNOTSUPP, got %d: %s", ret,
 		e.message);
 	T_CHECK(!strstr(e.message, "route to the peer"), "route check ran");
+	/* a connected socket handed over, not bound to the named device:
+	 * the route check stays (198.18.0.1 is local: it leaves via lo) */
+	{
+		struct sockaddr_in a = { .sin_family = AF_INET };
+		socklen_t al = sizeof(a);
+		int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET,
+			SOCK_STREAM, 0);
+		struct dmt_ctx *ctx = dmt_ctx_new(NULL, &e);
+		struct dmt_buf *buf = dmt_buf_new(DMT_BUF_HOST, 1 << 16, NULL, &e);
+
+		T_CHECK(ctx && buf, "%s", e.message);
+		buf->dmabuf_fd = memfd_create("not-a-dmabuf", MFD_CLOEXEC);
+		inet_pton(AF_INET, "198.18.0.1", &a.sin_addr);
+		T_CHECK(bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+			listen(l, 1) == 0 && getsockname(l, (struct sockaddr *)&a,
+			&al) == 0 && connect(c, (struct sockaddr *)&a, al) == 0,
+			"local connection");
+		DMT_OPTS(dmt_tx_opts, o, .engine = DMT_ENGINE_DEVMEM,
+			 .ifname = "dmt0");
+		T_CHECK(!dmt_tx_from_fd(ctx, buf, c, &o, &e) &&
+			e.err == -DMT_ERR_ROUTE_MISMATCH, "unbound socket: %d %s",
+			e.err, e.message);
+		printf("handed-over socket, route via lo, dmt0 named: %s\n",
+		       e.message);
+		close(c);
+		close(l);
+		dmt_buf_free(buf);
+		dmt_ctx_free(ctx);
+	}
 	/* no interface: the route's device (the veth) is bound */
 	ret = attempt(NULL, "198.18.0.2", &e);
 	T_CHECK(ret == -EOPNOTSUPP && strstr(e.message, "dmt"),
