@@ -9,6 +9,7 @@ pkgs=(
 	liburing-dev                             # io_uring engine (optional at build)
 	iproute2 procps                          # ip(8) for tests, sysctl
 	socat netcat-openbsd iperf3              # foreign peers and baselines
+	ethtool                                  # rx_setup_rollback: veth channels
 )
 
 missing=()
