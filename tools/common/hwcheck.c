@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,8 @@
 #include "hwcheck.h"
 
 #define RX_BYTES (1u << 20)
+
+volatile sig_atomic_t hw_stop;
 #define BUF_SIZE (64u << 20)	/* the udmabuf default limit */
 
 static const struct {
@@ -97,7 +100,7 @@ static double now(void)
 
 static int ms_left(double deadline)
 {
-	double l = deadline - now();
+	double l = hw_stop ? 0 : deadline - now();
 
 	return l <= 0 ? 0 : (int)(l * 1000) + 1;
 }
@@ -346,7 +349,12 @@ static int connect_to(const char *ifname, const struct sockaddr_in *src,
 			errno = soerr ? soerr : ETIMEDOUT;
 		}
 		if (ret == 0) {
+			/* blocking sends and receives stay bounded too */
+			struct timeval tv = { .tv_sec = ms_left(deadline) / 1000 + 1 };
+
 			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 			return fd;
 		}
 		snprintf(err, errlen, "connect to %s:%u: %s",
@@ -471,9 +479,9 @@ static int rx_case(const struct hw_cfg *cfg, struct dmt_ctx *ctx,
 			struct pollfd pf = { .fd = lfd, .events = POLLIN };
 
 			if (poll(&pf, 1, ms_left(deadline)) != 1) {
-				why(row, HW_FAIL, "the peer did not connect within "
-				    "%d s (ssh %s, socat there?)", cfg->timeout_s,
-				    cfg->ssh);
+				why(row, HW_FAIL, hw_stop ? "interrupted" : "the "
+				    "peer did not connect within %d s (ssh %s, "
+				    "socat there?)", cfg->timeout_s, cfg->ssh);
 				goto out;
 			}
 		}
@@ -519,10 +527,11 @@ static int rx_case(const struct hw_cfg *cfg, struct dmt_ctx *ctx,
 			pf.events |= sent < len ? POLLOUT : 0;
 		}
 		r = dmt_rx_recv(rx, f, 256, &n);
-		if (r == -EAGAIN) {
-			if (poll(&pf, 1, ms_left(deadline)) == 0) {
-				why(row, HW_FAIL, "%zu of %zu bytes after %d s",
-				    got, len, cfg->timeout_s);
+		if (r == -EAGAIN || r == -EINTR) {
+			if (hw_stop || poll(&pf, 1, ms_left(deadline)) == 0) {
+				why(row, HW_FAIL, hw_stop ? "interrupted after %zu "
+				    "of %zu bytes" : "%zu of %zu bytes after the "
+				    "timeout", got, len);
 				goto out;
 			}
 			continue;

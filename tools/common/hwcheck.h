@@ -16,6 +16,7 @@
 #ifndef DMT_HWCHECK_H
 #define DMT_HWCHECK_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -62,6 +63,10 @@ const char *hw_check_title(enum hw_check c);
 const char *hw_result_name(enum hw_result r);
 /* RX checks need RX readiness, TX checks TX readiness. */
 bool hw_check_is_rx(enum hw_check c);
+
+/* Set (from a signal handler) to stop the running check early: it then
+ * fails with "interrupted" after restoring the NIC. */
+extern volatile sig_atomic_t hw_stop;
 
 /* Run one check; fills row (never leaves it unset). */
 void hw_run(const struct hw_cfg *cfg, enum hw_check c, struct hw_row *row);

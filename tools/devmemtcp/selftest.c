@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <net/if.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,11 @@ static void usage(FILE *f)
 "  -j, --json           one JSON document instead of the table\n"
 "Exit status: 0 all passed, 1 a check failed or could not run, 3 this\n"
 "host cannot run them (every check not run, with the reason), 2 usage.\n");
+}
+
+static void on_signal(int sig)
+{
+	hw_stop = sig;
 }
 
 /* Doctor's verdict for IFACE: rx/tx blockers (empty when ready). */
@@ -224,10 +230,23 @@ int cmd_selftest(int argc, char **argv)
 		return usage_error(CMD, "no interface '%s' in this network "
 				   "namespace (ip link)", cfg.ifname);
 
+	{
+		/* no SA_RESTART: waits end at once; the running check restores
+		 * the NIC, the rest are listed as not run */
+		struct sigaction sa = { .sa_handler = on_signal };
+
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
 	doctor_blockers(cfg.ifname, rxwhy, sizeof(rxwhy), txwhy, sizeof(txwhy));
 	for (int i = 0; i < HW_NCHECKS; i++) {
 		const char *blk = hw_check_is_rx(i) ? rxwhy : txwhy;
 
+		if (hw_stop) {
+			hw_not_run(&rows[i], i, "interrupted by a signal before "
+				   "this check");
+			continue;
+		}
 		if (blk[0]) {
 			hw_not_run(&rows[i], i, blk);
 			continue;
@@ -240,6 +259,8 @@ int cmd_selftest(int argc, char **argv)
 		hw_run(&cfg, i, &rows[i]);
 	}
 	verdict = hw_verdict(rows, HW_NCHECKS);
+	if (hw_stop && verdict == 0)
+		verdict = 1;
 	if (json)
 		print_json(&cfg, rows, HW_NCHECKS, verdict);
 	else
