@@ -40,8 +40,8 @@ static int selftest_on(void *arg)
 
 	T_CHECK(fd >= 0, "mkstemp");
 	close(fd);
-	snprintf(cmd, sizeof(cmd), "'%s' selftest %s --peer 198.18.0.2 --json "
-		 "--timeout 5 > %s", t_cli(), ifn, file);
+	snprintf(cmd, sizeof(cmd), "{ '%s' selftest %s --peer 198.18.0.2 --json "
+		 "--timeout 5 2>/dev/null; } > %s", t_cli(), ifn, file);
 	st = t_run(cmd, out, sizeof(out));
 	T_CHECK(st == 3, "%s: exit %d, want 3 (cannot run): %s", ifn, st, out);
 	jget(file, "checks.#", v, sizeof(v));
@@ -99,6 +99,23 @@ int main(void)
 		T_CHECK(ret == 2 && strchr(out, '\n') == strrchr(out, '\n') &&
 			strstr(out, "devmemtcp selftest:"),
 			"usage error '%s': exit %d, output: %s", bad[i], ret, out);
+	}
+	/* with --json a usage error is the error document */
+	{
+		char file[] = "/tmp/dmt-st-XXXXXX", v[256];
+		int fd = mkstemp(file);
+
+		T_CHECK(fd >= 0, "mkstemp");
+		close(fd);
+		snprintf(cmd, sizeof(cmd), "{ '%s' selftest lo --json 2>/dev/null; "
+			 "} > %s", t_cli(), file);
+		ret = t_run(cmd, out, sizeof(out));
+		T_CHECK(ret == 2, "--json usage error: exit %d", ret);
+		jget(file, "exit_status", v, sizeof(v));
+		T_CHECK(!strcmp(v, "2"), "exit_status %s", v);
+		jget(file, "error", v, sizeof(v));
+		T_CHECK(strstr(v, "--peer"), "error: %s", v);
+		unlink(file);
 	}
 	t_require_root();
 	selftest_on("lo");

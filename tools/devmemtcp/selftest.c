@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "common.h"
 #include "hwcheck.h"
+#include "json_out.h"
 
 #define CMD "selftest"
 
@@ -106,32 +107,30 @@ static void print_table(const struct hw_row *rows, unsigned int n, int verdict)
 static void print_json(const struct hw_cfg *c, const struct hw_row *rows,
 		       unsigned int n, int verdict)
 {
-	printf("{\"command\": \"selftest\", \"interface\": ");
-	json_escape(stdout, c->ifname);
-	printf(", \"peer\": ");
-	json_escape(stdout, c->peer);
-	printf(", \"ssh\": ");
-	if (c->ssh)
-		json_escape(stdout, c->ssh);
-	else
-		printf("null");
-	printf(", \"buffer\": ");
-	json_escape(stdout, c->kind ? dmt_buf_kind_name(c->kind) :
-		    "udmabuf or dmaheap");
-	printf(", \"checks\": [");
-	for (unsigned int i = 0; i < n; i++) {
-		printf("%s{\"check\": ", i ? ", " : "");
-		json_escape(stdout, hw_check_name(rows[i].id));
-		printf(", \"title\": ");
-		json_escape(stdout, hw_check_title(rows[i].id));
-		printf(", \"result\": \"%s\", \"seconds\": %.3f, \"reason\": ",
-		       rows[i].res == HW_PASS ? "pass" : rows[i].res == HW_FAIL ?
-		       "fail" : "not_run", rows[i].secs);
-		json_escape(stdout, rows[i].reason);
-		printf("}");
+	json_t *d = jout_doc(), *a = json_array();
+
+	jout_set_str(d, "command", "selftest");
+	jout_set_str(d, "interface", c->ifname);
+	jout_set_str(d, "peer", c->peer);
+	jout_set_str(d, "ssh", c->ssh);
+	jout_set_str(d, "buffer", c->kind ? dmt_buf_kind_name(c->kind) :
+		     "udmabuf or dmaheap");
+	for (unsigned int i = 0; a && i < n; i++) {
+		json_t *o = json_object();
+
+		jout_set_str(o, "check", hw_check_name(rows[i].id));
+		jout_set_str(o, "title", hw_check_title(rows[i].id));
+		jout_set_str(o, "result", rows[i].res == HW_PASS ? "pass" :
+			     rows[i].res == HW_FAIL ? "fail" : "not_run");
+		jout_set_num(o, "seconds", rows[i].secs);
+		jout_set_str(o, "reason", rows[i].reason);
+		json_array_append_new(a, o);
 	}
-	printf("], \"verdict\": \"%s\", \"exit\": %d}\n", verdict == 0 ? "pass" :
-	       verdict == 3 ? "cannot_run" : "fail", verdict);
+	jout_set_new(d, "checks", a);
+	jout_set_str(d, "verdict", verdict == 0 ? "pass" : verdict == 3 ?
+		     "cannot_run" : "fail");
+	jout_set_int(d, "exit", verdict);
+	jout_emit(d, JOUT_SPACED);
 }
 
 int cmd_selftest(int argc, char **argv)
@@ -220,6 +219,7 @@ int cmd_selftest(int argc, char **argv)
 	cfg.ifname = argv[optind++];
 	if ((ret = extra_args_error(CMD, argc, argv)))
 		return ret;
+	jout_set(json, false);
 	if (!cfg.peer)
 		return usage_error(CMD, "--peer ADDR is required: the peer host's "
 				   "IPv4 address");
