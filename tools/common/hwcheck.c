@@ -410,9 +410,11 @@ static void run_nic_check(const struct hw_cfg *cfg, enum dmt_nic_check w,
 /* ---- RX ---- */
 
 /*
- * One RX case: a NIC setup for the flow peer:port -> addr:port, then
- * `len` bytes of the -v 7 pattern (or zeros when !v7) from the peer, each
- * checked; no linear bytes when strict. 0, or -1 with row's reason set.
+ * One RX case on a fresh port: a NIC setup for the flow from the peer to
+ * addr:port (5-tuple), then `len` bytes of the -v 7 pattern from the peer
+ * (its sender over ssh, or the echo of what we send), each byte checked;
+ * no linear bytes when strict. 0, or -1 with row's reason set. The setup
+ * is undone before returning.
  */
 static int rx_case(const struct hw_cfg *cfg, struct dmt_ctx *ctx,
 		   struct dmt_buf *buf, size_t len, bool strict, struct hw_row *row)
