@@ -144,11 +144,15 @@ int dmt_nic_check_ops(struct dmt_ctx *ctx, int ifindex, struct dmt_buf *buf,
 		else
 			less.rx = q;
 		ret = bo->channels_set(u, ctx, ifindex, &less);
-		if (ret == 0) {
-			bo->channels_set(u, ctx, ifindex, &ch);	/* put back */
-		}
 		res = expect_einval(ret, ctx, "a channel count without the bound "
 				    "queue", detail, detail_len);
+		if (ret == 0 && bo->channels_set(u, ctx, ifindex, &ch) < 0) {
+			size_t l = strlen(detail);
+
+			snprintf(detail + l, detail_len - l, "; putting the "
+				 "channels back (rx %u combined %u) failed: %s",
+				 ch.rx, ch.combined, ctx->err.message);
+		}
 		break;
 	}
 	{
