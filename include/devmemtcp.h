@@ -836,6 +836,21 @@ DMT_API int dmt_nic_setup_restore(struct dmt_ctx *ctx, const char *ifname,
 				  const char *journal_dir, char *summary,
 				  size_t summary_len);
 
+/* Checks of a devmem NIC that need no peer (the kernel selftests' negative
+ * cases), each inside a NIC setup that restores what it changed. */
+enum dmt_nic_check {
+	DMT_NIC_CHECK_EMPTY_QUEUES = 1,	/* bind-rx without queues is refused */
+	DMT_NIC_CHECK_HDS_OFF = 2,	/* ... with tcp-data-split auto is refused */
+	DMT_NIC_CHECK_BIND = 3,		/* ... of the last queue, split on, works */
+	DMT_NIC_CHECK_CHANNEL_SHRINK = 4, /* removing a bound queue is refused */
+};
+/* Run one check on ifindex with the dma-buf of buf. Returns 0 when the NIC
+ * and kernel behaved as they must, 1 when not (detail says what happened),
+ * or -errno when the check could not run (dmt_ctx_last_error explains). */
+DMT_API int dmt_nic_check(struct dmt_ctx *ctx, int ifindex, struct dmt_buf *buf,
+			  enum dmt_nic_check which, const char *journal_dir,
+			  char *detail, size_t detail_len);
+
 #ifdef __cplusplus
 }
 #endif

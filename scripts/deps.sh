@@ -10,6 +10,7 @@ pkgs=(
 	libjansson-dev                           # the CLI's --json output (required)
 	iproute2 procps                          # ip(8) for tests, sysctl
 	socat netcat-openbsd iperf3              # foreign peers and baselines
+	ethtool                                  # rx_setup_rollback: veth channels
 )
 
 missing=()

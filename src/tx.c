@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "netdev.h"
+#include "gpu.h"
 #include "tx.h"
 #include "uapi.h"
 
@@ -371,6 +372,7 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 		      char *why, size_t whylen)
 {
 	char ifn[IF_NAMESIZE];
+	bool bound_dev = false;
 	int ret;
 
 	if (tx->buf->dmabuf_fd < 0) {
@@ -398,7 +400,27 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 		}
 	}
 	dmt_ifname(tx->ifindex, ifn);
-	if (ifname && ifname[0] && dst) {
+	/* The kernel's only check is that the socket's route leaves through
+	 * the binding's device (dst_dev != binding->dev). A socket bound to
+	 * the named device (SO_BINDTODEVICE) routes through it whatever the
+	 * main table says, so the route check applies only to a socket that
+	 * is not bound to it. */
+	if (ifname && ifname[0] && !bind_dev) {
+		/* a socket handed over: already bound to the device? */
+		int bi = 0;
+		socklen_t bl = sizeof(bi);
+
+		bound_dev = getsockopt(tx->fd, SOL_SOCKET, SO_BINDTOIFINDEX, &bi,
+				       &bl) == 0 && bi == tx->ifindex;
+	} else if (ifname && ifname[0] &&
+		   setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, ifn,
+			      (socklen_t)strlen(ifn) + 1) == 0) {
+		bound_dev = true;
+	} else if (ifname && ifname[0]) {
+		dmt_log(tx->ctx, DMT_LOG_WARN, "SO_BINDTODEVICE %s: %s (continuing;"
+			" the route check applies)", ifn, strerror(errno));
+	}
+	if (ifname && ifname[0] && dst && !bound_dev) {
 		int oif = 0;
 		if (dmt_route_egress(tx->ctx, dst, dstlen, &oif) == 0 &&
 		    oif != tx->ifindex) {
@@ -413,6 +435,16 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 		}
 	}
 	ret = dmt_bind_tx(tx->ctx, tx->ifindex, tx->buf->dmabuf_fd, &tx->binding);
+	if (ret == -DMT_ENOTSUPP &&
+	    dmt_cuda_reexport_plain(tx->buf, &tx->err) > 0) {
+		dmt_log(tx->ctx, DMT_LOG_INFO, "%s: bind-tx refused the CUDA "
+			"dma-buf's PCIe mapping (ENOTSUPP); retrying with a plain "
+			"export", ifn);
+		ret = dmt_bind_tx(tx->ctx, tx->ifindex, tx->buf->dmabuf_fd,
+				  &tx->binding);
+	}
+	if (ret < 0 && bound_dev && bind_dev)	/* fallbacks route freely */
+		setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, "", 0);
 	if (ret < 0) {
 		dmt_err_copy(&tx->err, &tx->ctx->err);
 		if (ret == -EOPNOTSUPP)
@@ -425,8 +457,9 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 				   dmt_strerror(ret));
 		return ret;
 	}
-	if (bind_dev && setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, ifn,
-				   (socklen_t)strlen(ifn) + 1) < 0)
+	if (bind_dev && !bound_dev && (!ifname || !ifname[0]) &&
+	    setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, ifn,
+		       (socklen_t)strlen(ifn) + 1) < 0)
 		dmt_log(tx->ctx, DMT_LOG_WARN, "SO_BINDTODEVICE %s: %s (continuing;"
 			" the route check still applies)", ifn, strerror(errno));
 	tx->eng = &dmt_engine_devmem;
