@@ -209,6 +209,14 @@ static int flush_bounded(struct run *r)
 	}
 }
 
+static int not_taken(struct run *r, int e)
+{
+	errf(r, "the receiver did not take all %" PRIu64 " bytes: %s%s", r->sent,
+	     strerror(e), e == ECONNRESET ? " (it reset the connection: it "
+	     "died, or, if a one-shot server, served another sender)" : "");
+	return -1;
+}
+
 /*
  * After the last byte: close our direction and wait for the receiver to
  * close its own (it does once it has read everything). A reset instead
@@ -222,9 +230,10 @@ static int confirm_delivery(struct run *r)
 	char junk[4096];
 
 	if (shutdown(fd, SHUT_WR) < 0) {
-		errf(r, "closing the stream after %" PRIu64 " bytes: %s%s",
-		     r->sent, strerror(errno), errno == ENOTCONN ? " (the "
-		     "receiver reset the connection)" : "");
+		if (errno == ENOTCONN)	/* the reset came first */
+			return not_taken(r, ECONNRESET);
+		errf(r, "closing the stream after %" PRIu64 " bytes: %s",
+		     r->sent, strerror(errno));
 		return -1;
 	}
 	for (;;) {
@@ -248,11 +257,7 @@ static int confirm_delivery(struct run *r)
 			return 0;
 		if (n > 0 || errno == EAGAIN || errno == EINTR)
 			continue;
-		errf(r, "the receiver did not take all %" PRIu64 " bytes: %s%s",
-		     r->sent, strerror(errno), errno == ECONNRESET ? " (it reset "
-		     "the connection: it died, or, if a one-shot server, served "
-		     "another sender)" : "");
-		return -1;
+		return not_taken(r, errno);
 	}
 }
 

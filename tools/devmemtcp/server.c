@@ -211,6 +211,11 @@ static int rx_copy_run(struct srv *s, int fd)
 		ssize_t n;
 		int e;
 
+		if (cli_stop && srv_idle(s)) {	/* data flowing: no EINTR */
+			if (!map)
+				free(buf);
+			return -EINTR;
+		}
 		if (map)
 			dmt_buf_begin_cpu(s->buf, DMT_SYNC_RW);
 		n = recv(fd, buf + off, want, 0);
@@ -265,6 +270,10 @@ static int rx_staged_run(struct srv *s, int fd)
 
 		if (len > STAGE_PIECE)
 			len = STAGE_PIECE;
+		if (cli_stop && srv_idle(s)) {
+			ret = -EINTR;
+			break;
+		}
 		n = dmt_stage_recv(stg, fd, off, len);
 		if (n == 0)
 			break;
@@ -477,7 +486,7 @@ static int rx_devmem_run(struct srv *s, int fd)
 		ret = e.err ? e.err : -EIO;
 		goto out;
 	}
-	while ((n = dmt_rx_recv(rx, f, 1024, &nf)) != 0) {
+	while ((n = cli_stop ? -EINTR : dmt_rx_recv(rx, f, 1024, &nf)) != 0) {
 		if ((n == -EINTR || n == -EAGAIN) && !srv_idle(s))
 			continue;
 		if (n < 0) {
