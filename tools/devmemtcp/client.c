@@ -170,7 +170,8 @@ static int send_range(struct run *r, uint64_t off, uint64_t len)
 			if (left <= 0) {
 				errf(r, "send made no progress for %d s (--timeout)"
 				     " after %" PRIu64 " bytes: the receiver is "
-				     "not reading", r->c->timeout_s, r->sent);
+				     "not reading, or the path to it is gone",
+				     r->c->timeout_s, r->sent);
 				return -1;
 			}
 			tx_wait(r, left > 0.2 ? 200 : (int)(left * 1000) + 1);
