@@ -638,7 +638,11 @@ static int accept_one(struct srv *s, int lfd, struct sockaddr_storage *peer)
 	int r, fd;
 
 	for (;;) {
-		r = poll(&p, 1, s->c->timeout_s ? s->c->timeout_s * 1000 : -1);
+		/* a signal that came before the wait (during NIC setup) */
+		r = cli_stop ? -1 : poll(&p, 1, s->c->timeout_s ?
+					 s->c->timeout_s * 1000 : -1);
+		if (cli_stop)
+			errno = EINTR;
 		if (r < 0 && errno == EINTR && cli_stop) {
 			snprintf(s->err, sizeof(s->err), "interrupted by %s while "
 				 "waiting for a connection", cli_stop_name());
