@@ -39,7 +39,7 @@ static const struct bad cases[] = {
 	{ { "server", "-s", "300.0.0.1" }, "listen address '300.0.0.1'" },
 	{ { "server", "-p", "-3" }, "port '-3'" },
 	{ { "server", "--timeout", "0" }, "timeout '0'" },
-	{ { "server", "-p", "0", "-f", "nosuchif0" }, "interface 'nosuchif0'" },
+	{ { "server", "-p", "5999", "-f", "nosuchif0" }, "interface 'nosuchif0'" },
 	{ { "server", "-p", "0", "-s", "" }, "empty listen address" },
 	{ { "demo", "--size", "1K" }, "size '1K'" },
 	{ { "demo", "--engine", "warp" }, "engine 'warp'" },
