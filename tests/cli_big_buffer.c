@@ -103,8 +103,11 @@ int main(void)
 		cerr = cu_slurp(ce, NULL);
 		printf("--buffer-size 2G under a 1 GiB RLIMIT_AS: exit %d: %s", st,
 		       cerr ? cerr : "");
-		if (st != 2 || !cerr || !strstr(cerr, "address-space limit") ||
-		    cf_count(cerr, "\n") != 1)
+		if (cerr && strstr(cerr, "AddressSanitizer"))
+			printf("a sanitizer build cannot start under RLIMIT_AS (its "
+			       "shadow memory): this case is not tested here\n");
+		else if (st != 2 || !cerr || !strstr(cerr, "address-space limit") ||
+			 cf_count(cerr, "\n") != 1)
 			bad = 1;
 		free(cerr);
 	}

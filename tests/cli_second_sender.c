@@ -67,6 +67,10 @@ int main(void)
 		cf_dump("server stdout", so);
 		cf_dump("client stdout", co);
 	}
+	free(sout);
+	free(serr);
+	free(cout);
+	free(cerr);
 	cu_rmdir(dir);
 	T_CHECK(bad == 0, "the second sender was not refused clearly");
 	printf("cli_second_sender: ok\n");
