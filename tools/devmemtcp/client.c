@@ -457,6 +457,7 @@ int client_run(const struct client_cfg *c)
 	out_kv(&r->o, OUT_CONFIG, "engine_requested", true, "%s", dmt_engine_name(c->engine));
 	out_kv(&r->o, OUT_CONFIG, "ifname", true, "%s", c->ifname ? c->ifname : "");
 	out_kv(&r->o, OUT_CONFIG, "interval", false, "%g", c->interval);
+	out_kv(&r->o, OUT_CONFIG, "timeout", false, "%d", c->timeout_s);
 
 	r->ctx = dmt_ctx_new(&co, &err);
 	if (!r->ctx) {
