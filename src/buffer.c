@@ -262,6 +262,36 @@ DMT_EXPORT struct dmt_buf *dmt_buf_new(enum dmt_buf_kind kind, size_t size,
 	return b;
 }
 
+static void wrap_destroy(struct dmt_buf *b)
+{
+	b->map = NULL;	/* the caller's memory: never unmapped here */
+}
+
+static const struct dmt_buf_ops wrap_ops = { .destroy = wrap_destroy };
+
+DMT_EXPORT struct dmt_buf *dmt_buf_wrap(void *addr, size_t size,
+					struct dmt_error *err)
+{
+	struct dmt_buf *b;
+
+	dmt_err_clear(err);
+	if (!addr || size == 0) {
+		dmt_err_set(err, -EINVAL, "dmt_buf_wrap: give a non-NULL address "
+			    "and a size > 0 (got %p, %zu)", addr, size);
+		errno = EINVAL;
+		return NULL;
+	}
+	b = buf_alloc(DMT_BUF_HOST, size);
+	if (!b) {
+		dmt_err_set(err, -ENOMEM, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	b->map = addr;
+	b->ops = &wrap_ops;
+	return b;
+}
+
 /* 1 when /proc/self/fdinfo shows the dma-buf exporter line, 0 when not,
  * -errno when fdinfo cannot be read. */
 static int is_dmabuf(int fd)

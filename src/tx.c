@@ -742,6 +742,63 @@ DMT_EXPORT struct dmt_tx *dmt_tx_from_fd(struct dmt_ctx *ctx,
 	return tx;
 }
 
+DMT_EXPORT int dmt_tx_set_buf(struct dmt_tx *tx, struct dmt_buf *buf,
+			      uint32_t binding_id)
+{
+	int ret;
+
+	if (!tx || !buf)
+		return dmt_ret(-EINVAL);
+	if (!tx->eng)
+		return dmt_ret(dmt_err_set(&tx->err, -EINVAL, "tx has no engine"));
+	if (tx->eng->tracks && dmt_ztrack_outstanding(&tx->zt))
+		return dmt_ret(dmt_err_set(&tx->err, -EBUSY, "%u sends still outstanding "
+				   "on the old buffer: reap their completions "
+				   "(dmt_tx_reap) before changing buffers",
+				   dmt_ztrack_outstanding(&tx->zt)));
+	switch (tx->eng->id) {
+	case DMT_ENGINE_DEVMEM:
+		if (buf->dmabuf_fd < 0)
+			return dmt_ret(dmt_err_set(&tx->err, -DMT_ERR_NOT_DMABUF,
+					   "the devmem engine sends from a dma-buf; "
+					   "a %s buffer has none",
+					   dmt_buf_kind_name(buf->kind)));
+		if (!binding_id)
+			return dmt_ret(dmt_err_set(&tx->err, -EINVAL, "devmem: give the "
+					   "bind-tx id of the new buffer's dma-buf "
+					   "(dmt_bind_tx on the tx's device)"));
+		break;
+	case DMT_ENGINE_STAGED:
+		return dmt_ret(dmt_err_set(&tx->err, -EOPNOTSUPP, "the staged engine "
+				   "keeps its buffer: create a new tx"));
+	default:
+		if (!buf->map)
+			return dmt_ret(dmt_err_set(&tx->err, -EINVAL, "engine %s sends from "
+					   "the CPU mapping; this %s buffer has none",
+					   dmt_engine_name(tx->eng->id),
+					   dmt_buf_kind_name(buf->kind)));
+		if (binding_id)
+			return dmt_ret(dmt_err_set(&tx->err, -EINVAL, "binding_id is for "
+					   "the devmem engine only; give 0"));
+		break;
+	}
+	if (tx->eng->set_buf) {
+		ret = tx->eng->set_buf(tx, buf);
+		if (ret < 0)
+			return dmt_ret(dmt_err_set(&tx->err, ret, "engine %s: %s",
+					   dmt_engine_name(tx->eng->id),
+					   dmt_strerror(ret)));
+	}
+	tx->buf = buf;
+	if (tx->eng->id == DMT_ENGINE_DEVMEM) {
+		tx->binding = binding_id;
+		tx->iov_base_addr = (uintptr_t)buf->dmabuf_off;
+	} else {
+		tx->iov_base_addr = (uintptr_t)buf->map;
+	}
+	return 0;
+}
+
 DMT_EXPORT void dmt_tx_free(struct dmt_tx *tx)
 {
 	if (!tx)

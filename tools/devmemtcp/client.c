@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "json_out.h"
 
 #define MAX_SEGS 1024	/* the kernel's UIO_MAXIOV, iovecs per sendmsg */
 #define STDIN_REGIONS 8
@@ -43,11 +44,12 @@ static void client_usage(FILE *f)
 "  -i SEC           interval report period, 0 off (default 1)\n"
 "  --timeout SEC    bound on every wait: connect, a send making no progress,\n"
 "                   completions and the receiver's close at the end (default 30)\n"
-"  --json           one JSON document on stdout\n", CLI_DEFAULT_PORT);
+"  --json           one JSON document on stdout\n"
+"  --json-stream    JSON lines: start, each interval, end\n", CLI_DEFAULT_PORT);
 }
 
 enum { O_ENGINE = 256, O_SIZE, O_BUFFER, O_BUFSIZE, O_MSGSIZE, O_JSON,
-       O_TIMEOUT };
+       O_TIMEOUT, O_JSON_STREAM };
 
 static const struct option client_opts[] = {
 	{ "engine", required_argument, NULL, O_ENGINE },
@@ -56,6 +58,7 @@ static const struct option client_opts[] = {
 	{ "buffer-size", required_argument, NULL, O_BUFSIZE },
 	{ "msg-size", required_argument, NULL, O_MSGSIZE },
 	{ "json", no_argument, NULL, O_JSON },
+	{ "json-stream", no_argument, NULL, O_JSON_STREAM },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "interval", required_argument, NULL, 'i' },
 	{ "help", no_argument, NULL, 'h' },
@@ -447,15 +450,23 @@ int client_run(const struct client_cfg *c)
 
 	out_kv(&r->o, OUT_CONFIG, "server", true, "%s",
 	       addr_str((struct sockaddr *)&dst, as, sizeof(as)));
-	out_kv(&r->o, OUT_CONFIG, "client", true, "%s", c->client ? c->client : "");
+	out_kv_str(&r->o, OUT_CONFIG, "client", c->client);
 	out_kv(&r->o, OUT_CONFIG, "source", true, "%s", c->have_size ? "pattern" : "stdin");
-	out_kv(&r->o, OUT_CONFIG, "size", false, "%" PRIu64, c->have_size ? c->size : 0);
-	out_kv(&r->o, OUT_CONFIG, "validation", false, "%u", c->have_size ? v : 0);
-	out_kv(&r->o, OUT_CONFIG, "chunk_size", false, "%" PRIu64, c->chunk);
+	if (c->have_size) {
+		out_kv(&r->o, OUT_CONFIG, "size", false, "%" PRIu64, c->size);
+		out_kv(&r->o, OUT_CONFIG, "validation", false, "%u", v);
+	} else {	/* stdin: no size, no pattern (null in JSON) */
+		out_kv_str(&r->o, OUT_CONFIG, "size", NULL);
+		out_kv_str(&r->o, OUT_CONFIG, "validation", NULL);
+	}
+	if (c->chunk)
+		out_kv(&r->o, OUT_CONFIG, "chunk_size", false, "%" PRIu64, c->chunk);
+	else
+		out_kv_str(&r->o, OUT_CONFIG, "chunk_size", NULL);
 	out_kv(&r->o, OUT_CONFIG, "msg_size", false, "%" PRIu64, c->msg_size);
 	out_kv(&r->o, OUT_CONFIG, "buffer_size", false, "%" PRIu64, c->buf_size);
 	out_kv(&r->o, OUT_CONFIG, "engine_requested", true, "%s", dmt_engine_name(c->engine));
-	out_kv(&r->o, OUT_CONFIG, "ifname", true, "%s", c->ifname ? c->ifname : "");
+	out_kv_str(&r->o, OUT_CONFIG, "ifname", c->ifname);
 	out_kv(&r->o, OUT_CONFIG, "interval", false, "%g", c->interval);
 	out_kv(&r->o, OUT_CONFIG, "timeout", false, "%d", c->timeout_s);
 
@@ -551,8 +562,11 @@ int client_run(const struct client_cfg *c)
 	out_kv(&r->o, OUT_RESULT, "zc_copied_pct", false, "%.1f",
 	       st.zc_completed ? 100.0 * (double)st.zc_copied /
 	       (double)st.zc_completed : 0.0);
-	out_kv(&r->o, OUT_RESULT, "zc", true, "%s", verdict == 1 ? "y" :
-	       verdict == 0 ? "n" : "-");
+	if (verdict < 0 && r->o.json)	/* no verdict: null, "-" in text */
+		out_kv_str(&r->o, OUT_RESULT, "zc", NULL);
+	else
+		out_kv(&r->o, OUT_RESULT, "zc", true, "%s", verdict == 1 ? "y" :
+		       verdict == 0 ? "n" : "-");
 	out_kv(&r->o, OUT_RESULT, "complete", false, "%s", ret ? "false" : "true");
 	if (ret)
 		out_kv(&r->o, OUT_RESULT, "error", true, "%s", r->err);
@@ -582,7 +596,7 @@ out:
 	if (!r->reported) {	/* failed before sending: still say so */
 		out_kv(&r->o, OUT_RESULT, "bytes", false, "0");
 		out_kv(&r->o, OUT_RESULT, "complete", false, "false");
-		out_kv(&r->o, OUT_RESULT, "error", true, "%s", r->err);
+		out_kv_str(&r->o, OUT_RESULT, "error", r->err);
 	}
 	out_finish(&r->o);
 	if (ret && !c->quiet)
@@ -611,6 +625,7 @@ int cmd_client(int argc, char **argv)
 	socklen_t sl;
 	uint64_t u;
 	int opt, ret;
+	bool json_stream = false;
 
 	opterr = 0;
 	optind = 1;
@@ -676,17 +691,20 @@ int cmd_client(int argc, char **argv)
 		case O_JSON:
 			c.json = true;
 			break;
+		case O_JSON_STREAM:
+			c.json = json_stream = true;
+			break;
 		case O_TIMEOUT:
 			if ((ret = opt_timeout("client", optarg, &c.timeout_s)))
 				return ret;
 			break;
 		case 'h':
-			client_usage(stdout);
-			return 0;
+			return help_out("client", client_usage);
 		default:
 			return getopt_error("client", opt, argv);
 		}
 	}
+	jout_set(c.json, json_stream);
 	if (optind < argc)
 		return extra_args_error("client", argc, argv);
 	if (!c.server || !c.server[0])
