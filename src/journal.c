@@ -154,15 +154,14 @@ bad:
 	}
 }
 
-int dmt_journal_parse(const char *text, size_t len, const char *path,
-		      const char *ifname, int ifindex, struct dmt_journal *j,
-		      struct dmt_error *err)
+static int parse(const char *text, size_t len, const char *path,
+		 const char *ifname, int ifindex, struct dmt_journal *j,
+		 struct dmt_error *err)
 {
 	const char *p = text, *end = text + len;
 	unsigned int ln = 0;
 	int ret;
 
-	memset(j, 0, sizeof(*j));
 	if (!len)
 		return BAD("journal %s is empty: a setup that crashed before "
 			   "writing its first record changed nothing, so there "
@@ -326,4 +325,17 @@ not_journal:
 				   ifname, ifindex);
 	}
 	return 0;
+}
+
+int dmt_journal_parse(const char *text, size_t len, const char *path,
+		      const char *ifname, int ifindex, struct dmt_journal *j,
+		      struct dmt_error *err)
+{
+	int ret;
+
+	memset(j, 0, sizeof(*j));
+	ret = parse(text, len, path, ifname, ifindex, j, err);
+	if (ret < 0)
+		dmt_journal_fini(j);	/* an RSS table read before the error */
+	return ret;
 }
