@@ -882,6 +882,9 @@ static const struct dmt_tx_engine *engine_for(struct dmt_tx *tx, uint64_t total)
  * call, as a socket does; with nothing queued, the error now. */
 static ssize_t send_result(struct dmt_tx *tx, uint64_t sent, int err)
 {
+	if (err < 0 && err != -EAGAIN && !tx->err.message[0])
+		dmt_err_set(&tx->err, err, "%s send: %s",
+			    dmt_engine_name(tx->eng->id), dmt_strerror(err));
 	if (!sent)
 		return (ssize_t)dmt_ret(err);
 	if (err < 0 && err != -EAGAIN)

@@ -137,7 +137,10 @@ int main(void)
 	T_CHECK(n > 0 && n < 40 * 4096 && n == (ssize_t)script.calls * 4096,
 		"reap error after %u sends returned %zd", script.calls, n);
 	n = dmt_tx_send(tx, segs, 1);
-	T_CHECK(n == -EIO, "the next call reports the reap error: %zd", n);
+	T_CHECK(n == -EIO && strstr(dmt_tx_last_error(tx)->message,
+				    "Input/output error"),
+		"the next call reports the reap error, with a sentence: %zd (%s)",
+		n, dmt_tx_last_error(tx)->message);
 	script.reap_err = 0;
 	n = dmt_tx_send(tx, segs, 1);
 	T_CHECK(n == 4096, "then sends go on: %zd", n);
