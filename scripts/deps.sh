@@ -7,8 +7,10 @@ pkgs=(
 	gcc g++ make cmake pkg-config binutils   # toolchain (g++: header C++ check)
 	libmnl-dev                               # netlink (required)
 	liburing-dev                             # io_uring engine (optional at build)
+	libjansson-dev                           # the CLI's --json output (required)
 	iproute2 procps                          # ip(8) for tests, sysctl
 	socat netcat-openbsd iperf3              # foreign peers and baselines
+	ethtool                                  # rx_setup_rollback: veth channels
 )
 
 missing=()

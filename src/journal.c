@@ -115,12 +115,16 @@ static int record(struct dmt_journal *j, unsigned int ln, const char *s,
 			goto bad;
 		j->did_rss = true;
 	} else if (KW("feature")) {
-		static const char f[] = "rx-ntuple-filter 0";
+		static const char f[] = "rx-ntuple-filter 0", g[] = "rx-gro-hw 0";
 
-		if (j->did_feat || (size_t)(end - p) != sizeof(f) - 1 ||
-		    memcmp(p, f, sizeof(f) - 1))
+		if (!j->did_feat && (size_t)(end - p) == sizeof(f) - 1 &&
+		    !memcmp(p, f, sizeof(f) - 1))
+			j->did_feat = true;
+		else if (!j->did_gro && (size_t)(end - p) == sizeof(g) - 1 &&
+			 !memcmp(p, g, sizeof(g) - 1))
+			j->did_gro = true;
+		else
 			goto bad;
-		j->did_feat = true;
 	} else if (KW("rule")) {
 		if (!num(&p, end, UINT32_MAX, &a) || p != end)
 			goto bad;

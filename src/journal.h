@@ -8,6 +8,8 @@
  *   ifname IF
  *   ifindex N
  *   pid PID STARTTIME
+ *   feature rx-gro-hw 0                  before HW-GRO is turned on (mlx5
+ *                                        accepts header split only with it)
  *   hds OLD_TDS HAS_THRESH OLD_THRESH     before header split is changed
  *   rss N E0 E1 ...                      before the RSS table is changed
  *   feature rx-ntuple-filter 0           before ntuple filters are enabled
@@ -40,7 +42,8 @@ struct dmt_journal {
 	bool did_rss;
 	uint32_t *old_indir;		/* malloc'ed; dmt_journal_fini frees */
 	uint32_t old_indir_size;
-	bool did_feat;
+	bool did_feat;			/* rx-ntuple-filter was off */
+	bool did_gro;			/* rx-gro-hw was off */
 	uint32_t rules[DMT_JOURNAL_MAX_RULES];
 	unsigned int nrules;
 	bool bound;

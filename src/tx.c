@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "netdev.h"
+#include "gpu.h"
 #include "tx.h"
 #include "uapi.h"
 
@@ -395,6 +396,7 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 		      char *why, size_t whylen)
 {
 	char ifn[IF_NAMESIZE];
+	bool bound_dev = false;
 	int ret;
 
 	if (tx->buf->dmabuf_fd < 0) {
@@ -422,7 +424,27 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 		}
 	}
 	dmt_ifname(tx->ifindex, ifn);
-	if (ifname && ifname[0] && dst) {
+	/* The kernel's only check is that the socket's route leaves through
+	 * the binding's device (dst_dev != binding->dev). A socket bound to
+	 * the named device (SO_BINDTODEVICE) routes through it whatever the
+	 * main table says, so the route check applies only to a socket that
+	 * is not bound to it. */
+	if (ifname && ifname[0] && !bind_dev) {
+		/* a socket handed over: already bound to the device? */
+		int bi = 0;
+		socklen_t bl = sizeof(bi);
+
+		bound_dev = getsockopt(tx->fd, SOL_SOCKET, SO_BINDTOIFINDEX, &bi,
+				       &bl) == 0 && bi == tx->ifindex;
+	} else if (ifname && ifname[0] &&
+		   setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, ifn,
+			      (socklen_t)strlen(ifn) + 1) == 0) {
+		bound_dev = true;
+	} else if (ifname && ifname[0]) {
+		dmt_log(tx->ctx, DMT_LOG_WARN, "SO_BINDTODEVICE %s: %s (continuing;"
+			" the route check applies)", ifn, strerror(errno));
+	}
+	if (ifname && ifname[0] && dst && !bound_dev) {
 		int oif = 0;
 		if (dmt_route_egress(tx->ctx, dst, dstlen, &oif) == 0 &&
 		    oif != tx->ifindex) {
@@ -437,6 +459,16 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 		}
 	}
 	ret = dmt_bind_tx(tx->ctx, tx->ifindex, tx->buf->dmabuf_fd, &tx->binding);
+	if (ret == -DMT_ENOTSUPP &&
+	    dmt_cuda_reexport_plain(tx->buf, &tx->err) > 0) {
+		dmt_log(tx->ctx, DMT_LOG_INFO, "%s: bind-tx refused the CUDA "
+			"dma-buf's PCIe mapping (ENOTSUPP); retrying with a plain "
+			"export", ifn);
+		ret = dmt_bind_tx(tx->ctx, tx->ifindex, tx->buf->dmabuf_fd,
+				  &tx->binding);
+	}
+	if (ret < 0 && bound_dev && bind_dev)	/* fallbacks route freely */
+		setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, "", 0);
 	if (ret < 0) {
 		dmt_err_copy(&tx->err, &tx->ctx->err);
 		if (ret == -EOPNOTSUPP)
@@ -449,8 +481,9 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 				   dmt_strerror(ret));
 		return ret;
 	}
-	if (bind_dev && setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, ifn,
-				   (socklen_t)strlen(ifn) + 1) < 0)
+	if (bind_dev && !bound_dev && (!ifname || !ifname[0]) &&
+	    setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, ifn,
+		       (socklen_t)strlen(ifn) + 1) < 0)
 		dmt_log(tx->ctx, DMT_LOG_WARN, "SO_BINDTODEVICE %s: %s (continuing;"
 			" the route check still applies)", ifn, strerror(errno));
 	tx->eng = &dmt_engine_devmem;
@@ -730,6 +763,63 @@ DMT_EXPORT struct dmt_tx *dmt_tx_from_fd(struct dmt_ctx *ctx,
 	if (ret < 0)
 		return tx_fail(tx, ret, err);
 	return tx;
+}
+
+DMT_EXPORT int dmt_tx_set_buf(struct dmt_tx *tx, struct dmt_buf *buf,
+			      uint32_t binding_id)
+{
+	int ret;
+
+	if (!tx || !buf)
+		return dmt_ret(-EINVAL);
+	if (!tx->eng)
+		return dmt_ret(dmt_err_set(&tx->err, -EINVAL, "tx has no engine"));
+	if (tx->eng->tracks && dmt_ztrack_outstanding(&tx->zt))
+		return dmt_ret(dmt_err_set(&tx->err, -EBUSY, "%u sends still outstanding "
+				   "on the old buffer: reap their completions "
+				   "(dmt_tx_reap) before changing buffers",
+				   dmt_ztrack_outstanding(&tx->zt)));
+	switch (tx->eng->id) {
+	case DMT_ENGINE_DEVMEM:
+		if (buf->dmabuf_fd < 0)
+			return dmt_ret(dmt_err_set(&tx->err, -DMT_ERR_NOT_DMABUF,
+					   "the devmem engine sends from a dma-buf; "
+					   "a %s buffer has none",
+					   dmt_buf_kind_name(buf->kind)));
+		if (!binding_id)
+			return dmt_ret(dmt_err_set(&tx->err, -EINVAL, "devmem: give the "
+					   "bind-tx id of the new buffer's dma-buf "
+					   "(dmt_bind_tx on the tx's device)"));
+		break;
+	case DMT_ENGINE_STAGED:
+		return dmt_ret(dmt_err_set(&tx->err, -EOPNOTSUPP, "the staged engine "
+				   "keeps its buffer: create a new tx"));
+	default:
+		if (!buf->map)
+			return dmt_ret(dmt_err_set(&tx->err, -EINVAL, "engine %s sends from "
+					   "the CPU mapping; this %s buffer has none",
+					   dmt_engine_name(tx->eng->id),
+					   dmt_buf_kind_name(buf->kind)));
+		if (binding_id)
+			return dmt_ret(dmt_err_set(&tx->err, -EINVAL, "binding_id is for "
+					   "the devmem engine only; give 0"));
+		break;
+	}
+	if (tx->eng->set_buf) {
+		ret = tx->eng->set_buf(tx, buf);
+		if (ret < 0)
+			return dmt_ret(dmt_err_set(&tx->err, ret, "engine %s: %s",
+					   dmt_engine_name(tx->eng->id),
+					   dmt_strerror(ret)));
+	}
+	tx->buf = buf;
+	if (tx->eng->id == DMT_ENGINE_DEVMEM) {
+		tx->binding = binding_id;
+		tx->iov_base_addr = (uintptr_t)buf->dmabuf_off;
+	} else {
+		tx->iov_base_addr = (uintptr_t)buf->map;
+	}
+	return 0;
 }
 
 DMT_EXPORT void dmt_tx_free(struct dmt_tx *tx)

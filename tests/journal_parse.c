@@ -51,8 +51,8 @@ static int parse(const char *text, size_t len, const char *ifn, int ifx,
 
 static const char *const good[] = {
 	"devmemtcp-journal 2", "ifname eth7", "ifindex 7", "pid 4242 123456",
-	"hds 0 1 256", "rss 4 0 1 0 1", "feature rx-ntuple-filter 0", "rule 14",
-	"bind 3", NULL };
+	"feature rx-gro-hw 0", "hds 0 1 256", "rss 4 0 1 0 1",
+	"feature rx-ntuple-filter 0", "rule 14", "bind 3", NULL };
 
 int main(void)
 {
@@ -74,7 +74,7 @@ int main(void)
 		j.old_has_thresh && j.old_thresh == 256 && j.did_rss &&
 		j.old_indir_size == 4 && j.old_indir[1] == 1 && j.did_feat &&
 		j.nrules == 1 && j.rules[0] == 14 && j.bound && j.binding == 3 &&
-		j.records == 5 && !j.cut_line, "good journal fields");
+		j.did_gro && j.records == 6 && !j.cut_line, "good journal fields");
 	dmt_journal_fini(&j);
 	/* the interface gone (index 0): the caller says so, not the parser */
 	T_CHECK(parse(t, strlen(t), "eth7", 0, &j, &e) == 0, "gone: %s", e.message);
@@ -103,7 +103,7 @@ int main(void)
 	t = build(good);
 	snprintf(buf, sizeof(buf), "%s", t);
 	*strstr(buf, "rule 14") = 'R';
-	REFUSED(buf, strlen(buf), "eth7", 7, -EBADMSG, "line 8");
+	REFUSED(buf, strlen(buf), "eth7", 7, -EBADMSG, "line 9");
 	snprintf(buf, sizeof(buf), "%s", t);
 	strstr(buf, "rule 14")[5] = '4';	/* rule 44, old checksum */
 	REFUSED(buf, strlen(buf), "eth7", 7, -EBADMSG, "checksum mismatch");
@@ -114,7 +114,7 @@ int main(void)
 	/* a last line cut short by a crash: reported, the rest parsed */
 	snprintf(buf, sizeof(buf), "%srule 1", t);
 	ret = parse(buf, strlen(buf), "eth7", 7, &j, &e);
-	T_CHECK(ret == 0 && j.cut_line == 10 && !strcmp(j.cut, "rule 1") &&
+	T_CHECK(ret == 0 && j.cut_line == 11 && !strcmp(j.cut, "rule 1") &&
 		j.nrules == 1 && j.rules[0] == 14, "cut: %d %u '%s' %u %s", ret,
 		j.cut_line, j.cut, j.nrules, e.message);
 	dmt_journal_fini(&j);
@@ -122,7 +122,7 @@ int main(void)
 	snprintf(buf, sizeof(buf), "%s", t);
 	buf[strlen(buf) - 4] = '\0';
 	ret = parse(buf, strlen(buf), "eth7", 7, &j, &e);
-	T_CHECK(ret == 0 && j.cut_line == 9 && !j.bound, "cut in checksum: %d %s",
+	T_CHECK(ret == 0 && j.cut_line == 10 && !j.bound, "cut in checksum: %d %s",
 		ret, e.message);
 	dmt_journal_fini(&j);
 	/* cut inside the header: nothing was changed */
@@ -159,7 +159,7 @@ int main(void)
 	/* malformed records whose checksums match */
 	{
 		const char *recs[] = { "rss 3 0 1", "rss 2 0 1 2", "rss 0",
-				       "hds 7 0 0", "rule x", "feature rx-gro 0",
+				       "hds 7 0 0", "rule x", "feature rx-gro 0", "feature rx-gro-hw 1",
 				       "reboot now", "rule 1 2",
 				       "rss 99999999999999999999 1" };
 		for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {

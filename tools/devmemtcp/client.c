@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "json_out.h"
 
 #define MAX_SEGS 1024	/* the kernel's UIO_MAXIOV, iovecs per sendmsg */
 #define STDIN_REGIONS 8
@@ -41,11 +42,12 @@ static void client_usage(FILE *f)
 "  --msg-size N     bytes per send call (default 256K)\n"
 "  -i SEC           interval report period, 0 off (default 1)\n"
 "  --timeout SEC    wait at most SEC for completions at the end (default 30)\n"
-"  --json           one JSON document on stdout\n", CLI_DEFAULT_PORT);
+"  --json           one JSON document on stdout\n"
+"  --json-stream    JSON lines: start, each interval, end\n", CLI_DEFAULT_PORT);
 }
 
 enum { O_ENGINE = 256, O_SIZE, O_BUFFER, O_BUFSIZE, O_MSGSIZE, O_JSON,
-       O_TIMEOUT };
+       O_TIMEOUT, O_JSON_STREAM };
 
 static const struct option client_opts[] = {
 	{ "engine", required_argument, NULL, O_ENGINE },
@@ -54,6 +56,7 @@ static const struct option client_opts[] = {
 	{ "buffer-size", required_argument, NULL, O_BUFSIZE },
 	{ "msg-size", required_argument, NULL, O_MSGSIZE },
 	{ "json", no_argument, NULL, O_JSON },
+	{ "json-stream", no_argument, NULL, O_JSON_STREAM },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "interval", required_argument, NULL, 'i' },
 	{ "help", no_argument, NULL, 'h' },
@@ -291,15 +294,23 @@ int client_run(const struct client_cfg *c)
 
 	out_kv(&r->o, OUT_CONFIG, "server", true, "%s",
 	       addr_str((struct sockaddr *)&dst, as, sizeof(as)));
-	out_kv(&r->o, OUT_CONFIG, "client", true, "%s", c->client ? c->client : "");
+	out_kv_str(&r->o, OUT_CONFIG, "client", c->client);
 	out_kv(&r->o, OUT_CONFIG, "source", true, "%s", c->have_size ? "pattern" : "stdin");
-	out_kv(&r->o, OUT_CONFIG, "size", false, "%" PRIu64, c->have_size ? c->size : 0);
-	out_kv(&r->o, OUT_CONFIG, "validation", false, "%u", c->have_size ? v : 0);
-	out_kv(&r->o, OUT_CONFIG, "chunk_size", false, "%" PRIu64, c->chunk);
+	if (c->have_size) {
+		out_kv(&r->o, OUT_CONFIG, "size", false, "%" PRIu64, c->size);
+		out_kv(&r->o, OUT_CONFIG, "validation", false, "%u", v);
+	} else {	/* stdin: no size, no pattern (null in JSON) */
+		out_kv_str(&r->o, OUT_CONFIG, "size", NULL);
+		out_kv_str(&r->o, OUT_CONFIG, "validation", NULL);
+	}
+	if (c->chunk)
+		out_kv(&r->o, OUT_CONFIG, "chunk_size", false, "%" PRIu64, c->chunk);
+	else
+		out_kv_str(&r->o, OUT_CONFIG, "chunk_size", NULL);
 	out_kv(&r->o, OUT_CONFIG, "msg_size", false, "%" PRIu64, c->msg_size);
 	out_kv(&r->o, OUT_CONFIG, "buffer_size", false, "%" PRIu64, c->buf_size);
 	out_kv(&r->o, OUT_CONFIG, "engine_requested", true, "%s", dmt_engine_name(c->engine));
-	out_kv(&r->o, OUT_CONFIG, "ifname", true, "%s", c->ifname ? c->ifname : "");
+	out_kv_str(&r->o, OUT_CONFIG, "ifname", c->ifname);
 	out_kv(&r->o, OUT_CONFIG, "interval", false, "%g", c->interval);
 
 	r->ctx = dmt_ctx_new(&co, &err);
@@ -391,8 +402,11 @@ int client_run(const struct client_cfg *c)
 	out_kv(&r->o, OUT_RESULT, "zc_copied_pct", false, "%.1f",
 	       st.zc_completed ? 100.0 * (double)st.zc_copied /
 	       (double)st.zc_completed : 0.0);
-	out_kv(&r->o, OUT_RESULT, "zc", true, "%s", verdict == 1 ? "y" :
-	       verdict == 0 ? "n" : "-");
+	if (verdict < 0 && r->o.json)	/* no verdict: null, "-" in text */
+		out_kv_str(&r->o, OUT_RESULT, "zc", NULL);
+	else
+		out_kv(&r->o, OUT_RESULT, "zc", true, "%s", verdict == 1 ? "y" :
+		       verdict == 0 ? "n" : "-");
 	out_kv(&r->o, OUT_RESULT, "complete", false, "%s", ret ? "false" : "true");
 	if (ret)
 		out_kv(&r->o, OUT_RESULT, "error", true, "%s", r->err);
@@ -418,6 +432,11 @@ out:
 		ret = 1;
 	if (!r->err[0] && ret)
 		errf(r, "failed");
+	if (ret && r->o.json && !r->o.seclen[OUT_RESULT]) {
+		/* failed before sending: the document still says so */
+		out_kv(&r->o, OUT_RESULT, "complete", false, "false");
+		out_kv_str(&r->o, OUT_RESULT, "error", r->err);
+	}
 	out_finish(&r->o);
 	if (ret && !c->quiet)
 		run_error("client", "%s", r->err);
@@ -445,6 +464,7 @@ int cmd_client(int argc, char **argv)
 	socklen_t sl;
 	uint64_t u;
 	int opt, ret;
+	bool json_stream = false;
 
 	opterr = 0;
 	optind = 1;
@@ -510,17 +530,20 @@ int cmd_client(int argc, char **argv)
 		case O_JSON:
 			c.json = true;
 			break;
+		case O_JSON_STREAM:
+			c.json = json_stream = true;
+			break;
 		case O_TIMEOUT:
 			if ((ret = opt_timeout("client", optarg, &c.timeout_s)))
 				return ret;
 			break;
 		case 'h':
-			client_usage(stdout);
-			return 0;
+			return help_out("client", client_usage);
 		default:
 			return getopt_error("client", opt, argv);
 		}
 	}
+	jout_set(c.json, json_stream);
 	if (optind < argc)
 		return extra_args_error("client", argc, argv);
 	if (!c.server)

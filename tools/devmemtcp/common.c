@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "json_out.h"
 #include "measure.h"
 
 /* ------------------------------------------------------------------ */
@@ -330,6 +332,7 @@ static int vmsg(const char *cmd, int rc, const char *fmt, va_list ap)
 			*c = ' ';
 	fflush(stdout);
 	fprintf(stderr, "devmemtcp %s: %s\n", cmd, line);
+	jout_note_error(cmd, rc, line);
 	return rc;
 }
 
@@ -578,69 +581,27 @@ double per_gb(double seconds, uint64_t bytes)
 /* output                                                              */
 /* ------------------------------------------------------------------ */
 
-static void sappend(char **s, size_t *len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void sappend(char **s, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-	char *t;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	t = realloc(*s, *len + (size_t)n + 1);
-	if (!t)
-		return;
-	*s = t;
-	va_start(ap, fmt);
-	vsnprintf(*s + *len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	*len += (size_t)n;
-}
-
-static void sappend_json_str(char **s, size_t *len, const char *v)
-{
-	sappend(s, len, "\"");
-	for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			sappend(s, len, "\\%c", *c);
-		else if (*c < 0x20)
-			sappend(s, len, "\\u%04x", *c);
-		else
-			sappend(s, len, "%c", *c);
-	}
-	sappend(s, len, "\"");
-}
-
-void json_escape(FILE *f, const char *s)
-{
-	char *b = NULL;
-	size_t l = 0;
-
-	sappend_json_str(&b, &l, s);
-	if (b)
-		fputs(b, f);
-	free(b);
-}
-
 void out_init(struct out *o, const char *role, bool json, bool quiet,
 	      double period)
 {
 	memset(o, 0, sizeof(*o));
 	o->role = role;
 	o->json = json;
+	o->stream = json && !quiet && jout_stream();	/* --json-stream */
 	o->quiet = quiet;
 	o->period = period;
+	if (o->json && !quiet) {
+		for (int i = 0; i < OUT_NSEC; i++)
+			o->sec[i] = json_object();
+		o->ivl = json_array();
+	}
 }
 
 void out_free(struct out *o)
 {
 	for (int i = 0; i < OUT_NSEC; i++)
-		free(o->sec[i]);
-	free(o->ivl);
+		json_decref(o->sec[i]);
+	json_decref(o->ivl);
 	memset(o->sec, 0, sizeof(o->sec));
 	o->ivl = NULL;
 }
@@ -648,26 +609,85 @@ void out_free(struct out *o)
 void out_kv(struct out *o, enum out_sec sec, const char *key, bool str,
 	    const char *fmt, ...)
 {
-	char val[1024];
 	va_list ap;
+	char *val = NULL;
+	int n;
 
 	if (o->quiet)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(val, sizeof(val), fmt, ap);
+	n = vasprintf(&val, fmt, ap);
 	va_end(ap);
-	if (!o->json) {
+	if (n < 0)
+		return;
+	o->seclen[sec]++;
+	if (!o->json)
 		printf("%s=%s\n", key, val);
+	else
+		jout_set_new(o->sec[sec], key, str ? jout_str(val) : jout_raw(val));
+	free(val);
+}
+
+void out_kv_str(struct out *o, enum out_sec sec, const char *key,
+		const char *s)
+{
+	if (o->quiet)
+		return;
+	o->seclen[sec]++;
+	if (!o->json)
+		printf("%s=%s\n", key, s ? s : "");
+	else
+		jout_set_str(o->sec[sec], key, s);
+}
+
+void out_kv_u64s(struct out *o, enum out_sec sec, const char *key,
+		 const uint64_t *v, unsigned int n)
+{
+	json_t *a;
+
+	if (o->quiet || (!o->json && !n))
+		return;
+	o->seclen[sec]++;
+	if (!o->json) {
+		printf("%s=", key);
+		for (unsigned int i = 0; i < n; i++)
+			printf("%s%" PRIu64, i ? "," : "", v[i]);
+		putchar('\n');
 		return;
 	}
-	if (o->seclen[sec])
-		sappend(&o->sec[sec], &o->seclen[sec], ",");
-	sappend_json_str(&o->sec[sec], &o->seclen[sec], key);
-	sappend(&o->sec[sec], &o->seclen[sec], ":");
-	if (str)
-		sappend_json_str(&o->sec[sec], &o->seclen[sec], val);
+	a = json_array();
+	for (unsigned int i = 0; i < n; i++)
+		json_array_append_new(a, v[i] <= INT64_MAX ?
+				      json_integer((json_int_t)v[i]) :
+				      json_real((double)v[i]));
+	jout_set_new(o->sec[sec], key, a);
+}
+
+int help_out(const char *cmd, void (*usage)(FILE *f))
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	json_t *d;
+
+	if (!jout_on()) {
+		usage(stdout);
+		return 0;
+	}
+	f = open_memstream(&text, &len);
+	if (!f)
+		return run_error(cmd, "out of memory");
+	usage(f);
+	fclose(f);
+	d = jout_doc();
+	jout_set_str(d, "command", cmd);
+	jout_set_str(d, "help", text);
+	free(text);
+	if (jout_stream())
+		jout_event("end", d);
 	else
-		sappend(&o->sec[sec], &o->seclen[sec], "%s", val[0] ? val : "null");
+		jout_emit(d, JOUT_COMPACT);
+	return 0;
 }
 
 void out_line(struct out *o, const char *fmt, ...)
@@ -683,10 +703,16 @@ void out_line(struct out *o, const char *fmt, ...)
 	fflush(stdout);
 }
 
+static json_t *out_doc(struct out *o);
+
 void out_start(struct out *o, double t0, uint64_t bytes0)
 {
 	o->t0 = o->last_t = t0;
 	o->last_bytes = bytes0;
+	if (o->stream && !o->quiet && !o->started) {
+		jout_event("start", out_doc(o));
+		o->started = true;
+	}
 }
 
 static void emit_interval(struct out *o, double t, uint64_t bytes)
@@ -699,11 +725,17 @@ static void emit_interval(struct out *o, double t, uint64_t bytes)
 	if (o->quiet)
 		return;
 	if (o->json) {
-		if (o->ivllen)
-			sappend(&o->ivl, &o->ivllen, ",");
-		sappend(&o->ivl, &o->ivllen, "{\"start\":%.3f,\"end\":%.3f,"
-			"\"bytes\":%" PRIu64 ",\"bits_per_second\":%.0f}", a, b,
-			db, gbit * 1e9);
+		json_t *iv = json_object();
+
+		/* milliseconds are what the clock resolution here is worth */
+		jout_set_num(iv, "start", round(a * 1000) / 1000);
+		jout_set_num(iv, "end", round(b * 1000) / 1000);
+		jout_set_u64(iv, "bytes", db);
+		jout_set_u64(iv, "bits_per_second", (uint64_t)llround(gbit * 1e9));
+		if (o->stream)
+			jout_event("interval", iv);
+		else
+			json_array_append_new(o->ivl, iv);
 	} else {
 		if (!o->header_done) {
 			printf("[ ID] Interval           Transfer     Bitrate\n");
@@ -745,14 +777,38 @@ void out_tick_final(struct out *o, uint64_t bytes)
 	o->last_bytes = bytes;
 }
 
+/* The document's head: role, start, config so far. */
+static json_t *out_doc(struct out *o)
+{
+	json_t *d = json_object();
+
+	jout_set_str(d, "role", o->role);
+	jout_set_new(d, "start", jout_start());
+	json_object_set(d, "config", o->sec[OUT_CONFIG]);
+	return d;
+}
+
 void out_finish(struct out *o)
 {
+	json_t *d;
+
 	if (o->quiet || !o->json) {
 		fflush(stdout);
 		return;
 	}
-	printf("{\"role\":\"%s\",\"config\":{%s},\"intervals\":[%s],"
-	       "\"result\":{%s}}\n", o->role, o->sec[OUT_CONFIG] ? o->sec[OUT_CONFIG] : "",
-	       o->ivl ? o->ivl : "", o->sec[OUT_RESULT] ? o->sec[OUT_RESULT] : "");
-	fflush(stdout);
+	if (o->stream) {
+		if (!o->started) {
+			jout_event("start", out_doc(o));
+			o->started = true;
+		}
+		d = json_object();
+		json_object_set_new(d, "role", json_string(o->role));
+		json_object_set(d, "result", o->sec[OUT_RESULT]);
+		jout_event("end", d);
+		return;
+	}
+	d = out_doc(o);
+	json_object_set(d, "intervals", o->ivl);
+	json_object_set(d, "result", o->sec[OUT_RESULT]);
+	jout_emit(d, JOUT_COMPACT);
 }

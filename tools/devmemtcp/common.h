@@ -169,28 +169,41 @@ double per_gb(double seconds, uint64_t bytes);
 /* ---- output ---- */
 enum out_sec { OUT_CONFIG, OUT_RESULT, OUT_NSEC };
 
+struct json_t;
+
 struct out {
 	bool json;
+	bool stream;		/* --json-stream: one JSON object per line */
 	bool quiet;		/* print nothing (the demo runs roles quietly) */
 	const char *role;
-	char *sec[OUT_NSEC];	/* JSON object bodies */
-	size_t seclen[OUT_NSEC];
-	char *ivl;		/* JSON array body of intervals */
-	size_t ivllen;
+	struct json_t *sec[OUT_NSEC];	/* JSON: the config/result objects */
+	size_t seclen[OUT_NSEC];	/* keys set in each section (any mode) */
+	struct json_t *ivl;	/* JSON: the intervals array */
 	/* interval state */
 	double period;		/* -i seconds; 0 off */
 	double t0, last_t;
 	uint64_t last_bytes;
 	bool header_done;
+	bool started;		/* --json-stream: start event printed */
 };
 
 void out_init(struct out *o, const char *role, bool json, bool quiet,
 	      double period);
 void out_free(struct out *o);
 /* key=value; human: printed at once; JSON: into the section. A string
- * value is quoted in JSON; numbers (str == false) are written raw. */
+ * value (str) becomes a JSON string (made valid UTF-8); otherwise the
+ * text is read as a JSON value (a number, true/false, [1,2]), and text
+ * that is none (empty, "nan") gives null. */
 void out_kv(struct out *o, enum out_sec sec, const char *key, bool str,
 	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A string value that may be absent: NULL is null in JSON and an empty
+ * value (key=) in text. Any length. */
+void out_kv_str(struct out *o, enum out_sec sec, const char *key,
+		const char *s);
+/* A list of numbers: a JSON array ([] when n is 0); in text
+ * key=v1,v2,... and nothing when n is 0. */
+void out_kv_u64s(struct out *o, enum out_sec sec, const char *key,
+		 const uint64_t *v, unsigned int n);
 /* Human-only free text line (nothing in JSON or quiet mode). */
 void out_line(struct out *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -201,10 +214,13 @@ void out_start(struct out *o, double t0, uint64_t bytes0);
 void out_tick(struct out *o, uint64_t bytes);
 /* Record the last partial interval (if any bytes since the last line). */
 void out_tick_final(struct out *o, uint64_t bytes);
-/* JSON: print the single document to stdout. Human: nothing. */
+/* JSON: print the single document to stdout ({"role", "start", "config",
+ * "intervals", "result"}; --json-stream: the "end" event). Human:
+ * nothing. */
 void out_finish(struct out *o);
-/* Write s to f as a quoted, escaped JSON string (used by the demo). */
-void json_escape(FILE *f, const char *s);
+/* --help: the usage text on stdout, or in JSON mode the document
+ * {"start", "command", "help"}. Returns 0. */
+int help_out(const char *cmd, void (*usage)(FILE *f));
 
 /* ---- roles (client.c, server.c), reused by the demo ---- */
 

@@ -26,6 +26,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "json_out.h"
 
 #define RECV_SIZE (1u << 20)
 #define STAGE_PIECE (32u << 20)	/* bytes per dmt_stage_recv() call */
@@ -616,7 +617,7 @@ int server_run(const struct server_cfg *c)
 	enum val_mode vmode;
 	bool nomap = false;
 	uint64_t first_bad = 0;
-	char as[80], offs[256] = "";
+	char as[80];
 	int lfd = -1, fd = -1, ret = 1, rr = -1;
 	double t0 = 0, t1 = 0, secs;
 	uint32_t port32;
@@ -704,11 +705,20 @@ int server_run(const struct server_cfg *c)
 	getsockname(lfd, (struct sockaddr *)&ss, &sl);
 	out_kv(&s->o, OUT_CONFIG, "listen", true, "%s",
 	       addr_str((struct sockaddr *)&ss, as, sizeof(as)));
-	out_kv(&s->o, OUT_CONFIG, "validation", false, "%u", c->v);
-	out_kv(&s->o, OUT_CONFIG, "size", false, "%" PRIu64,
-	       c->have_size ? c->size : 0);
+	/* absent values (no pattern, no --size, no --timeout) are null */
+	if (c->v)
+		out_kv(&s->o, OUT_CONFIG, "validation", false, "%u", c->v);
+	else
+		out_kv_str(&s->o, OUT_CONFIG, "validation", NULL);
+	if (c->have_size)
+		out_kv(&s->o, OUT_CONFIG, "size", false, "%" PRIu64, c->size);
+	else
+		out_kv_str(&s->o, OUT_CONFIG, "size", NULL);
 	out_kv(&s->o, OUT_CONFIG, "interval", false, "%g", c->interval);
-	out_kv(&s->o, OUT_CONFIG, "timeout", false, "%d", c->timeout_s);
+	if (c->timeout_s)
+		out_kv(&s->o, OUT_CONFIG, "timeout", false, "%d", c->timeout_s);
+	else
+		out_kv_str(&s->o, OUT_CONFIG, "timeout", NULL);
 	out_kv(&s->o, OUT_CONFIG, "validate", true, "%s",
 	       val_mode_name(c->v ? c->val : VAL_OFF));
 	if (s->buf) {
@@ -785,10 +795,6 @@ int server_run(const struct server_cfg *c)
 		ret = 1;
 	}
 	for (unsigned int i = 0; i < s->pat.nbad; i++) {
-		size_t l = strlen(offs);
-
-		snprintf(offs + l, sizeof(offs) - l, "%s%" PRIu64, i ? "," : "",
-			 s->pat.bad[i].off);
 		out_line(&s->o, "mismatch at offset %" PRIu64 ": got 0x%02x, "
 			 "expected 0x%02x", s->pat.bad[i].off, s->pat.bad[i].got,
 			 s->pat.bad[i].want);
@@ -809,10 +815,14 @@ int server_run(const struct server_cfg *c)
 	out_kv(&s->o, OUT_RESULT, "validation_mode", true, "%s", vname);
 	out_kv(&s->o, OUT_RESULT, "checked_bytes", false, "%" PRIu64, s->checked);
 	out_kv(&s->o, OUT_RESULT, "mismatches", false, "%" PRIu64, s->pat.mismatches);
-	if (s->o.json)
-		out_kv(&s->o, OUT_RESULT, "mismatch_offsets", false, "[%s]", offs);
-	else if (offs[0])
-		out_kv(&s->o, OUT_RESULT, "mismatch_offsets", false, "%s", offs);
+	{
+		uint64_t offv[PAT_MAX_BAD];
+
+		for (unsigned int i = 0; i < s->pat.nbad; i++)
+			offv[i] = s->pat.bad[i].off;
+		out_kv_u64s(&s->o, OUT_RESULT, "mismatch_offsets", offv,
+			    s->pat.nbad);
+	}
 	out_kv(&s->o, OUT_RESULT, "peer_closed", false, "%s", rr == 0 ? "true" : "false");
 	out_kv(&s->o, OUT_RESULT, "complete", false, "%s", ret ? "false" : "true");
 	if (ret)
@@ -900,16 +910,18 @@ static void server_usage(FILE *f)
 "  --once           serve one connection, then exit (the default)\n"
 "  -i SEC           interval report period, 0 off (default 1)\n"
 "  --timeout SEC    give up after SEC without a connection or data\n"
-"  --json           one JSON document on stdout\n", CLI_DEFAULT_PORT);
+"  --json           one JSON document on stdout\n"
+"  --json-stream    JSON lines: start, each interval, end\n", CLI_DEFAULT_PORT);
 }
 
 enum { O_ENGINE = 256, O_SIZE, O_JSON, O_ONCE, O_TIMEOUT, O_NO_SETUP,
-       O_BUFFER, O_BUFSIZE, O_VALIDATE };
+       O_BUFFER, O_BUFSIZE, O_VALIDATE, O_JSON_STREAM };
 
 static const struct option server_opts[] = {
 	{ "engine", required_argument, NULL, O_ENGINE },
 	{ "size", required_argument, NULL, O_SIZE },
 	{ "json", no_argument, NULL, O_JSON },
+	{ "json-stream", no_argument, NULL, O_JSON_STREAM },
 	{ "once", no_argument, NULL, O_ONCE },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "no-setup", no_argument, NULL, O_NO_SETUP },
@@ -932,7 +944,7 @@ int cmd_server(int argc, char **argv)
 		.port = CLI_DEFAULT_PORT, .interval = 1, .ready_fd = -1,
 		.buf_size = CLI_DEFAULT_RX_BUF,
 	};
-	bool have_val = false;
+	bool have_val = false, json_stream = false;
 	struct sockaddr_storage ss;
 	const char *why;
 	socklen_t sl;
@@ -1026,17 +1038,20 @@ int cmd_server(int argc, char **argv)
 		case O_JSON:
 			c.json = true;
 			break;
+		case O_JSON_STREAM:
+			c.json = json_stream = true;
+			break;
 		case O_TIMEOUT:
 			if ((ret = opt_timeout("server", optarg, &c.timeout_s)))
 				return ret;
 			break;
 		case 'h':
-			server_usage(stdout);
-			return 0;
+			return help_out("server", server_usage);
 		default:
 			return getopt_error("server", opt, argv);
 		}
 	}
+	jout_set(c.json, json_stream);
 	if (optind < argc)
 		return extra_args_error("server", argc, argv);
 	if (c.engine && !strcmp(c.engine, "copy") && c.have_buf &&
