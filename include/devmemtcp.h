@@ -325,6 +325,10 @@ struct dmt_tx_opts {
 				   * pinning and a completion cost more than
 				   * they save on small sends. 0: default
 				   * 16 KiB; 1: never. */
+	int connect_timeout_ms;	/* dmt_tx_connect(): give up with
+				   * -ETIMEDOUT when the handshake has not
+				   * completed within this time; 0 (default):
+				   * the kernel's own (SYN retries, ~2 min) */
 	size_t :0;
 };
 

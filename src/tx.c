@@ -5,6 +5,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -680,6 +681,56 @@ static int tx_ready(struct dmt_tx *tx)
 	return 0;
 }
 
+/*
+ * connect(), bounded by timeout_ms when > 0: non-blocking connect, poll for
+ * the handshake (a signal does not end the wait early), then blocking
+ * again. 0 or -errno; -ETIMEDOUT when the deadline passed.
+ */
+static int connect_bounded(int fd, const struct sockaddr *dst,
+			   socklen_t dstlen, int timeout_ms)
+{
+	uint64_t deadline;
+	int fl, ret, e = 0;
+	socklen_t el = sizeof(e);
+
+	if (timeout_ms <= 0) {
+		while ((ret = connect(fd, dst, dstlen)) < 0 && errno == EINTR)
+			;
+		return ret < 0 ? -errno : 0;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	deadline = now_ms() + (uint64_t)timeout_ms;
+	ret = connect(fd, dst, dstlen) < 0 ? -errno : 0;
+	while (ret == -EINPROGRESS || ret == -EINTR) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		uint64_t now = now_ms();
+		int n;
+
+		if (now >= deadline) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		n = poll(&p, 1, (int)(deadline - now));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			break;
+		}
+		if (n == 0)
+			continue;	/* the deadline check ends it */
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
+			ret = -errno;
+		else
+			ret = e ? -e : 0;
+	}
+	if (fcntl(fd, F_SETFL, fl) < 0 && !ret)
+		ret = -errno;
+	return ret;
+}
+
 DMT_EXPORT struct dmt_tx *dmt_tx_connect(struct dmt_ctx *ctx,
 					 struct dmt_buf *buf,
 					 const struct sockaddr *dst,
@@ -719,9 +770,16 @@ DMT_EXPORT struct dmt_tx *dmt_tx_connect(struct dmt_ctx *ctx,
 			    dmt_strerror(ret));
 		return tx_fail(tx, ret, err);
 	}
-	while ((ret = connect(tx->fd, dst, dstlen)) < 0 && errno == EINTR)
-		;
+	ret = connect_bounded(tx->fd, dst, dstlen,
+			      DMT_OPTS_GET(opts, connect_timeout_ms, 0));
+	if (ret == -ETIMEDOUT && DMT_OPTS_GET(opts, connect_timeout_ms, 0) > 0) {
+		dmt_err_set(&tx->err, ret, "connect failed: no answer from the "
+			    "server within %d ms: is the address right and the "
+			    "host up?", DMT_OPTS_GET(opts, connect_timeout_ms, 0));
+		return tx_fail(tx, ret, err);
+	}
 	if (ret < 0) {
+		errno = -ret;
 		ret = dmt_neg_errno();
 		dmt_err_set(&tx->err, ret, "connect failed: %s%s", dmt_strerror(ret),
 			    ret == -ECONNREFUSED ? ": is the server listening?" : "");
