@@ -373,8 +373,12 @@ DMT_API const struct dmt_error *dmt_tx_last_error(const struct dmt_tx *tx);
 /*
  * Send nseg segments as one stream, in order. Validated before any syscall
  * (inside the buffer, non-empty, at least one segment). Blocking by default:
- * continues partial sends and retries ENOBUFS after reaping completions, so
- * every byte is queued exactly once and in order. Returns bytes queued.
+ * continues partial sends and retries ENOBUFS (and pinned pages over
+ * RLIMIT_MEMLOCK) after reaping completions, so every byte is queued
+ * exactly once and in order. Returns bytes queued, the whole count (the
+ * total may exceed 2 GiB). When an error follows queued bytes, it returns
+ * their count and the next call returns the error (its sentence stays in
+ * dmt_tx_last_error()); -errno only when nothing was queued.
  * With opts.nonblock, returns what was queued (possibly short) or -EAGAIN.
  */
 DMT_API ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,

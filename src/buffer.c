@@ -532,9 +532,13 @@ DMT_EXPORT int dmt_buf_read(struct dmt_buf *b, size_t off, void *dst, size_t len
 
 /* ---- shared by the GPU providers (gpu.h) ---- */
 
+/* The override loads code, so a process whose environment its invoker
+ * controls but whose privileges it does not share (AT_SECURE: setuid,
+ * setgid, file capabilities such as a setcap'd cap_net_admin) ignores
+ * it: secure_getenv() returns NULL there. */
 const char *dmt_gpu_lib_name(const char *env, const char *deflib)
 {
-	const char *s = getenv(env);
+	const char *s = secure_getenv(env);
 
 	return s && s[0] ? s : deflib;
 }

@@ -6,17 +6,9 @@
  * a small journal before it is made, so a crashed run can be repaired with
  * dmt_nic_setup_restore() (devmemtcp setup --restore).
  *
- * Journal (text, one record per line, appended and fdatasync'ed):
- *   devmemtcp-journal 1
- *   ifname IF / ifindex N / pid PID STARTTIME
- *   feature rx-gro-hw 0                  before HW-GRO is turned on (mlx5
- *                                        accepts header split only with it)
- *   hds OLD_TDS HAS_THRESH OLD_THRESH     before header split is changed
- *   rss N E0 E1 ...                      before the RSS table is changed
- *   feature rx-ntuple-filter 0           before ntuple filters are enabled
- *   rule LOC                             right after a rule is inserted
- *   bind ID                              after bind-rx (informational: the
- *                                        binding dies with the process)
+ * Journal: text, one checksummed record per line, appended and
+ * fdatasync'ed; the format (records hds, rss, feature rx-gro-hw and
+ * rx-ntuple-filter, rule, bind) and its reader are in journal.h/journal.c.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -30,6 +22,7 @@
 
 #include "buffer.h"
 #include "gpu.h"
+#include "journal.h"
 #include "netdev.h"
 #include "nicsetup.h"
 #include "uapi.h"
@@ -37,7 +30,7 @@
 #define DEFAULT_JOURNAL_DIR "/run/devmemtcp"
 #define NTUPLE_FEATURE "rx-ntuple-filter"
 #define GRO_HW_FEATURE "rx-gro-hw"
-#define MAX_RULES 4
+#define MAX_RULES DMT_JOURNAL_MAX_RULES
 
 struct dmt_nic_setup {
 	struct dmt_ctx *ctx;
@@ -294,33 +287,81 @@ DMT_EXPORT int dmt_nic_journal_path(const char *dir, const char *ifname,
 
 static int jlog(struct dmt_nic_setup *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Write all of buf (one or more checksummed lines). */
+static int jwrite(int fd, const char *buf, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, buf, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 static int jlog(struct dmt_nic_setup *s, const char *fmt, ...)
 {
-	char head[256];
+	char *rec = NULL, *line = NULL;
 	va_list ap;
-	int ret = 0;
+	int ret = 0, n;
+	size_t cap;
 
 	if (s->jfd < 0) {
+		char head[4][64], lines[4 * 80];
+		size_t used = 0;
+
 		if (mkdir(s->jdir, 0700) < 0 && errno != EEXIST)
 			goto fail;
 		s->jfd = open(s->jpath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND |
 			      O_CLOEXEC, 0600);
 		if (s->jfd < 0)
 			goto fail;
-		snprintf(head, sizeof(head), "devmemtcp-journal 1\nifname %s\n"
-			 "ifindex %d\npid %d %llu\n", s->ifname, s->ifindex,
-			 (int)getpid(), proc_starttime(getpid()));
-		if (dprintf(s->jfd, "%s", head) < 0)
+		snprintf(head[0], sizeof(head[0]), DMT_JOURNAL_MAGIC " %d",
+			 DMT_JOURNAL_VERSION);
+		snprintf(head[1], sizeof(head[1]), "ifname %s", s->ifname);
+		snprintf(head[2], sizeof(head[2]), "ifindex %d", s->ifindex);
+		snprintf(head[3], sizeof(head[3]), "pid %d %llu", (int)getpid(),
+			 proc_starttime(getpid()));
+		for (int i = 0; i < 4; i++) {
+			n = dmt_journal_line(lines + used, sizeof(lines) - used,
+					     head[i]);
+			if (n < 0) {
+				errno = ENAMETOOLONG;
+				goto fail;
+			}
+			used += (size_t)n;
+		}
+		if (jwrite(s->jfd, lines, used) < 0)
 			goto fail;
 	}
 	va_start(ap, fmt);
-	ret = vdprintf(s->jfd, fmt, ap);
+	n = vasprintf(&rec, fmt, ap);
 	va_end(ap);
-	if (ret < 0 || dprintf(s->jfd, "\n") < 0 || fdatasync(s->jfd) < 0)
+	if (n < 0) {
+		rec = NULL;
+		errno = ENOMEM;
 		goto fail;
+	}
+	cap = (size_t)n + 16;
+	line = malloc(cap);
+	if (!line) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	n = dmt_journal_line(line, cap, rec);
+	if (n < 0 || jwrite(s->jfd, line, (size_t)n) < 0 || fdatasync(s->jfd) < 0)
+		goto fail;
+	free(rec);
+	free(line);
 	return 0;
 fail:
 	ret = dmt_neg_errno();
+	free(rec);
+	free(line);
 	return dmt_err_set(&s->err, ret, "cannot write the setup journal %s: %s; "
 			   "nothing was changed for this step (set journal_dir to "
 			   "a writable directory)", s->jpath, dmt_strerror(ret));
@@ -655,23 +696,84 @@ DMT_EXPORT void dmt_nic_setup_free(struct dmt_nic_setup *s)
 
 /* ---- apply ---- */
 
+/* Read a whole journal (at most DMT_JOURNAL_MAX_SIZE + 1 bytes, so that
+ * the parser sees an oversized one). 1 with *buf, 0 when there is none,
+ * or -errno. */
+static int journal_read(const char *path, char **buf, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *b = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	*buf = NULL;
+	*len = 0;
+	if (fd < 0)
+		return errno == ENOENT ? 0 : dmt_neg_errno();
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap || !b) {
+			char *nb;
+
+			if (b)
+				cap *= 2;
+			nb = realloc(b, cap + 1);
+			if (!nb) {
+				free(b);
+				close(fd);
+				return -ENOMEM;
+			}
+			b = nb;
+		}
+		r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int ret = dmt_neg_errno();
+			free(b);
+			close(fd);
+			return ret;
+		}
+		if (r == 0 || n + (size_t)r > DMT_JOURNAL_MAX_SIZE) {
+			n += (size_t)r;
+			break;
+		}
+		n += (size_t)r;
+	}
+	close(fd);
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 1;
+}
+
 static int check_journal(struct dmt_nic_setup *s)
 {
-	FILE *f = fopen(s->jpath, "re");
-	unsigned long long start = 0;
-	char line[256];
-	int pid = 0;
+	struct dmt_journal j;
+	struct dmt_error e;
+	size_t len;
+	char *text;
+	int ret = journal_read(s->jpath, &text, &len);
 
-	if (!f)
+	if (ret == 0)
 		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "pid %d %llu", &pid, &start) == 2)
-			break;
-	fclose(f);
-	if (owner_alive(pid, start))
+	if (ret < 0)
+		return dmt_err_set(&s->err, -EEXIST, "a previous run left a "
+				   "journal on %s that cannot be read (%s: %s): "
+				   "check it, then run 'devmemtcp setup --restore "
+				   "%s'", s->ifname, s->jpath, dmt_strerror(ret),
+				   s->ifname);
+	ret = dmt_journal_parse(text, len, s->jpath, s->ifname, s->ifindex, &j, &e);
+	free(text);
+	if (ret < 0)
+		return dmt_err_set(&s->err, -EEXIST, "a previous run left a "
+				   "journal on %s that cannot be used: %s",
+				   s->ifname, e.message);
+	dmt_journal_fini(&j);
+	if (owner_alive(j.pid, j.start))
 		return dmt_err_set(&s->err, -EBUSY, "%s is being set up by "
 				   "process %d (journal %s): stop it first; it "
-				   "restores the NIC when it exits", s->ifname, pid,
+				   "restores the NIC when it exits", s->ifname, j.pid,
 				   s->jpath);
 	return dmt_err_set(&s->err, -EEXIST, "a previous run left changes on "
 			   "%s (journal %s): run 'devmemtcp setup --restore %s' "
@@ -1152,15 +1254,18 @@ int dmt_nic_restore_ops(struct dmt_ctx *ctx, const char *ifname, int ifindex,
 			struct dmt_error *err)
 {
 	struct dmt_nic_setup *s;
-	unsigned long long start = 0;
-	char *line = NULL;
-	size_t cap = 0;
-	int pid = 0, ret;
-	FILE *f;
+	struct dmt_journal j;
+	char *text;
+	size_t len;
+	int ret;
 
 	dmt_err_clear(err);
 	if (summary && summary_len)
 		summary[0] = '\0';
+	if (!ifname || !ifname[0] || strlen(ifname) >= IF_NAMESIZE)
+		return dmt_err_set(err, -EINVAL, "\"%s\" is not an interface "
+				   "name (1 to %d characters)", ifname ? ifname : "",
+				   IF_NAMESIZE - 1);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return dmt_err_set(err, -ENOMEM, "out of memory");
@@ -1170,7 +1275,7 @@ int dmt_nic_restore_ops(struct dmt_ctx *ctx, const char *ifname, int ifindex,
 	s->jfd = -1;
 	s->restoring = true;
 	s->rxq = -1;
-	snprintf(s->ifname, sizeof(s->ifname), "%s", ifname ? ifname : "");
+	snprintf(s->ifname, sizeof(s->ifname), "%s", ifname);
 	snprintf(s->jdir, sizeof(s->jdir), "%s", journal_dir && journal_dir[0] ?
 		 journal_dir : DEFAULT_JOURNAL_DIR);
 	ret = dmt_nic_journal_path(s->jdir, s->ifname, s->jpath, sizeof(s->jpath));
@@ -1178,70 +1283,51 @@ int dmt_nic_restore_ops(struct dmt_ctx *ctx, const char *ifname, int ifindex,
 		free(s);
 		return dmt_err_set(err, ret, "no valid interface name given");
 	}
-	f = fopen(s->jpath, "re");
-	if (!f) {
-		ret = errno == ENOENT ? 0 : dmt_neg_errno();
-		if (ret)
+	ret = journal_read(s->jpath, &text, &len);
+	if (ret <= 0) {
+		if (ret < 0)
 			dmt_err_set(err, ret, "cannot read %s: %s", s->jpath,
 				    dmt_strerror(ret));
 		free(s);
 		return ret;
 	}
-	while (getline(&line, &cap, f) > 0) {
-		unsigned int a, b, c;
-
-		if (sscanf(line, "pid %d %llu", &pid, &start) == 2)
-			continue;
-		if (sscanf(line, "hds %u %u %u", &a, &b, &c) == 3) {
-			s->did_hds = true;
-			s->old_tds = (uint8_t)a;
-			s->old_has_thresh = b;
-			s->old_thresh = c;
-		} else if (!strncmp(line, "rss ", 4)) {
-			char *p = line + 4, *e;
-			unsigned long n = strtoul(p, &e, 10);
-
-			if (e == p || n > 65536)
-				continue;
-			free(s->old_indir);
-			s->old_indir = calloc(n ? n : 1, sizeof(uint32_t));
-			if (!s->old_indir)
-				continue;
-			for (p = e; s->old_indir_size < n; p = e) {
-				unsigned long v = strtoul(p, &e, 10);
-
-				if (e == p)
-					break;
-				s->old_indir[s->old_indir_size++] = (uint32_t)v;
-			}
-			s->did_rss = s->old_indir_size == n;
-		} else if (sscanf(line, "feature " NTUPLE_FEATURE " %u", &a) == 1) {
-			s->did_feat = a == 0;
-		} else if (sscanf(line, "feature " GRO_HW_FEATURE " %u", &a) == 1) {
-			s->did_gro = a == 0;
-		} else if (sscanf(line, "rule %u", &a) == 1 &&
-			   s->nrules < MAX_RULES) {
-			s->rules[s->nrules++] = a;
-		}
-	}
-	free(line);
-	fclose(f);
-	if (owner_alive(pid, start)) {
-		ret = dmt_err_set(err, -EBUSY, "%s is still being used by process "
-				  "%d, which restores it when it exits: stop it "
-				  "(kill -TERM %d) instead", s->ifname, pid, pid);
-		free(s->old_indir);
+	/* Checked before anything is touched: on any doubt the journal is
+	 * refused, kept, and the sentence says why. */
+	s->ifindex = ifindex > 0 ? ifindex : (int)if_nametoindex(s->ifname);
+	ret = dmt_journal_parse(text, len, s->jpath, s->ifname, s->ifindex, &j,
+				err);
+	free(text);
+	if (ret < 0) {
 		free(s);
 		return ret;
 	}
-	s->ifindex = ifindex > 0 ? ifindex : (int)if_nametoindex(s->ifname);
+	if (owner_alive(j.pid, j.start)) {
+		ret = dmt_err_set(err, -EBUSY, "%s is still being used by process "
+				  "%d, which restores it when it exits: stop it "
+				  "(kill -TERM %d) instead", s->ifname, j.pid, j.pid);
+		dmt_journal_fini(&j);
+		free(s);
+		return ret;
+	}
 	if (s->ifindex <= 0) {
 		ret = dmt_err_set(err, -ENODEV, "%s no longer exists: nothing to "
 				  "restore; remove %s", s->ifname, s->jpath);
-		free(s->old_indir);
+		dmt_journal_fini(&j);
 		free(s);
 		return ret;
 	}
+	s->did_hds = j.did_hds;
+	s->old_tds = j.old_tds;
+	s->old_has_thresh = j.old_has_thresh;
+	s->old_thresh = j.old_thresh;
+	s->did_rss = j.did_rss;
+	s->old_indir = j.old_indir;	/* moved: freed below */
+	s->old_indir_size = j.old_indir_size;
+	j.old_indir = NULL;
+	s->did_feat = j.did_feat;
+	s->did_gro = j.did_gro;
+	memcpy(s->rules, j.rules, sizeof(s->rules));
+	s->nrules = j.nrules;
 	if (s->did_rss) {
 		/* default spread needs the queue count */
 		struct dmt_channels ch;
@@ -1249,7 +1335,12 @@ int dmt_nic_restore_ops(struct dmt_ctx *ctx, const char *ifname, int ifindex,
 		if (ops->channels_get(s->ou, ctx, s->ifindex, &ch) == 0)
 			s->rxq = (int)(ch.rx + ch.combined);
 	}
-	say(s, "journal %s (left by process %d)", s->jpath, pid);
+	say(s, "journal %s (left by process %d, %u change record%s)", s->jpath,
+	    j.pid, j.records, j.records == 1 ? "" : "s");
+	if (j.cut_line)
+		say(s, "line %u (\"%s\") was cut short by a crash while it was "
+		    "written: the change it announces was never made, so it is "
+		    "not undone", j.cut_line, j.cut);
 	ret = undo(s);
 	if (summary && summary_len)
 		snprintf(summary, summary_len, "%s", s->sum ? s->sum : "");

@@ -13,6 +13,7 @@
 
 #include "buffer.h"
 #include "helpers.h"
+#include "journal.h"
 #include "nicsetup.h"
 #include "uapi.h"
 
@@ -436,11 +437,19 @@ static void test_crash_restore(void)
 	T_CHECK(dmt_nic_journal_path(jdir, "lo", path, sizeof(path)) == 0, "p");
 	{
 		FILE *f = fopen(path, "w");
+		char rec[5][64], l[80];
 
 		T_CHECK(f, "write journal");
-		fprintf(f, "devmemtcp-journal 1\nifname lo\nifindex 1\npid %d %llu\n"
-			"feature rx-ntuple-filter 0\n", (int)getppid(),
-			starttime(getppid()));
+		snprintf(rec[0], sizeof(rec[0]), "devmemtcp-journal 2");
+		snprintf(rec[1], sizeof(rec[1]), "ifname lo");
+		snprintf(rec[2], sizeof(rec[2]), "ifindex 1");
+		snprintf(rec[3], sizeof(rec[3]), "pid %d %llu", (int)getppid(),
+			 starttime(getppid()));
+		snprintf(rec[4], sizeof(rec[4]), "feature rx-ntuple-filter 0");
+		for (int i = 0; i < 5; i++) {
+			T_CHECK(dmt_journal_line(l, sizeof(l), rec[i]) > 0, "line");
+			fputs(l, f);
+		}
 		fclose(f);
 	}
 	ret = dmt_nic_restore_ops(ctx, "lo", 1, jdir, &fake_ops, NULL, sum,
