@@ -20,9 +20,34 @@ static pid_t launch_ns(void *ctx, int side, struct cu_exec *e)
 	return pid;
 }
 
+/* Wait (10 s at most) until IFNAME of SIDE has a link-local address that
+ * is no longer tentative; store it without its prefix length in OUT. */
+static void link_local(struct netpair *np, int side, const char *f,
+		       char *out, size_t outlen)
+{
+	for (int i = 0; i < 100 && !out[0]; i++) {
+		char *argv[] = { "ip", "-6", "-o", "addr", "show", "dev",
+				 np->ifname[side], "scope", "link", NULL };
+		struct cu_exec e = { argv, NULL, f, NULL };
+		char *t, *p;
+
+		cu_wait(launch_ns(np, side, &e), 5);
+		t = cu_slurp(f, NULL);
+		if (t && (p = strstr(t, "inet6 fe80::")) && !strstr(t, "tentative")) {
+			char *a = p + 6, *end = strchr(a, '/');
+
+			if (end && end - a < (long)outlen)
+				snprintf(out, outlen, "%.*s", (int)(end - a), a);
+		}
+		free(t);
+		if (!out[0])
+			usleep(100000);
+	}
+}
+
 int main(void)
 {
-	char dir[64], f[256], ll[64] = "", srv[96], *t;
+	char dir[64], f[256], ll[64] = "", srv[96];
 	struct netpair np;
 	int fails;
 
@@ -31,27 +56,20 @@ int main(void)
 	t_netpair(&np);
 	cu_tmpdir(dir, sizeof(dir));
 	snprintf(f, sizeof(f), "%s/ll", dir);
-	/* the link-local address appears once duplicate detection is done */
-	for (int i = 0; i < 100 && !ll[0]; i++) {
-		char *argv[] = { "ip", "-6", "-o", "addr", "show", "dev",
-				 np.ifname[1], "scope", "link", NULL };
-		struct cu_exec e = { argv, NULL, f, NULL };
-		char *p;
+	/* Both link-local addresses must have finished duplicate address
+	 * detection: a tentative address on either side cannot carry the
+	 * handshake. Side 1's address is the server's. */
+	for (int side = 1; side >= 0; side--) {
+		char got[64] = "";
 
-		cu_wait(launch_ns(&np, 1, &e), 5);
-		t = cu_slurp(f, NULL);
-		if (t && (p = strstr(t, "inet6 fe80::")) && !strstr(t, "tentative")) {
-			char *a = p + 6, *end = strchr(a, '/');
-
-			if (end && end - a < (long)sizeof(ll))
-				snprintf(ll, sizeof(ll), "%.*s", (int)(end - a), a);
-		}
-		free(t);
-		if (!ll[0])
-			usleep(100000);
+		link_local(&np, side, f, got, sizeof(got));
+		if (side == 1)
+			snprintf(ll, sizeof(ll), "%s", got);
+		else if (!got[0])
+			ll[0] = 0;
 	}
-	T_SKIP_IF(!ll[0], "no IPv6 link-local address on %s (IPv6 disabled?)",
-		  np.ifname[1]);
+	T_SKIP_IF(!ll[0], "no settled IPv6 link-local address on %s or %s within 10 s "
+		  "(IPv6 disabled?)", np.ifname[0], np.ifname[1]);
 	/* each side names the scope by its own interface */
 	snprintf(srv, sizeof(srv), "%s%%%s", ll, np.ifname[0]);
 	{
