@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <limits.h>
 #include <poll.h>
+#include <sys/utsname.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -415,7 +416,15 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 	ret = dmt_bind_tx(tx->ctx, tx->ifindex, tx->buf->dmabuf_fd, &tx->binding);
 	if (ret < 0) {
 		dmt_err_copy(&tx->err, &tx->ctx->err);
-		if (ret == -EOPNOTSUPP)
+		if (!dmt_ctx_has_op(tx->ctx, DMT_NETDEV_CMD_BIND_TX)) {
+			/* the kernel lacks the op: no driver is to blame */
+			struct utsname u;
+			if (uname(&u) < 0)
+				snprintf(u.release, sizeof(u.release), "?");
+			add_reason(tx, why, whylen, "kernel %s has no devmem TX "
+				   "(no bind-tx operation; devmem TX needs Linux "
+				   "6.16)", u.release);
+		} else if (ret == -EOPNOTSUPP)
 			add_reason(tx, why, whylen, "%s: driver does not support "
 				   "netmem TX%s%s%s", ifn,
 				   tx->err.extack[0] ? " (kernel: \"" : "",
@@ -476,6 +485,7 @@ static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
 		&dmt_engine_copy,
 	};
 	char why[sizeof(tx->reason)] = "";
+	bool pinnable;
 	int ret;
 
 	if ((unsigned int)want >= DMT_ENGINE_MAX)
@@ -525,11 +535,31 @@ static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
 			"the %s buffer has no CPU mapping, so only devmem or the "
 			"staged engine can send from it%s%s",
 			dmt_buf_kind_name(tx->buf->kind), why[0] ? ": " : "", why);
+	/* Zero-copy engines pin the pages they send; dma-buf mappings that
+	 * are PFN maps cannot be pinned, and every such send fails (EFAULT). */
+	pinnable = dmt_buf_pinnable(tx->buf);
+	if (!pinnable && want == DMT_ENGINE_AUTO)
+		add_reason(tx, why, sizeof(why), "%s memory cannot be pinned for "
+			   "zero-copy sends (a PFN mapping: MSG_ZEROCOPY and "
+			   "io_uring fail with EFAULT)",
+			   dmt_buf_kind_name(tx->buf->kind));
 	for (unsigned int i = 0; i < ARRAY_SIZE(fallbacks); i++) {
 		const struct dmt_tx_engine *e = fallbacks[i];
 
 		if (want != DMT_ENGINE_AUTO && want != e->id)
 			continue;
+		if (e->tracks && !pinnable) {
+			if (want == DMT_ENGINE_AUTO)
+				continue;
+			snprintf(tx->reason, sizeof(tx->reason), "%s memory "
+				 "cannot be pinned", dmt_buf_kind_name(tx->buf->kind));
+			return dmt_err_set(&tx->err, -DMT_ERR_ENGINE, "engine %s "
+				"cannot be used: the %s buffer's memory cannot be "
+				"pinned (a PFN mapping: MSG_ZEROCOPY and io_uring "
+				"sends fail with EFAULT); use the copy engine, or auto",
+				dmt_engine_name(e->id),
+				dmt_buf_kind_name(tx->buf->kind));
+		}
 		tx->eng = e;
 		tx->reason[0] = '\0';
 		/* Zero-copy completions exist only for TCP (and UDP); on other
@@ -799,6 +829,8 @@ static int validate_segs(struct dmt_tx *tx, const struct dmt_seg *segs,
  */
 static const struct dmt_tx_engine *engine_for(struct dmt_tx *tx, uint64_t total)
 {
+	if (tx->zc_fault)
+		return &dmt_engine_copy;
 	if (total < tx->auto_zc_min)
 		return &dmt_engine_copy;
 	if (!tx->auto_copy_min || total < tx->auto_copy_min)
@@ -942,6 +974,26 @@ DMT_EXPORT ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
 				return dmt_ret(ret);
 			if (tx->eng->tracks)
 				tx->eng->reap(tx, 0);
+			continue;
+		}
+		if (r == -EFAULT && eng->tracks && eng->id != DMT_ENGINE_DEVMEM) {
+			/* The kernel could not pin the pages (a PFN mapping
+			 * the probe did not catch). Nothing of this call was
+			 * queued: send the same bytes by copy, and every later
+			 * send too. Earlier sends' completions still arrive. */
+			size_t l = strlen(tx->reason);
+			tx->zc_fault = true;
+			snprintf(tx->reason + l, sizeof(tx->reason) - l,
+				 "%s%s send failed with EFAULT (memory that "
+				 "cannot be pinned): copy from then on",
+				 l ? "; " : "", dmt_engine_name(eng->id));
+			dmt_log(tx->ctx, DMT_LOG_WARN, "tx: %s send failed with "
+				"EFAULT after %llu bytes (the buffer's memory "
+				"cannot be pinned): continuing with plain send()",
+				dmt_engine_name(eng->id),
+				(unsigned long long)tx->st.bytes);
+			eng = &dmt_engine_copy;
+			tx->st.copy_sends++;
 			continue;
 		}
 		/* An engine that explained the failure itself (staged: a

@@ -57,6 +57,9 @@ struct dmt_tx {
 	uint64_t auto_zc_min;		/* AUTO: plain send() below this size
 					 * (0: never) */
 	bool auto_copy_logged;
+	bool zc_fault;			/* a zero-copy send got EFAULT (memory
+					 * that cannot be pinned): copy from
+					 * then on */
 	unsigned int auto_probe;	/* AUTO: large sends since a zero-copy one */
 	int ifindex;			/* devmem egress device */
 	uint32_t binding;		/* devmem binding id */
