@@ -205,6 +205,9 @@ if [ ! -s "$base" ] || [ "$base" -ot /var/lib/dpkg/status ] || [ "$base" -ot "$0
 	done
 	put_libs "${progs[@]}"
 	cp /bin/busybox "$root/usr/bin/busybox"
+	# /bin/sh is bash, as popen() and system() expect: busybox's sh runs
+	# its own applets (ip, nc, timeout) before the host's programs.
+	[ -e "$root/usr/bin/bash" ] && ln -s bash "$root/usr/bin/sh"
 	for a in $("$root/usr/bin/busybox" --list); do
 		[ -e "$root/usr/bin/$a" ] || [ -e "$root/usr/sbin/$a" ] ||
 			ln -s busybox "$root/usr/bin/$a"
@@ -261,7 +264,9 @@ stty -F $out raw -echo 2>/dev/null
 mkdir -p /tmp/vm-out
 export VM_OUT=/tmp/vm-out VM_KERNEL="$(uname -r)"
 echo "@@VMRUN-START $(uname -r)@@" >$out
-sh /vmcmd </dev/null >$out 2>&1
+sh=sh
+[ -x /usr/bin/bash ] && sh=/usr/bin/bash	# busybox sh prefers its applets
+$sh /vmcmd </dev/null >$out 2>&1
 rc=$?
 if [ -b /dev/vda ]; then tar -C /tmp/vm-out -cf /dev/vda . 2>/dev/null; sync; fi
 echo "@@VMRUN-EXIT=$rc@@" >$out

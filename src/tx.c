@@ -293,8 +293,8 @@ static struct dmt_tx *tx_alloc(struct dmt_ctx *ctx, struct dmt_buf *buf,
 	struct dmt_tx *tx;
 	unsigned int max_iov;
 
-	if (!ctx || !buf) {
-		dmt_err_set(err, -EINVAL, "tx: ctx and buf are required");
+	if (!buf) {
+		dmt_err_set(err, -EINVAL, "tx: buf is required");
 		errno = EINVAL;
 		return NULL;
 	}
@@ -374,6 +374,16 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 	char ifn[IF_NAMESIZE];
 	int ret;
 
+	if (!tx->ctx) {
+		/* the caller has no context: a kernel without the netdev
+		 * family (before 6.12), where dmt_ctx_new() fails */
+		add_reason(tx, why, whylen, "no devmem context (no netdev "
+			   "netlink family: devmem needs Linux 6.12 for RX, 6.16 "
+			   "for TX)");
+		return dmt_err_set(&tx->err, -DMT_ERR_NO_FAMILY, "devmem engine: "
+			"no context was given (dmt_ctx_new() fails on kernels "
+			"without the netdev family, before 6.12)");
+	}
 	if (tx->buf->dmabuf_fd < 0) {
 		add_reason(tx, why, whylen, "%s buffer has no dma-buf (devmem "
 			   "needs udmabuf, a DMA heap or GPU memory)",

@@ -303,7 +303,9 @@ int client_run(const struct client_cfg *c)
 	out_kv(&r->o, OUT_CONFIG, "interval", false, "%g", c->interval);
 
 	r->ctx = dmt_ctx_new(&co, &err);
-	if (!r->ctx) {
+	/* A kernel without the netdev family (before 6.12) has no devmem:
+	 * the sender goes on without a context, with a fallback engine. */
+	if (!r->ctx && err.err != -DMT_ERR_NO_FAMILY) {
 		errf(r, "cannot open the netdev netlink "
 			 "context: %s", err.message);
 		goto out;
