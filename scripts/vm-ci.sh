@@ -7,7 +7,9 @@
 #    verdicts) and doctor's report.
 # Kernels and QEMU come from Debian's archive (scripts/vm-run.sh) and are
 # cached in ~/.cache/devmemtcp-vm. VM_CI_BUDGET (seconds, default 480)
-# bounds the whole step; each boot gets what is left. Exits non-zero when a
+# bounds the guests' time (each boot gets what is left, 6.12 keeps 150 s for
+# 6.1); setting the guests up (downloads, initramfs) adds to it, at most
+# 120 s per kernel. Exits non-zero when a
 # test fails, a kernel cannot be fetched or booted, or time runs out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,9 +23,9 @@ fi
 make -C build -j"$(nproc)" --no-print-directory >/dev/null || exit 1
 
 fail=0
-step() { # NAME KERNEL COMMAND
-	local name=$1 kver=$2 cmd=$3 left rc
-	left=$((budget - ($(date +%s) - t0)))
+step() { # NAME KERNEL COMMAND RESERVE (seconds kept for later steps)
+	local name=$1 kver=$2 cmd=$3 reserve=$4 left rc
+	left=$((budget - ($(date +%s) - t0) - reserve))
 	echo "== vm-ci: $name (Linux $kver, ${left} s left)"
 	if [ "$left" -lt 60 ]; then
 		echo "vm-ci: FAIL: the ${budget} s budget is used up before $name"
@@ -31,7 +33,7 @@ step() { # NAME KERNEL COMMAND
 		return
 	fi
 	# vm-run bounds the guest; the outer limit also bounds its set-up
-	timeout -k 10 "$((left + 180))" scripts/vm-run.sh --timeout "$left" "$kver" -- sh -c "$cmd"
+	timeout -k 10 "$((left + 120))" scripts/vm-run.sh --timeout "$left" "$kver" -- sh -c "$cmd"
 	rc=$?
 	case $rc in
 	0) echo "vm-ci: $name: ok" ;;
@@ -43,9 +45,9 @@ step() { # NAME KERNEL COMMAND
 
 step "tier V + udmabuf demo" 6.12 \
 	'cd build && ctest --output-on-failure -L tierV &&
-	 tools/devmemtcp/devmemtcp demo --buffer udmabuf --size 256M'
+	 tools/devmemtcp/devmemtcp demo --buffer udmabuf --size 256M' 150
 step "tier V + doctor" 6.1 \
 	'cd build && ctest --output-on-failure -L tierV || exit 1
-	 tools/devmemtcp/devmemtcp doctor eth0; [ $? -eq 1 ]'
+	 tools/devmemtcp/devmemtcp doctor eth0; [ $? -eq 1 ]' 0
 echo "vm-ci: $([ $fail -eq 0 ] && echo PASS || echo FAIL) after $(($(date +%s) - t0)) s"
 exit $fail

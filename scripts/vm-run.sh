@@ -273,17 +273,20 @@ echo "@@VMRUN-EXIT=$rc@@" >$out
 poweroff -f
 EOF
 	chmod +x "$root/init"
-	mkcpio "$root" >"$base.tmp" && mv "$base.tmp" "$base"
+	btmp=$(mktemp "$cache/base.XXXXXX")	# runs at once do not mix
+	mkcpio "$root" >"$btmp" && mv "$btmp" "$base"
 	rm -rf "$root"
 fi
 
 # The repository (no .git), with its build directories, at the same path.
 mkdir -p "$root$repo"
 tar -C "$repo" --exclude=./.git -cf - . | tar -C "$root$repo" -xf -
-mapfile -t elves < <(find "$repo" -path "$repo/.git" -prune -o -type f \
-	-perm -u+x -size -64M -print | while IFS= read -r f; do
-		[ "$(head -c 4 "$f" | tr -d '\0' | cut -c2-4)" = ELF ] && echo "$f"
-	done)
+elves=()
+while IFS= read -r f; do	# ELF files (magic \177ELF), without a fork each
+	LC_ALL=C IFS= read -r -n 4 magic <"$f" 2>/dev/null || true
+	[ "${magic:1:3}" = ELF ] && elves+=("$f")
+done < <(find "$repo" -path "$repo/.git" -prune -o -type f -perm -u+x \
+	-size -64M -print)
 [ ${#elves[@]} -gt 0 ] && put_libs "${elves[@]}"
 
 # The command, quoted for the guest's sh.
