@@ -270,6 +270,7 @@ $sh /vmcmd </dev/null >$out 2>&1
 rc=$?
 if [ -b /dev/vda ]; then tar -C /tmp/vm-out -cf /dev/vda . 2>/dev/null; sync; fi
 echo "@@VMRUN-EXIT=$rc@@" >$out
+sleep 2	# let the UART drain: poweroff drops what it still holds
 poweroff -f
 EOF
 	chmod +x "$root/init"
@@ -336,7 +337,12 @@ while :; do
 			break
 		fi
 	fi
-	if ! kill -0 "$qpid" 2>/dev/null; then break; fi
+	if ! kill -0 "$qpid" 2>/dev/null; then
+		# gone: one more pass for what it wrote last (the marker)
+		[ -n "${exited:-}" ] && break
+		exited=1
+		continue
+	fi
 	if [ $(($(date +%s) - start)) -ge "$timeout_s" ]; then
 		echo "vm-run: time limit of ${timeout_s} s reached; stopping the guest" >&2
 		kill -KILL "$qpid" 2>/dev/null || true
