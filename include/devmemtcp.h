@@ -342,7 +342,8 @@ struct dmt_seg {
  * Create a TCP socket towards dst, set the engine up and connect.
  * src (may be NULL) is bound before connect. The tx owns the socket.
  * The engine actually used and the reason are in dmt_tx_engine() and
- * dmt_tx_engine_reason(). ctx must outlive tx (it owns the binding).
+ * dmt_tx_engine_reason(). ctx must outlive tx (it owns the binding);
+ * NULL (a kernel without the netdev family): no devmem, a fallback engine.
  */
 DMT_API struct dmt_tx *dmt_tx_connect(struct dmt_ctx *ctx, struct dmt_buf *buf,
 				      const struct sockaddr *dst,

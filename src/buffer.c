@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "buffer.h"
@@ -528,6 +529,33 @@ DMT_EXPORT int dmt_buf_read(struct dmt_buf *b, size_t off, void *dst, size_t len
 		return ret;
 	memcpy(dst, (const char *)b->map + off, len);
 	return dmt_buf_end_cpu(b, DMT_SYNC_READ);
+}
+
+int dmt_buf_pinnable(struct dmt_buf *b)
+{
+	struct iovec v;
+	ssize_t n;
+	int p[2], e;
+
+	if (!b->map)
+		return 0;
+	if (b->pin_state)
+		return b->pin_state > 0;
+	/* the rule, for when the probe cannot decide */
+	b->pin_state = b->dmabuf_fd >= 0 ? -1 : 1;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return b->pin_state > 0;
+	v.iov_base = b->map;
+	v.iov_len = 1;
+	n = vmsplice(p[1], &v, 1, SPLICE_F_NONBLOCK);
+	e = errno;
+	close(p[0]);
+	close(p[1]);
+	if (n == 1)
+		b->pin_state = 1;
+	else if (n < 0 && e == EFAULT)
+		b->pin_state = -1;
+	return b->pin_state > 0;
 }
 
 /* ---- shared by the GPU providers (gpu.h) ---- */

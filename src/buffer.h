@@ -26,6 +26,7 @@ struct dmt_buf {
 				 * which may exceed dmabuf_off + size (ROCm
 				 * granule rounding, a larger import); 0:
 				 * unknown or no dma-buf */
+	int pin_state;		/* dmt_buf_pinnable(): 0 not probed, 1 yes, -1 no */
 	const struct dmt_buf_ops *ops;
 	void *priv;		/* provider state */
 	struct dmt_error err;
@@ -37,6 +38,16 @@ int dmt_cuda_buf_init(struct dmt_buf *b, const struct dmt_buf_opts *o,
 		      struct dmt_error *e);
 int dmt_rocm_buf_init(struct dmt_buf *b, const struct dmt_buf_opts *o,
 		      struct dmt_error *e);
+
+/*
+ * Can the kernel pin the pages of the CPU mapping (get_user_pages), as
+ * MSG_ZEROCOPY and io_uring SEND_ZC must? Not for dma-buf mappings that
+ * are PFN maps (udmabuf and the system heap since Linux 6.12): their sends
+ * fail with EFAULT. Probed once (vmsplice of one byte into a pipe takes
+ * the same page references); when the probe cannot run, the rule decides:
+ * a dma-buf mapping is not pinnable, host memory is. 1 yes, 0 no.
+ */
+int dmt_buf_pinnable(struct dmt_buf *b);
 
 /* Range check shared by every user of (off, len) on a buffer. */
 static inline bool dmt_buf_range_ok(const struct dmt_buf *b, uint64_t off,

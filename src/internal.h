@@ -71,6 +71,7 @@ struct dmt_ctx {
 	struct dmt_nl rtnl;	/* route lookups, opened lazily */
 	struct dmt_nl ethtool;	/* ethtool family, opened lazily */
 	int nbindings;
+	uint64_t netdev_ops;	/* the family's op list (bit n: cmd n), 0 unknown */
 	dmt_log_fn log_fn;
 	void *log_user;
 	enum dmt_log_level log_level;
@@ -79,6 +80,9 @@ struct dmt_ctx {
 
 void dmt_log(const struct dmt_ctx *ctx, enum dmt_log_level lvl,
 	     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Does this kernel's netdev family list op cmd? (true when unknown) */
+bool dmt_ctx_has_op(const struct dmt_ctx *ctx, int cmd);
 
 /* ---- misc ---- */
 size_t dmt_page_size(void);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "ethtool.h"
@@ -53,6 +54,7 @@ DMT_EXPORT struct dmt_ctx *dmt_ctx_new(const struct dmt_ctx_opts *opts,
 		dmt_err_copy(err, &ctx->err);
 		goto fail;
 	}
+	ctx->netdev_ops = fam.ops;
 	dmt_log(ctx, DMT_LOG_DEBUG, "netdev family id %d", fam.id);
 	return ctx;
 fail:
@@ -225,6 +227,32 @@ int dmt_bind_rx_queue_range(struct dmt_error *e, int ifindex,
 	return 0;
 }
 
+bool dmt_ctx_has_op(const struct dmt_ctx *ctx, int cmd)
+{
+	return !ctx->netdev_ops || cmd >= 64 ||
+	       (ctx->netdev_ops & (1ull << cmd));
+}
+
+/* The op is not in the kernel's list: the kernel, not a driver, lacks it.
+ * (The kernel would answer EOPNOTSUPP too, which reads like a driver's.) */
+static int kernel_lacks_op(struct dmt_ctx *ctx, bool rx)
+{
+	struct utsname u;
+
+	if (uname(&u) < 0)
+		snprintf(u.release, sizeof(u.release), "?");
+	if (rx)
+		return dmt_err_set(&ctx->err, -EOPNOTSUPP, "bind-rx: this kernel "
+			"(%s) has no devmem RX: its netdev family lacks the "
+			"bind-rx operation (op %d); devmem RX needs Linux 6.12 or "
+			"later built with CONFIG_NET_DEVMEM", u.release,
+			DMT_NETDEV_CMD_BIND_RX);
+	return dmt_err_set(&ctx->err, -EOPNOTSUPP, "bind-tx: this kernel (%s) "
+		"has no devmem TX: its netdev family lacks the bind-tx operation "
+		"(op %d); devmem TX needs Linux 6.16 or later built with "
+		"CONFIG_NET_DEVMEM", u.release, DMT_NETDEV_CMD_BIND_TX);
+}
+
 int dmt_netdev_parse_bind(const struct nlmsghdr *nlh, uint32_t *id)
 {
 	const struct nlattr *a;
@@ -293,6 +321,12 @@ static int do_bind(struct dmt_ctx *ctx, bool rx, int ifindex, int fd,
 		return dmt_ret(dmt_err_set(&ctx->err, -E2BIG,
 			"bind-rx: %u queues is more than the 1024 supported",
 			nqueues));
+	if (!dmt_ctx_has_op(ctx, rx ? DMT_NETDEV_CMD_BIND_RX :
+				      DMT_NETDEV_CMD_BIND_TX)) {
+		kernel_lacks_op(ctx, rx);
+		dmt_log(ctx, DMT_LOG_INFO, "%s", ctx->err.message);
+		return dmt_ret(-EOPNOTSUPP);
+	}
 	nlh = dmt_netdev_build_bind(buf, ctx->netdev.family, rx,
 				    (uint32_t)ifindex, (uint32_t)fd, queues,
 				    nqueues);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sys/utsname.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -316,8 +317,8 @@ static struct dmt_tx *tx_alloc(struct dmt_ctx *ctx, struct dmt_buf *buf,
 	struct dmt_tx *tx;
 	unsigned int max_iov;
 
-	if (!ctx || !buf) {
-		dmt_err_set(err, -EINVAL, "tx: ctx and buf are required");
+	if (!buf) {
+		dmt_err_set(err, -EINVAL, "tx: buf is required");
 		errno = EINVAL;
 		return NULL;
 	}
@@ -400,6 +401,16 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 	bool bound_dev = false;
 	int ret;
 
+	if (!tx->ctx) {
+		/* the caller has no context: a kernel without the netdev
+		 * family (before 6.12), where dmt_ctx_new() fails */
+		add_reason(tx, why, whylen, "no devmem context (no netdev "
+			   "netlink family: devmem needs Linux 6.12 for RX, 6.16 "
+			   "for TX)");
+		return dmt_err_set(&tx->err, -DMT_ERR_NO_FAMILY, "devmem engine: "
+			"no context was given (dmt_ctx_new() fails on kernels "
+			"without the netdev family, before 6.12)");
+	}
 	if (tx->buf->dmabuf_fd < 0) {
 		add_reason(tx, why, whylen, "%s buffer has no dma-buf (devmem "
 			   "needs udmabuf, a DMA heap or GPU memory)",
@@ -472,7 +483,15 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 		setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, "", 0);
 	if (ret < 0) {
 		dmt_err_copy(&tx->err, &tx->ctx->err);
-		if (ret == -EOPNOTSUPP)
+		if (!dmt_ctx_has_op(tx->ctx, DMT_NETDEV_CMD_BIND_TX)) {
+			/* the kernel lacks the op: no driver is to blame */
+			struct utsname u;
+			if (uname(&u) < 0)
+				snprintf(u.release, sizeof(u.release), "?");
+			add_reason(tx, why, whylen, "kernel %s has no devmem TX "
+				   "(no bind-tx operation; devmem TX needs Linux "
+				   "6.16)", u.release);
+		} else if (ret == -EOPNOTSUPP)
 			add_reason(tx, why, whylen, "%s: driver does not support "
 				   "netmem TX%s%s%s", ifn,
 				   tx->err.extack[0] ? " (kernel: \"" : "",
@@ -534,6 +553,7 @@ static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
 		&dmt_engine_copy,
 	};
 	char why[sizeof(tx->reason)] = "";
+	bool pinnable;
 	int ret;
 
 	if ((unsigned int)want >= DMT_ENGINE_MAX)
@@ -594,6 +614,14 @@ static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
 			   "pin their pages: raise it or grant CAP_IPC_LOCK",
 			   (unsigned long long)tx->memlock >> 10,
 			   DMT_ZC_MEMLOCK_MIN >> 10);
+	/* Zero-copy engines pin the pages they send; dma-buf mappings that
+	 * are PFN maps cannot be pinned, and every such send fails (EFAULT). */
+	pinnable = dmt_buf_pinnable(tx->buf);
+	if (!pinnable && want == DMT_ENGINE_AUTO)
+		add_reason(tx, why, sizeof(why), "%s memory cannot be pinned for "
+			   "zero-copy sends (a PFN mapping: MSG_ZEROCOPY and "
+			   "io_uring fail with EFAULT)",
+			   dmt_buf_kind_name(tx->buf->kind));
 	for (unsigned int i = 0; i < ARRAY_SIZE(fallbacks); i++) {
 		const struct dmt_tx_engine *e = fallbacks[i];
 
@@ -602,6 +630,18 @@ static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
 		if (want == DMT_ENGINE_AUTO && e->tracks &&
 		    tx->memlock < DMT_ZC_MEMLOCK_MIN)
 			continue;
+		if (e->tracks && !pinnable) {
+			if (want == DMT_ENGINE_AUTO)
+				continue;
+			snprintf(tx->reason, sizeof(tx->reason), "%s memory "
+				 "cannot be pinned", dmt_buf_kind_name(tx->buf->kind));
+			return dmt_err_set(&tx->err, -DMT_ERR_ENGINE, "engine %s "
+				"cannot be used: the %s buffer's memory cannot be "
+				"pinned (a PFN mapping: MSG_ZEROCOPY and io_uring "
+				"sends fail with EFAULT); use the copy engine, or auto",
+				dmt_engine_name(e->id),
+				dmt_buf_kind_name(tx->buf->kind));
+		}
 		tx->eng = e;
 		tx->reason[0] = '\0';
 		/* Zero-copy completions exist only for TCP (and UDP); on other
@@ -995,6 +1035,8 @@ static int validate_segs(struct dmt_tx *tx, const struct dmt_seg *segs,
  */
 static const struct dmt_tx_engine *engine_for(struct dmt_tx *tx, uint64_t total)
 {
+	if (tx->zc_fault)
+		return &dmt_engine_copy;
 	if (total < tx->auto_zc_min)
 		return &dmt_engine_copy;
 	if (!tx->auto_copy_min || total < tx->auto_copy_min)
@@ -1252,6 +1294,26 @@ DMT_EXPORT ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
 				return send_result(tx, sent, ret);
 			if (tx->eng->tracks)
 				tx->eng->reap(tx, 0);
+			continue;
+		}
+		if (r == -EFAULT && eng->tracks && eng->id != DMT_ENGINE_DEVMEM) {
+			/* The kernel could not pin the pages (a PFN mapping
+			 * the probe did not catch). Nothing of this call was
+			 * queued: send the same bytes by copy, and every later
+			 * send too. Earlier sends' completions still arrive. */
+			size_t l = strlen(tx->reason);
+			tx->zc_fault = true;
+			snprintf(tx->reason + l, sizeof(tx->reason) - l,
+				 "%s%s send failed with EFAULT (memory that "
+				 "cannot be pinned): copy from then on",
+				 l ? "; " : "", dmt_engine_name(eng->id));
+			dmt_log(tx->ctx, DMT_LOG_WARN, "tx: %s send failed with "
+				"EFAULT after %llu bytes (the buffer's memory "
+				"cannot be pinned): continuing with plain send()",
+				dmt_engine_name(eng->id),
+				(unsigned long long)tx->st.bytes);
+			eng = &dmt_engine_copy;
+			tx->st.copy_sends++;
 			continue;
 		}
 		/* An engine that explained the failure itself (staged: a

@@ -76,6 +76,9 @@ struct dmt_tx {
 					 * the next dmt_tx_send() returns it */
 	unsigned int enobufs_giveup_ms;	/* ENOBUFS / locked memory: give up
 					 * after this long without progress */
+	bool zc_fault;			/* a zero-copy send got EFAULT (memory
+					 * that cannot be pinned): copy from
+					 * then on */
 	unsigned int auto_probe;	/* AUTO: large sends since a zero-copy one */
 	int ifindex;			/* devmem egress device */
 	uint32_t binding;		/* devmem binding id */

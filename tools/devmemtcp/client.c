@@ -471,12 +471,26 @@ int client_run(const struct client_cfg *c)
 	out_kv(&r->o, OUT_CONFIG, "timeout", false, "%d", c->timeout_s);
 
 	r->ctx = dmt_ctx_new(&co, &err);
-	if (!r->ctx) {
+	/* A kernel without the netdev family (before 6.12) has no devmem:
+	 * the sender goes on without a context, with a fallback engine. */
+	if (!r->ctx && err.err != -DMT_ERR_NO_FAMILY) {
 		errf(r, "cannot open the netdev netlink "
 			 "context: %s", err.message);
 		goto out;
 	}
-	r->buf = alloc_buffer(&c->buf, c->buf_size, why, sizeof(why));
+	if (!c->buf.kind && (c->engine == DMT_ENGINE_ZEROCOPY ||
+			     c->engine == DMT_ENGINE_URING ||
+			     c->engine == DMT_ENGINE_COPY)) {
+		/* a CPU engine gains nothing from a dma-buf, and zero-copy
+		 * ones cannot pin udmabuf or DMA-heap pages */
+		const struct buf_choice host = { .kind = DMT_BUF_HOST };
+		r->buf = alloc_buffer(&host, c->buf_size, why, sizeof(why));
+		if (r->buf)
+			snprintf(why, sizeof(why), "auto: host memory for the %s "
+				 "engine", dmt_engine_name(c->engine));
+	} else {
+		r->buf = alloc_buffer(&c->buf, c->buf_size, why, sizeof(why));
+	}
 	if (!r->buf) {
 		errf(r, "buffer: %s", why);
 		goto out;
