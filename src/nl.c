@@ -96,11 +96,24 @@ int dmt_nl_parse_err(const struct nlmsghdr *nlh, struct dmt_error *e)
 			return -DMT_ERR_NETLINK;
 		err = me->error;
 		if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
+			size_t room = (size_t)(end - (const char *)me) - sizeof(*me);
+			size_t skip = 0;
+
 			tlv = (const char *)me + sizeof(*me);
-			if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-				tlv += me->msg.nlmsg_len - sizeof(me->msg);
-			if (tlv < end)
-				parse_tlvs((const struct nlattr *)tlv, end, e);
+			if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+				/* the echoed request's payload follows, padded;
+				 * a length shorter than its own header or past
+				 * the reply is malformed: no TLVs to trust */
+				size_t echo = me->msg.nlmsg_len;
+
+				if (echo < sizeof(me->msg))
+					skip = room + 1;
+				else
+					skip = NLMSG_ALIGN(echo - sizeof(me->msg));
+			}
+			if (skip < room)
+				parse_tlvs((const struct nlattr *)(tlv + skip),
+					   end, e);
 		}
 	} else if (nlh->nlmsg_type == NLMSG_DONE) {
 		const int *perr = mnl_nlmsg_get_payload(nlh);
