@@ -5,10 +5,14 @@
  * page followed by an inaccessible guard page, so a read one byte past
  * what the parser was given faults here even without a sanitizer.
  *  - a devmem cmsg whose cmsg_len claims more than msg_controllen holds
+ *  - the same for a zero-copy completion (IP_RECVERR), and an ee_errno
+ *    no kernel sends (its negation overflowed an int)
  *  - an NLMSG_ERROR whose echoed request header is shorter than itself
  *  - dmt_strerror(INT_MIN), whose negation does not exist
  */
 #include <limits.h>
+#include <time.h>	/* before errqueue.h: struct timespec */
+#include <linux/errqueue.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -16,6 +20,7 @@
 #include "netdev.h"
 #include "rx.h"
 #include "uapi.h"
+#include "ztrack.h"
 
 /* len bytes placed so that the next byte is on a PROT_NONE page */
 static void *guarded(size_t len)
@@ -93,6 +98,51 @@ static void cmsg_past_controllen(void)
 	printf("cmsg past msg_controllen: %s\n", e.message);
 }
 
+static void zc_hostile(void)
+{
+	struct sock_extended_err ee = { .ee_origin = SO_EE_ORIGIN_ZEROCOPY,
+					.ee_info = 1, .ee_data = 2 };
+	const size_t full = CMSG_SPACE(sizeof(ee));
+	struct msghdr m = { 0 };
+	struct cmsghdr *cm;
+	uint32_t lo = 0, hi = 0;
+	bool copied = false;
+	char *c;
+	int ret;
+
+	/* header only, cmsg_len claims the extended error */
+	cm = guarded(sizeof(*cm));
+	cm->cmsg_level = SOL_IP;
+	cm->cmsg_type = IP_RECVERR;
+	cm->cmsg_len = CMSG_LEN(sizeof(ee));
+	m.msg_control = cm;
+	m.msg_controllen = sizeof(*cm);
+	ret = dmt_zc_parse(&m, &lo, &hi, &copied);
+	T_CHECK(ret == -EPROTO, "IP_RECVERR past controllen: %d", ret);
+	unguard(cm, sizeof(*cm));
+
+	/* a whole cmsg with an impossible ee_errno */
+	c = guarded(full);
+	cm = (struct cmsghdr *)(void *)c;
+	cm->cmsg_level = SOL_IP;
+	cm->cmsg_type = IP_RECVERR;
+	cm->cmsg_len = CMSG_LEN(sizeof(ee));
+	ee.ee_errno = 0x80000000u;
+	memcpy(CMSG_DATA(cm), &ee, sizeof(ee));
+	m.msg_control = c;
+	m.msg_controllen = full;
+	ret = dmt_zc_parse(&m, &lo, &hi, &copied);
+	T_CHECK(ret == -EPROTO, "ee_errno 0x80000000: %d", ret);
+	/* and a well-formed one still parses */
+	ee.ee_errno = 0;
+	memcpy(CMSG_DATA(cm), &ee, sizeof(ee));
+	ret = dmt_zc_parse(&m, &lo, &hi, &copied);
+	T_CHECK(ret == 1 && lo == 1 && hi == 2, "valid completion: %d %u-%u", ret,
+		lo, hi);
+	unguard(c, full);
+	printf("zero-copy completion past controllen / bad ee_errno: -EPROTO\n");
+}
+
 static void nl_short_echo(void)
 {
 	/* NLMSG_ERROR, ACK TLVs, not capped: the echoed request header says
@@ -141,6 +191,7 @@ static void strerror_extremes(void)
 int main(void)
 {
 	cmsg_past_controllen();
+	zc_hostile();
 	nl_short_echo();
 	strerror_extremes();
 	printf("parse_hostile: ok\n");
