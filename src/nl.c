@@ -139,6 +139,7 @@ int dmt_nl_talk(struct dmt_nl *nl, struct nlmsghdr *req, mnl_cb_t cb,
 	unsigned int seq = ++nl->seq;
 	bool dump = req->nlmsg_flags & NLM_F_DUMP;
 	ssize_t n;
+	int ret;
 
 	req->nlmsg_seq = seq;
 	if (!dump)
@@ -147,31 +148,39 @@ int dmt_nl_talk(struct dmt_nl *nl, struct nlmsghdr *req, mnl_cb_t cb,
 		return dmt_neg_errno();
 
 	for (;;) {
-		const struct nlmsghdr *nlh;
-		int len;
-
 		n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return dmt_neg_errno();
 		}
-		len = (int)n;
-		for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len);
-		     nlh = mnl_nlmsg_next(nlh, &len)) {
-			if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != nl->portid)
-				continue; /* stale reply to an earlier request */
-			if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-				return -EINTR;
-			if (nlh->nlmsg_type == NLMSG_ERROR ||
-			    nlh->nlmsg_type == NLMSG_DONE)
-				return dmt_nl_parse_err(nlh, e);
-			if (nlh->nlmsg_type == NLMSG_NOOP)
-				continue;
-			if (cb && cb(nlh, data) < MNL_CB_OK)
-				return errno ? -errno : -DMT_ERR_NETLINK;
-		}
+		ret = dmt_nl_run(nl, buf, (int)n, seq, cb, data, e);
+		if (ret != 1)
+			return ret;
 	}
+}
+
+int dmt_nl_run(const struct dmt_nl *nl, const void *buf, int len,
+	       unsigned int seq, mnl_cb_t cb, void *data, struct dmt_error *e)
+{
+	const struct nlmsghdr *nlh;
+
+	for (nlh = buf; dmt_nl_msg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+		if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != nl->portid)
+			continue; /* stale reply to an earlier request */
+		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+			return -EINTR;
+		if (nlh->nlmsg_type == NLMSG_ERROR || nlh->nlmsg_type == NLMSG_DONE)
+			return dmt_nl_parse_err(nlh, e);
+		if (nlh->nlmsg_type == NLMSG_NOOP)
+			continue;
+		if (cb && cb(nlh, data) < MNL_CB_OK)
+			return errno ? -errno : -DMT_ERR_NETLINK;
+	}
+	if (len > 0)
+		return dmt_err_set(e, -DMT_ERR_NETLINK, "malformed netlink reply: "
+				   "%d bytes that are not a whole message", len);
+	return 1;
 }
 
 /* ---- generic netlink controller ---- */

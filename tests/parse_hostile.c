@@ -8,6 +8,8 @@
  *  - the same for a zero-copy completion (IP_RECVERR), and an ee_errno
  *    no kernel sends (its negation overflowed an int)
  *  - an NLMSG_ERROR whose echoed request header is shorter than itself
+ *  - a netlink message whose nlmsg_len is >= 2^31 (libmnl's mnl_nlmsg_ok
+ *    reads it as negative and lets it through; found by fuzz_netdev_reply)
  *  - dmt_strerror(INT_MIN), whose negation does not exist
  */
 #include <limits.h>
@@ -175,6 +177,31 @@ static void nl_short_echo(void)
 	printf("short/huge echoed netlink header: error kept, no TLVs read\n");
 }
 
+static void nl_len_over_2g(void)
+{
+	const size_t len = 64;
+	struct nlmsghdr *nlh = guarded(len);
+	struct dmt_nl nl = { 0 };
+	struct dmt_error e;
+	int ret;
+
+	nlh->nlmsg_len = 0xffffff64u;
+	nlh->nlmsg_type = 0x20;
+	nlh->nlmsg_seq = 2;	/* not the request's: skipped, then the next */
+	ret = dmt_nl_run(&nl, nlh, (int)len, 1, NULL, NULL, &e);
+	T_CHECK(ret == -DMT_ERR_NETLINK, "nlmsg_len 0xffffff64: %d", ret);
+	T_CHECK(strstr(e.message, "malformed netlink reply"), "%s", e.message);
+	/* a clean ACK still ends the reply with 0 */
+	memset(nlh, 0, len);
+	nlh->nlmsg_len = NLMSG_HDRLEN + sizeof(struct nlmsgerr);
+	nlh->nlmsg_type = NLMSG_ERROR;
+	nlh->nlmsg_seq = 1;
+	ret = dmt_nl_run(&nl, nlh, (int)len, 1, NULL, NULL, &e);
+	T_CHECK(ret == 0, "ACK: %d", ret);
+	unguard(nlh, len);
+	printf("nlmsg_len over 2 GiB: refused, ACK still 0\n");
+}
+
 static void strerror_extremes(void)
 {
 	const char *s = dmt_strerror(INT_MIN);
@@ -193,6 +220,7 @@ int main(void)
 	cmsg_past_controllen();
 	zc_hostile();
 	nl_short_echo();
+	nl_len_over_2g();
 	strerror_extremes();
 	printf("parse_hostile: ok\n");
 	return T_PASS;
