@@ -40,9 +40,14 @@ void dmt_nl_close(struct dmt_nl *nl)
 struct nlmsghdr *dmt_genl_req(char *buf, int family, uint8_t cmd,
 			      uint8_t version, uint16_t flags)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
 	struct genlmsghdr *g;
 
+	/* libmnl 1.0.4 leaves the padding after a string or u8 attribute
+	 * as it was: zero the whole buffer so no stack byte reaches the
+	 * kernel (valgrind: sendto points to uninitialised bytes) */
+	memset(buf, 0, DMT_NL_BUFSZ);
+	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = (uint16_t)family;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
 	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
