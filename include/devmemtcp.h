@@ -247,6 +247,14 @@ DMT_API struct dmt_buf *dmt_buf_new(enum dmt_buf_kind kind, size_t size,
 DMT_API struct dmt_buf *dmt_buf_import(int dmabuf_fd, size_t size,
 				       struct dmt_error *err);
 DMT_API void dmt_buf_free(struct dmt_buf *buf);
+/*
+ * Describe size bytes of the caller's own host memory at addr as a
+ * DMT_BUF_HOST buffer (no copy, no dma-buf), so that a sender can send
+ * from memory it did not allocate here. The memory stays the caller's and
+ * must outlive the buffer; dmt_buf_free() does not unmap it.
+ */
+DMT_API struct dmt_buf *dmt_buf_wrap(void *addr, size_t size,
+				     struct dmt_error *err);
 
 DMT_API enum dmt_buf_kind dmt_buf_kind(const struct dmt_buf *buf);
 DMT_API const char *dmt_buf_kind_name(enum dmt_buf_kind kind);
@@ -317,6 +325,10 @@ struct dmt_tx_opts {
 				   * pinning and a completion cost more than
 				   * they save on small sends. 0: default
 				   * 16 KiB; 1: never. */
+	int connect_timeout_ms;	/* dmt_tx_connect(): give up with
+				   * -ETIMEDOUT when the handshake has not
+				   * completed within this time; 0 (default):
+				   * the kernel's own (SYN retries, ~2 min) */
 	size_t :0;
 };
 
@@ -367,6 +379,17 @@ DMT_API const struct dmt_error *dmt_tx_last_error(const struct dmt_tx *tx);
  */
 DMT_API ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
 			    unsigned int nseg);
+
+/*
+ * Make tx send from buf from now on (segments are offsets into buf). Only
+ * while no send is outstanding (-EBUSY otherwise: dmt_tx_reap() until
+ * dmt_tx_outstanding() is 0). The devmem engine needs buf's dma-buf bound
+ * for TX on tx's device: binding_id is that binding (from dmt_bind_tx(),
+ * kept alive by the caller); the other engines take 0. The staged engine
+ * answers -EOPNOTSUPP. buf must outlive its use by tx.
+ */
+DMT_API int dmt_tx_set_buf(struct dmt_tx *tx, struct dmt_buf *buf,
+			   uint32_t binding_id);
 
 /* Drain completions without blocking; returns the number of send ids
  * completed by this call. */
@@ -816,6 +839,21 @@ DMT_API int dmt_nic_journal_path(const char *dir, const char *ifname, char *out,
 DMT_API int dmt_nic_setup_restore(struct dmt_ctx *ctx, const char *ifname,
 				  const char *journal_dir, char *summary,
 				  size_t summary_len);
+
+/* Checks of a devmem NIC that need no peer (the kernel selftests' negative
+ * cases), each inside a NIC setup that restores what it changed. */
+enum dmt_nic_check {
+	DMT_NIC_CHECK_EMPTY_QUEUES = 1,	/* bind-rx without queues is refused */
+	DMT_NIC_CHECK_HDS_OFF = 2,	/* ... with tcp-data-split auto is refused */
+	DMT_NIC_CHECK_BIND = 3,		/* ... of the last queue, split on, works */
+	DMT_NIC_CHECK_CHANNEL_SHRINK = 4, /* removing a bound queue is refused */
+};
+/* Run one check on ifindex with the dma-buf of buf. Returns 0 when the NIC
+ * and kernel behaved as they must, 1 when not (detail says what happened),
+ * or -errno when the check could not run (dmt_ctx_last_error explains). */
+DMT_API int dmt_nic_check(struct dmt_ctx *ctx, int ifindex, struct dmt_buf *buf,
+			  enum dmt_nic_check which, const char *journal_dir,
+			  char *detail, size_t detail_len);
 
 #ifdef __cplusplus
 }

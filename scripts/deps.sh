@@ -13,8 +13,10 @@ pkgs=(
 	gcc g++ make cmake pkg-config binutils   # toolchain (g++: header C++ check; nm)
 	libmnl-dev                               # netlink (required)
 	liburing-dev                             # io_uring engine (optional at build)
+	libjansson-dev                           # the CLI's --json output (required)
 	iproute2 procps                          # ip(8) for tests, sysctl
 	socat netcat-openbsd iperf3              # foreign peers and baselines
+	openssh-client                           # selftest --ssh: the peer's side
 )
 case "${1:-}" in
 "") ;;

@@ -97,6 +97,9 @@ int dmt_ethtool_channels_set(struct dmt_ctx *ctx, int ifindex, int64_t rx,
 			     int64_t tx, int64_t combined);
 int dmt_ethtool_feature_set(struct dmt_ctx *ctx, int ifindex,
 			    const char *name, bool on);
+/* Set the channel counts (rx, tx, combined as given; other untouched). */
+int dmt_ethtool_channels_set(struct dmt_ctx *ctx, int ifindex,
+			     const struct dmt_channels *ch);
 /* Set the default RSS indirection table (size entries; size 0 resets
  * to the driver default). */
 int dmt_ethtool_rss_set(struct dmt_ctx *ctx, int ifindex,

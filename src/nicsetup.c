@@ -9,6 +9,8 @@
  * Journal (text, one record per line, appended and fdatasync'ed):
  *   devmemtcp-journal 1
  *   ifname IF / ifindex N / pid PID STARTTIME
+ *   feature rx-gro-hw 0                  before HW-GRO is turned on (mlx5
+ *                                        accepts header split only with it)
  *   hds OLD_TDS HAS_THRESH OLD_THRESH     before header split is changed
  *   rss N E0 E1 ...                      before the RSS table is changed
  *   feature rx-ntuple-filter 0           before ntuple filters are enabled
@@ -27,12 +29,14 @@
 #include <unistd.h>
 
 #include "buffer.h"
+#include "gpu.h"
 #include "netdev.h"
 #include "nicsetup.h"
 #include "uapi.h"
 
 #define DEFAULT_JOURNAL_DIR "/run/devmemtcp"
 #define NTUPLE_FEATURE "rx-ntuple-filter"
+#define GRO_HW_FEATURE "rx-gro-hw"
 #define MAX_RULES 4
 
 struct dmt_nic_setup {
@@ -57,7 +61,7 @@ struct dmt_nic_setup {
 	bool ntuple_on, ntuple_fixed;
 	struct dmt_error rss_err, ch_err, feat_err;
 	/* what was changed (the undo log) */
-	bool did_hds, did_rss, did_feat, applied;
+	bool did_hds, did_rss, did_feat, did_gro, applied;
 	uint8_t old_tds;
 	bool old_has_thresh;
 	uint32_t old_thresh;
@@ -142,7 +146,10 @@ static int r_bind_rx(void *u, struct dmt_ctx *c, int i, int fd,
 	s->bind_ctx = dmt_ctx_new(NULL, &c->err);
 	if (!s->bind_ctx)
 		return -errno;
-	ret = dmt_bind_rx(s->bind_ctx, i, fd, q, n, id);
+	if (n)
+		ret = dmt_bind_rx(s->bind_ctx, i, fd, q, n, id);
+	else
+		ret = dmt_bind_rx_raw(s->bind_ctx, i, fd, q, n, id);
 	if (ret < 0) {
 		dmt_err_copy(&c->err, &s->bind_ctx->err);
 		dmt_ctx_free(s->bind_ctx);
@@ -158,6 +165,20 @@ static void r_unbind(void *u)
 	s->bind_ctx = NULL;
 }
 
+static int r_channels_set(void *u, struct dmt_ctx *c, int i,
+			  const struct dmt_channels *ch)
+{
+	(void)u;
+	return dmt_ethtool_channels_set(c, i, ch);
+}
+
+void *dmt_nic_setup_backend(struct dmt_nic_setup *s,
+			    const struct dmt_nic_ops **ops)
+{
+	*ops = s->ops;
+	return s->ou;
+}
+
 const struct dmt_nic_ops dmt_nic_ops_real = {
 	.rings_get = r_rings_get,	.rings_set_hds = r_rings_set,
 	.channels_get = r_channels_get, .feature_get = r_feature_get,
@@ -165,6 +186,7 @@ const struct dmt_nic_ops dmt_nic_ops_real = {
 	.rss_set = r_rss_set,		.ntuple_list = r_ntuple_list,
 	.ntuple_add = r_ntuple_add,	.ntuple_del = r_ntuple_del,
 	.bind_rx = r_bind_rx,		.unbind = r_unbind,
+	.channels_set = r_channels_set,
 };
 
 /* ---- helpers ---- */
@@ -457,6 +479,7 @@ static bool default_spread(const uint32_t *t, uint32_t n, int rxq)
 static int undo(struct dmt_nic_setup *s)
 {
 	const char *pfx = s->restoring ? "restored: " : "undone: ";
+	bool hds_verify = false;
 	int first = 0, ret;
 
 #define NOTE_ERR(r)                                                           \
@@ -523,15 +546,42 @@ static int undo(struct dmt_nic_setup *s)
 		}
 	}
 	if (s->did_hds) {
-		struct dmt_rings now;
-
-		/* Like ncdevmem: back to "auto" with the old threshold, then
-		 * the old explicit value if auto lands elsewhere. */
+		/* Like ncdevmem: back to "auto" with the old threshold (the
+		 * configured value is not visible, "auto" is the default);
+		 * the old explicit value only if "auto" lands elsewhere,
+		 * judged once HW-GRO is back as it was (mlx5 reports split
+		 * on exactly while HW-GRO is on). */
 		ret = s->ops->rings_set_hds(s->ou, s->ctx, s->ifindex,
 					    DMT_ETHTOOL_TCP_DATA_SPLIT_UNKNOWN,
 					    s->old_has_thresh ?
 					    (int64_t)s->old_thresh : -1);
-		if (ret == 0 && s->old_tds != DMT_ETHTOOL_TCP_DATA_SPLIT_UNKNOWN &&
+		if (ret < 0) {
+			say(s, "FAILED to restore header split: %s",
+			    s->ctx->err.message);
+			NOTE_ERR(ret);
+		} else {
+			s->did_hds = false;
+			hds_verify = true;
+		}
+	}
+	if (s->did_gro) {
+		/* after header split: mlx5 keeps HW-GRO while split is on */
+		ret = s->ops->feature_set(s->ou, s->ctx, s->ifindex,
+					  GRO_HW_FEATURE, false);
+		if (ret < 0) {
+			say(s, "FAILED to turn rx-gro-hw off again: %s",
+			    s->ctx->err.message);
+			NOTE_ERR(ret);
+		} else {
+			s->did_gro = false;
+			say(s, "%srx-gro-hw off again", pfx);
+		}
+	}
+	if (hds_verify) {
+		struct dmt_rings now;
+
+		ret = 0;
+		if (s->old_tds != DMT_ETHTOOL_TCP_DATA_SPLIT_UNKNOWN &&
 		    s->ops->rings_get(s->ou, s->ctx, s->ifindex, &now) == 0 &&
 		    now.tcp_data_split != s->old_tds)
 			ret = s->ops->rings_set_hds(s->ou, s->ctx, s->ifindex,
@@ -540,14 +590,12 @@ static int undo(struct dmt_nic_setup *s)
 			say(s, "FAILED to restore header split: %s",
 			    s->ctx->err.message);
 			NOTE_ERR(ret);
+		} else if (s->old_has_thresh) {
+			say(s, "%stcp-data-split back to %s, hds-thresh %u", pfx,
+			    tds_name(s->old_tds), s->old_thresh);
 		} else {
-			s->did_hds = false;
-			if (s->old_has_thresh)
-				say(s, "%stcp-data-split back to %s, hds-thresh "
-				    "%u", pfx, tds_name(s->old_tds), s->old_thresh);
-			else
-				say(s, "%stcp-data-split back to %s", pfx,
-				    tds_name(s->old_tds));
+			say(s, "%stcp-data-split back to %s", pfx,
+			    tds_name(s->old_tds));
 		}
 	}
 #undef NOTE_ERR
@@ -670,6 +718,49 @@ static void rule_text(const struct dmt_flow_rule *r, char *out, size_t len)
 		 ntohs(r->dst_port), r->queue);
 }
 
+/* The driver refused header split because HW-GRO is off (mlx5: "TCP-data-
+ * split is not supported when GRO HW is disabled"). */
+static bool wants_gro(const struct dmt_ctx *c)
+{
+	return strcasestr(c->err.extack, "GRO") != NULL;
+}
+
+/* Turn rx-gro-hw on, journalled: 1 when it was turned on, 0 when it was
+ * already on (nothing to retry), or -errno. */
+static int step_gro(struct dmt_nic_setup *s)
+{
+	bool on = false, fixed = false;
+	int ret;
+
+	ret = s->ops->feature_get(s->ou, s->ctx, s->ifindex, GRO_HW_FEATURE, &on,
+				  &fixed);
+	if (ret < 0)
+		return fail_from_ctx(s, ret);
+	if (on)
+		return 0;
+	if (fixed)
+		return dmt_err_set(&s->err, -EOPNOTSUPP, "%s accepts header split "
+			"only with HW-GRO, and rx-gro-hw is fixed off: devmem RX "
+			"is not possible with this firmware/configuration",
+			s->ifname);
+	ret = jlog(s, "feature " GRO_HW_FEATURE " 0");
+	if (ret < 0)
+		return ret;
+	ret = s->ops->feature_set(s->ou, s->ctx, s->ifindex, GRO_HW_FEATURE, true);
+	if (ret < 0)
+		return fail_from_ctx(s, ret);
+	s->did_gro = true;
+	say(s, "changed: rx-gro-hw off -> on (the driver accepts header split "
+	    "only with HW-GRO)");
+	return 1;
+}
+
+/*
+ * Header split is always set explicitly, as ncdevmem does: rings-get
+ * reports what the driver does (fbnic always "on", bnxt whenever its HDS
+ * flag is set, mlx5 whenever HW-GRO is on), while bind-rx checks what was
+ * configured (the kernel's hds_config), which may still be "auto".
+ */
 static int step_hds(struct dmt_nic_setup *s, bool dry)
 {
 	const struct dmt_rings *r = &s->rings;
@@ -677,16 +768,16 @@ static int step_hds(struct dmt_nic_setup *s, bool dry)
 	int64_t th = known && r->has_hds_thresh ? 0 : -1;
 	int ret;
 
-	if (known && r->has_tcp_data_split &&
-	    r->tcp_data_split == DMT_ETHTOOL_TCP_DATA_SPLIT_ENABLED &&
-	    (!r->has_hds_thresh || !r->hds_thresh)) {
-		say(s, "header split: already on%s", r->has_hds_thresh ?
-		    ", hds-thresh 0" : "");
-		return 0;
-	}
 	if (dry) {
-		say(s, "would turn tcp-data-split on%s", th == 0 ?
-		    " and set hds-thresh 0" : "");
+		bool gro = true, fixed;
+
+		say(s, "would set tcp-data-split on%s (explicitly: bind-rx checks "
+		    "the configured value, not what rings-get reports)", th == 0 ?
+		    " and hds-thresh 0" : "");
+		if (s->ops->feature_get(s->ou, s->ctx, s->ifindex, GRO_HW_FEATURE,
+					&gro, &fixed) == 0 && !gro)
+			say(s, "would turn rx-gro-hw on first if the driver needs "
+			    "HW-GRO for header split (mlx5 does)");
 		return 0;
 	}
 	s->old_tds = known && r->has_tcp_data_split ? r->tcp_data_split :
@@ -699,6 +790,19 @@ static int step_hds(struct dmt_nic_setup *s, bool dry)
 		return ret;
 	ret = s->ops->rings_set_hds(s->ou, s->ctx, s->ifindex,
 				    DMT_ETHTOOL_TCP_DATA_SPLIT_ENABLED, th);
+	if (ret == -EINVAL && wants_gro(s->ctx)) {
+		struct dmt_error first = s->ctx->err;
+		int g = step_gro(s);
+
+		if (g < 0)
+			return g;
+		if (g == 0) {
+			dmt_err_copy(&s->ctx->err, &first);
+			return fail_from_ctx(s, ret);
+		}
+		ret = s->ops->rings_set_hds(s->ou, s->ctx, s->ifindex,
+					    DMT_ETHTOOL_TCP_DATA_SPLIT_ENABLED, th);
+	}
 	if (ret < 0)
 		return fail_from_ctx(s, ret);
 	s->did_hds = true;
@@ -953,6 +1057,12 @@ static int step_bind(struct dmt_nic_setup *s, struct dmt_buf *buf, bool dry)
 		q[i] = s->qstart + i;
 	ret = s->ops->bind_rx(s->ou, s->ctx, s->ifindex, buf->dmabuf_fd, q, s->nq,
 			      &s->binding);
+	if (ret == -DMT_ENOTSUPP && dmt_cuda_reexport_plain(buf, &s->err) > 0) {
+		say(s, "bind-rx refused the CUDA dma-buf's PCIe mapping "
+		    "(ENOTSUPP, errno 524): retrying with a plain export");
+		ret = s->ops->bind_rx(s->ou, s->ctx, s->ifindex, buf->dmabuf_fd, q,
+				      s->nq, &s->binding);
+	}
 	if (ret < 0)
 		return fail_from_ctx(s, ret);
 	s->bound = true;
@@ -1107,6 +1217,8 @@ int dmt_nic_restore_ops(struct dmt_ctx *ctx, const char *ifname, int ifindex,
 			s->did_rss = s->old_indir_size == n;
 		} else if (sscanf(line, "feature " NTUPLE_FEATURE " %u", &a) == 1) {
 			s->did_feat = a == 0;
+		} else if (sscanf(line, "feature " GRO_HW_FEATURE " %u", &a) == 1) {
+			s->did_gro = a == 0;
 		} else if (sscanf(line, "rule %u", &a) == 1 &&
 			   s->nrules < MAX_RULES) {
 			s->rules[s->nrules++] = a;

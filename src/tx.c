@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "netdev.h"
+#include "gpu.h"
 #include "tx.h"
 #include "uapi.h"
 
@@ -371,6 +373,7 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 		      char *why, size_t whylen)
 {
 	char ifn[IF_NAMESIZE];
+	bool bound_dev = false;
 	int ret;
 
 	if (tx->buf->dmabuf_fd < 0) {
@@ -398,7 +401,27 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 		}
 	}
 	dmt_ifname(tx->ifindex, ifn);
-	if (ifname && ifname[0] && dst) {
+	/* The kernel's only check is that the socket's route leaves through
+	 * the binding's device (dst_dev != binding->dev). A socket bound to
+	 * the named device (SO_BINDTODEVICE) routes through it whatever the
+	 * main table says, so the route check applies only to a socket that
+	 * is not bound to it. */
+	if (ifname && ifname[0] && !bind_dev) {
+		/* a socket handed over: already bound to the device? */
+		int bi = 0;
+		socklen_t bl = sizeof(bi);
+
+		bound_dev = getsockopt(tx->fd, SOL_SOCKET, SO_BINDTOIFINDEX, &bi,
+				       &bl) == 0 && bi == tx->ifindex;
+	} else if (ifname && ifname[0] &&
+		   setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, ifn,
+			      (socklen_t)strlen(ifn) + 1) == 0) {
+		bound_dev = true;
+	} else if (ifname && ifname[0]) {
+		dmt_log(tx->ctx, DMT_LOG_WARN, "SO_BINDTODEVICE %s: %s (continuing;"
+			" the route check applies)", ifn, strerror(errno));
+	}
+	if (ifname && ifname[0] && dst && !bound_dev) {
 		int oif = 0;
 		if (dmt_route_egress(tx->ctx, dst, dstlen, &oif) == 0 &&
 		    oif != tx->ifindex) {
@@ -413,6 +436,16 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 		}
 	}
 	ret = dmt_bind_tx(tx->ctx, tx->ifindex, tx->buf->dmabuf_fd, &tx->binding);
+	if (ret == -DMT_ENOTSUPP &&
+	    dmt_cuda_reexport_plain(tx->buf, &tx->err) > 0) {
+		dmt_log(tx->ctx, DMT_LOG_INFO, "%s: bind-tx refused the CUDA "
+			"dma-buf's PCIe mapping (ENOTSUPP); retrying with a plain "
+			"export", ifn);
+		ret = dmt_bind_tx(tx->ctx, tx->ifindex, tx->buf->dmabuf_fd,
+				  &tx->binding);
+	}
+	if (ret < 0 && bound_dev && bind_dev)	/* fallbacks route freely */
+		setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, "", 0);
 	if (ret < 0) {
 		dmt_err_copy(&tx->err, &tx->ctx->err);
 		if (ret == -EOPNOTSUPP)
@@ -425,8 +458,9 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 				   dmt_strerror(ret));
 		return ret;
 	}
-	if (bind_dev && setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, ifn,
-				   (socklen_t)strlen(ifn) + 1) < 0)
+	if (bind_dev && !bound_dev && (!ifname || !ifname[0]) &&
+	    setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, ifn,
+		       (socklen_t)strlen(ifn) + 1) < 0)
 		dmt_log(tx->ctx, DMT_LOG_WARN, "SO_BINDTODEVICE %s: %s (continuing;"
 			" the route check still applies)", ifn, strerror(errno));
 	tx->eng = &dmt_engine_devmem;
@@ -599,6 +633,56 @@ static int tx_ready(struct dmt_tx *tx)
 	return 0;
 }
 
+/*
+ * connect(), bounded by timeout_ms when > 0: non-blocking connect, poll for
+ * the handshake (a signal does not end the wait early), then blocking
+ * again. 0 or -errno; -ETIMEDOUT when the deadline passed.
+ */
+static int connect_bounded(int fd, const struct sockaddr *dst,
+			   socklen_t dstlen, int timeout_ms)
+{
+	uint64_t deadline;
+	int fl, ret, e = 0;
+	socklen_t el = sizeof(e);
+
+	if (timeout_ms <= 0) {
+		while ((ret = connect(fd, dst, dstlen)) < 0 && errno == EINTR)
+			;
+		return ret < 0 ? -errno : 0;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	deadline = now_ms() + (uint64_t)timeout_ms;
+	ret = connect(fd, dst, dstlen) < 0 ? -errno : 0;
+	while (ret == -EINPROGRESS || ret == -EINTR) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		uint64_t now = now_ms();
+		int n;
+
+		if (now >= deadline) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		n = poll(&p, 1, (int)(deadline - now));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			break;
+		}
+		if (n == 0)
+			continue;	/* the deadline check ends it */
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
+			ret = -errno;
+		else
+			ret = e ? -e : 0;
+	}
+	if (fcntl(fd, F_SETFL, fl) < 0 && !ret)
+		ret = -errno;
+	return ret;
+}
+
 DMT_EXPORT struct dmt_tx *dmt_tx_connect(struct dmt_ctx *ctx,
 					 struct dmt_buf *buf,
 					 const struct sockaddr *dst,
@@ -638,9 +722,16 @@ DMT_EXPORT struct dmt_tx *dmt_tx_connect(struct dmt_ctx *ctx,
 			    dmt_strerror(ret));
 		return tx_fail(tx, ret, err);
 	}
-	while ((ret = connect(tx->fd, dst, dstlen)) < 0 && errno == EINTR)
-		;
+	ret = connect_bounded(tx->fd, dst, dstlen,
+			      DMT_OPTS_GET(opts, connect_timeout_ms, 0));
+	if (ret == -ETIMEDOUT && DMT_OPTS_GET(opts, connect_timeout_ms, 0) > 0) {
+		dmt_err_set(&tx->err, ret, "connect failed: no answer from the "
+			    "server within %d ms: is the address right and the "
+			    "host up?", DMT_OPTS_GET(opts, connect_timeout_ms, 0));
+		return tx_fail(tx, ret, err);
+	}
 	if (ret < 0) {
+		errno = -ret;
 		ret = dmt_neg_errno();
 		dmt_err_set(&tx->err, ret, "connect failed: %s%s", dmt_strerror(ret),
 			    ret == -ECONNREFUSED ? ": is the server listening?" : "");
@@ -682,6 +773,63 @@ DMT_EXPORT struct dmt_tx *dmt_tx_from_fd(struct dmt_ctx *ctx,
 	if (ret < 0)
 		return tx_fail(tx, ret, err);
 	return tx;
+}
+
+DMT_EXPORT int dmt_tx_set_buf(struct dmt_tx *tx, struct dmt_buf *buf,
+			      uint32_t binding_id)
+{
+	int ret;
+
+	if (!tx || !buf)
+		return dmt_ret(-EINVAL);
+	if (!tx->eng)
+		return dmt_ret(dmt_err_set(&tx->err, -EINVAL, "tx has no engine"));
+	if (tx->eng->tracks && dmt_ztrack_outstanding(&tx->zt))
+		return dmt_ret(dmt_err_set(&tx->err, -EBUSY, "%u sends still outstanding "
+				   "on the old buffer: reap their completions "
+				   "(dmt_tx_reap) before changing buffers",
+				   dmt_ztrack_outstanding(&tx->zt)));
+	switch (tx->eng->id) {
+	case DMT_ENGINE_DEVMEM:
+		if (buf->dmabuf_fd < 0)
+			return dmt_ret(dmt_err_set(&tx->err, -DMT_ERR_NOT_DMABUF,
+					   "the devmem engine sends from a dma-buf; "
+					   "a %s buffer has none",
+					   dmt_buf_kind_name(buf->kind)));
+		if (!binding_id)
+			return dmt_ret(dmt_err_set(&tx->err, -EINVAL, "devmem: give the "
+					   "bind-tx id of the new buffer's dma-buf "
+					   "(dmt_bind_tx on the tx's device)"));
+		break;
+	case DMT_ENGINE_STAGED:
+		return dmt_ret(dmt_err_set(&tx->err, -EOPNOTSUPP, "the staged engine "
+				   "keeps its buffer: create a new tx"));
+	default:
+		if (!buf->map)
+			return dmt_ret(dmt_err_set(&tx->err, -EINVAL, "engine %s sends from "
+					   "the CPU mapping; this %s buffer has none",
+					   dmt_engine_name(tx->eng->id),
+					   dmt_buf_kind_name(buf->kind)));
+		if (binding_id)
+			return dmt_ret(dmt_err_set(&tx->err, -EINVAL, "binding_id is for "
+					   "the devmem engine only; give 0"));
+		break;
+	}
+	if (tx->eng->set_buf) {
+		ret = tx->eng->set_buf(tx, buf);
+		if (ret < 0)
+			return dmt_ret(dmt_err_set(&tx->err, ret, "engine %s: %s",
+					   dmt_engine_name(tx->eng->id),
+					   dmt_strerror(ret)));
+	}
+	tx->buf = buf;
+	if (tx->eng->id == DMT_ENGINE_DEVMEM) {
+		tx->binding = binding_id;
+		tx->iov_base_addr = (uintptr_t)buf->dmabuf_off;
+	} else {
+		tx->iov_base_addr = (uintptr_t)buf->map;
+	}
+	return 0;
 }
 
 DMT_EXPORT void dmt_tx_free(struct dmt_tx *tx)

@@ -28,6 +28,9 @@ struct dmt_tx_engine {
 	/* Where completions signal readiness, when not on the socket's error
 	 * queue (uring: the ring fd, POLLIN). NULL: the socket, POLLERR. */
 	int (*completion_fd)(const struct dmt_tx *tx, short *events);
+	/* tx->buf is about to become buf (nothing outstanding): update what
+	 * the engine keeps about the buffer. NULL: nothing to do. */
+	int (*set_buf)(struct dmt_tx *tx, struct dmt_buf *buf);
 };
 
 extern const struct dmt_tx_engine dmt_engine_devmem;

@@ -372,6 +372,23 @@ static void uring_destroy(struct dmt_tx *tx)
 	tx->eng_priv = NULL;
 }
 
+/* A new buffer: drop the fixed registration of the old one and register
+ * the new one when it qualifies (optional, as in setup). */
+static int uring_set_buf(struct dmt_tx *tx, struct dmt_buf *buf)
+{
+	struct uring_priv *p = tx->eng_priv;
+
+	if (p->fixed)
+		io_uring_unregister_buffers(&p->ring);
+	p->fixed = false;
+	if (buf->map && buf->size && buf->size <= (1UL << 30)) {
+		struct iovec v = { .iov_base = buf->map, .iov_len = buf->size };
+
+		p->fixed = io_uring_register_buffers(&p->ring, &v, 1) == 0;
+	}
+	return 0;
+}
+
 static int uring_completion_fd(const struct dmt_tx *tx, short *events)
 {
 	const struct uring_priv *p = tx->eng_priv;
@@ -388,4 +405,5 @@ const struct dmt_tx_engine dmt_engine_uring = {
 	.reap = uring_reap,
 	.destroy = uring_destroy,
 	.completion_fd = uring_completion_fd,
+	.set_buf = uring_set_buf,
 };

@@ -2,8 +2,9 @@
 /*
  * --json and -i: client and server each print exactly one JSON document
  * (checked by the independent parser dmt_jsoncheck), whose values match
- * the transfer; and the human interval lines appear, iperf3 style, when
- * a transfer outlasts the period, and not with -i 0.
+ * the transfer; --json-stream prints JSON lines (start, intervals, end);
+ * and the human interval lines appear, iperf3 style, when a transfer
+ * outlasts the period, and not with -i 0.
  */
 #include "cli_util.h"
 
@@ -96,6 +97,30 @@ int main(void)
 		"client JSON is not one line:\n%s", t);
 	free(t);
 	printf("client JSON ok\n");
+
+	/* --json-stream: JSON lines, start, intervals, end */
+	pair(dir, "--json-stream", "0.02");
+	{
+		char cmd[512], out[256];
+		const char *last;
+
+		snprintf(cmd, sizeof(cmd), "'%s' --lines '%s'",
+			 getenv("DMT_JSONCHECK"), co);
+		T_CHECK(t_run(cmd, out, sizeof(out)) == 0 && atoi(out) >= 4,
+			"--json-stream: not JSON lines (%s)", out);
+		t = cu_slurp(co, NULL);
+		last = strrchr(t, '\n');
+		while (last > t && last[-1] != '\n')
+			last--;
+		T_CHECK(!strncmp(t, "{\"event\":\"start\",\"data\":{\"role\":"
+				 "\"client\"", 40) &&
+			strstr(t, "\n{\"event\":\"interval\",") &&
+			!strncmp(last, "{\"event\":\"end\",", 15) &&
+			strstr(last, "\"complete\":true"),
+			"--json-stream: not start, intervals, end:\n%s", t);
+		free(t);
+		printf("client JSON stream ok (%d lines)\n", atoi(out));
+	}
 
 	/* JSON on the server: a mismatch-free transfer and its offsets */
 	{

@@ -46,9 +46,10 @@ int main(void)
 	T_CHECK(rc == 0, "install failed: %s", out);
 	snprintf(cmd, sizeof(cmd), "test -f '%s/include/devmemtcp.h' && "
 		 "ls '%s'/lib*/libdevmemtcp.so.0 '%s'/lib*/libdevmemtcp.a "
+		 "'%s'/lib*/libnccl-net-devmemtcp.so "
 		 "'%s'/lib*/pkgconfig/devmemtcp.pc '%s'/bin/devmemtcp "
 		 "'%s'/share/man/man3/dmt_tx_send.3 '%s'/share/man/man7/devmemtcp.7",
-		 tmp, tmp, tmp, tmp, tmp, tmp, tmp);
+		 tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp);
 	rc = t_run(cmd, out, sizeof(out));
 	T_CHECK(rc == 0, "installed files missing: %s", out);
 	/* the private UAPI header must not be installed */

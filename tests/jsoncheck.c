@@ -5,10 +5,14 @@
  * PATH is dot-separated object keys and array indexes ("interfaces.0.name");
  * a final "#" prints the number of members/elements. Strings print raw
  * (escapes decoded), other scalars as written, objects/arrays as <object>
- * and <array>. Exit 0 ok, 3 invalid JSON, 4 a path not found, 2 usage.
+ * and <array>. Strings must be well-formed UTF-8 (raw or as \u escapes,
+ * surrogate pairs included). "dmt_jsoncheck --lines FILE" checks JSON
+ * lines instead: each line one value; prints the count.
+ * Exit 0 ok, 3 invalid JSON, 4 a path not found, 2 usage.
  * Used by the doctor tests so the CLI's JSON is checked by something other
  * than the code that wrote it.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +45,40 @@ static void *xalloc(size_t n)
 	return v;
 }
 
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), 0 when malformed. */
+static size_t utf8_len(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
 static char *parse_string(void)
 {
 	size_t cap = 64, len = 0;
@@ -62,6 +100,24 @@ static char *parse_string(void)
 			break;
 		if (c < 0x20)
 			return NULL; /* raw control characters are invalid */
+		if (c >= 0x80) {
+			/* JSON text is UTF-8 (RFC 8259 section 8.1): the
+			 * whole sequence must be well formed */
+			size_t n = utf8_len(p - 1);
+
+			if (!n)
+				return NULL;
+			if (len + n + 8 >= cap) {
+				cap = cap * 2 + n;
+				out = realloc(out, cap);
+				if (!out)
+					exit(3);
+			}
+			memcpy(out + len, p - 1, n);
+			len += n;
+			p += n - 1;
+			continue;
+		}
 		if (c != '\\') {
 			out[len++] = (char)c;
 			continue;
@@ -92,6 +148,37 @@ static char *parse_string(void)
 				else
 					return NULL;
 			}
+			if (u >= 0xd800 && u <= 0xdbff) {
+				/* a high surrogate: its low half must follow */
+				unsigned int lo = 0;
+
+				if (p[0] != '\\' || p[1] != 'u')
+					return NULL;
+				p += 2;
+				for (int i = 0; i < 4; i++) {
+					char h = *p++;
+
+					lo <<= 4;
+					if (h >= '0' && h <= '9')
+						lo |= (unsigned int)(h - '0');
+					else if (h >= 'a' && h <= 'f')
+						lo |= (unsigned int)(h - 'a' + 10);
+					else if (h >= 'A' && h <= 'F')
+						lo |= (unsigned int)(h - 'A' + 10);
+					else
+						return NULL;
+				}
+				if (lo < 0xdc00 || lo > 0xdfff)
+					return NULL;
+				u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+				out[len++] = (char)(0xf0 | (u >> 18));
+				out[len++] = (char)(0x80 | ((u >> 12) & 0x3f));
+				out[len++] = (char)(0x80 | ((u >> 6) & 0x3f));
+				out[len++] = (char)(0x80 | (u & 0x3f));
+				break;
+			}
+			if (u >= 0xdc00 && u <= 0xdfff)
+				return NULL;	/* a lone low surrogate */
 			if (u < 0x80) {
 				out[len++] = (char)u;
 			} else if (u < 0x800) {
@@ -299,6 +386,40 @@ static int query(const struct jval *v, const char *path)
 	return 0;
 }
 
+/* --lines: every line (each ends with a newline) one JSON value; prints
+ * the number of lines. */
+static int check_lines(char *buf, size_t len)
+{
+	size_t count = 0;
+	char *line = buf;
+
+	if (len == 0 || buf[len - 1] != '\n') {
+		fprintf(stderr, "jsoncheck: no lines, or the last is unterminated\n");
+		return 3;
+	}
+	while (*line) {
+		char *nl = strchr(line, '\n');
+		struct jval *v;
+
+		*nl = '\0';
+		p = line;
+		depth = 0;
+		v = parse_value();
+		if (v)
+			ws();
+		if (!v || *p) {
+			fprintf(stderr, "jsoncheck: line %zu: invalid JSON at "
+				"byte %zu\n", count + 1, (size_t)(p - line));
+			return 3;
+		}
+		jfree(v);
+		count++;
+		line = nl + 1;
+	}
+	printf("%zu\n", count);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct jval *root;
@@ -306,9 +427,15 @@ int main(int argc, char **argv)
 	size_t len = 0, cap = 1 << 16, n;
 	FILE *f;
 	int rc = 0;
+	bool lines = argc > 1 && !strcmp(argv[1], "--lines");
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: dmt_jsoncheck FILE [PATH...]\n");
+	if (lines) {
+		argc--;
+		argv++;
+	}
+	if (argc < 2 || (lines && argc > 2)) {
+		fprintf(stderr, "usage: dmt_jsoncheck FILE [PATH...]\n"
+			"       dmt_jsoncheck --lines FILE\n");
 		return 2;
 	}
 	f = strcmp(argv[1], "-") ? fopen(argv[1], "r") : stdin;
@@ -331,6 +458,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "jsoncheck: NUL byte in input\n");
 		return 3;
 	}
+	if (lines)
+		return check_lines(buf, len);
 	p = buf;
 	root = parse_value();
 	if (root)

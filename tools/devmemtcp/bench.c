@@ -17,6 +17,7 @@
 #include "bench.h"
 #include "cli.h"
 #include "common.h"
+#include "json_out.h"
 #include "netns.h"
 
 static void usage(FILE *f)
@@ -277,12 +278,12 @@ int cmd_bench(int argc, char **argv)
 			c.quiet = true;
 			break;
 		case 'h':
-			usage(stdout);
-			return 0;
+			return help_out("bench", usage);
 		default:
 			return getopt_error("bench", opt, argv);
 		}
 	}
+	jout_set(c.json, false);
 	if (optind < argc)
 		return extra_args_error("bench", argc, argv);
 	if (!c.nengines)
@@ -385,7 +386,7 @@ int cmd_bench(int argc, char **argv)
 	munmap(trials, sizeof(*trials) * c.reps);
 
 	if (c.json)
-		bench_print_json(stdout, &c, rows, nrows);
+		bench_print_json(&c, rows, nrows);
 	else
 		bench_print_table(stdout, &c, rows, nrows);
 	if (c.csv && bench_write_csv(c.csv, &c, rows, nrows) < 0) {

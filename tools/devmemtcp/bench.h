@@ -94,7 +94,7 @@ int bench_trial_run(const struct bench_cfg *c, const struct netpair *np,
 
 void bench_print_table(FILE *f, const struct bench_cfg *c,
 		       const struct bench_row *rows, unsigned int n);
-void bench_print_json(FILE *f, const struct bench_cfg *c,
+void bench_print_json(const struct bench_cfg *c,
 		      const struct bench_row *rows, unsigned int n);
 int bench_write_csv(const char *path, const struct bench_cfg *c,
 		    const struct bench_row *rows, unsigned int n);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "json_out.h"
 
 const char *bench_size_str(uint64_t v, char *buf, size_t len)
 {
@@ -87,76 +88,83 @@ void bench_print_table(FILE *f, const struct bench_cfg *c,
 			c->path);
 }
 
-static void json_str(FILE *f, const char *s)
+/* A measure as the table shows it (6 significant digits); negative
+ * (not measured) or not finite: null. */
+static void json_num(json_t *o, const char *key, double v)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
+	char t[32];
 
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
+	if (v < 0 || !isfinite(v)) {
+		jout_set_null(o, key);
+		return;
 	}
-	fputc('"', f);
+	snprintf(t, sizeof(t), "%.6g", v);
+	jout_set_new(o, key, jout_raw(t));
 }
 
-static void json_num(FILE *f, const char *key, double v, bool last)
+void bench_print_json(const struct bench_cfg *c, const struct bench_row *rows,
+		      unsigned int n)
 {
-	if (v < 0 || !isfinite(v))
-		fprintf(f, "\"%s\": null%s", key, last ? "" : ", ");
+	json_t *d = jout_doc(), *m = json_object(), *cf = json_object();
+	json_t *res = json_array();
+
+	jout_set_int(m, "cpus", c->cpus);
+	jout_set_str(m, "kernel", c->kernel);
+	jout_set_str(m, "path", c->path);
+	jout_set_str(m, "date", c->date);
+	jout_set_new(d, "machine", m);
+	/* a run is timed (time_s) or sized (bytes): the other is null, as
+	 * is buffer_size when the engines' default was used */
+	jout_set_int(cf, "reps", c->reps);
+	json_num(cf, "time_s", c->bytes ? -1 : c->secs);
+	if (c->bytes)
+		jout_set_u64(cf, "bytes", c->bytes);
 	else
-		fprintf(f, "\"%s\": %.6g%s", key, v, last ? "" : ", ");
-}
-
-void bench_print_json(FILE *f, const struct bench_cfg *c,
-		      const struct bench_row *rows, unsigned int n)
-{
-	fprintf(f, "{\n  \"machine\": {\"cpus\": %d, \"kernel\": ", c->cpus);
-	json_str(f, c->kernel);
-	fprintf(f, ", \"path\": ");
-	json_str(f, c->path);
-	fprintf(f, ", \"date\": ");
-	json_str(f, c->date);
-	fprintf(f, "},\n  \"config\": {\"reps\": %u, \"time_s\": %g, "
-		"\"bytes\": %llu, \"flows\": %u, \"buffer_size\": %llu, "
-		"\"buffer\": \"%s\", \"pin\": %s},\n  \"results\": [",
-		c->reps, c->bytes ? 0 : c->secs, (unsigned long long)c->bytes,
-		c->flows, (unsigned long long)c->bufsize,
-		c->buf_name ? c->buf_name : "default", c->pin ? "true" : "false");
+		jout_set_null(cf, "bytes");
+	jout_set_int(cf, "flows", c->flows);
+	if (c->bufsize)
+		jout_set_u64(cf, "buffer_size", c->bufsize);
+	else
+		jout_set_null(cf, "buffer_size");
+	jout_set_str(cf, "buffer", c->buf_name ? c->buf_name : "default");
+	jout_set_bool(cf, "pin", c->pin);
+	jout_set_new(d, "config", cf);
 	for (unsigned int i = 0; i < n; i++) {
 		const struct bench_row *r = &rows[i];
+		json_t *o = json_object(), *runs;
 
-		fprintf(f, "%s\n    {\"engine\": \"%s\", \"engine_used\": \"%s\", "
-			"\"size\": %llu, \"flows\": %u, \"runs\": %u, \"ok\": %s, ",
-			i ? "," : "", dmt_engine_name(r->engine),
-			dmt_engine_name(r->used), (unsigned long long)r->size,
-			r->flows, r->runs, r->ok ? "true" : "false");
+		jout_set_str(o, "engine", dmt_engine_name(r->engine));
+		jout_set_str(o, "engine_used", dmt_engine_name(r->used));
+		jout_set_u64(o, "size", r->size);
+		jout_set_int(o, "flows", r->flows);
+		jout_set_int(o, "runs", r->runs);
+		jout_set_bool(o, "ok", r->ok);
 		if (!r->ok) {
-			fprintf(f, "\"error\": ");
-			json_str(f, r->note);
-			fprintf(f, "}");
+			jout_set_str(o, "error", r->note);
+			json_array_append_new(res, o);
 			continue;
 		}
-		fprintf(f, "\"gbps_runs\": [");
-		for (unsigned int k = 0; k < r->runs; k++)
-			fprintf(f, "%s%.4f", k ? ", " : "", r->gbps_run[k]);
-		fprintf(f, "], ");
-		json_num(f, "gbps", r->gbps, false);
-		json_num(f, "snd_cpu_s_per_gb", r->snd_cpu, false);
-		json_num(f, "rcv_cpu_s_per_gb", r->rcv_cpu, false);
-		json_num(f, "machine_cpu_s_per_gb", r->machine_cpu, false);
-		json_num(f, "notifications_per_send", r->notifs_per_send, false);
-		json_num(f, "syscalls_per_gb", r->syscalls_per_gb, false);
-		json_num(f, "copied_share", r->copied_share, false);
-		json_num(f, "plain_send_share", r->plain_share, false);
-		json_num(f, "heap_per_conn_setup", r->mem_setup, false);
-		json_num(f, "heap_per_conn", r->mem_peak, true);
-		fprintf(f, "}");
+		runs = json_array();
+		for (unsigned int k = 0; k < r->runs; k++) {
+			double g = round(r->gbps_run[k] * 1e4) / 1e4;
+
+			json_array_append_new(runs, json_real(g));
+		}
+		jout_set_new(o, "gbps_runs", runs);
+		json_num(o, "gbps", r->gbps);
+		json_num(o, "snd_cpu_s_per_gb", r->snd_cpu);
+		json_num(o, "rcv_cpu_s_per_gb", r->rcv_cpu);
+		json_num(o, "machine_cpu_s_per_gb", r->machine_cpu);
+		json_num(o, "notifications_per_send", r->notifs_per_send);
+		json_num(o, "syscalls_per_gb", r->syscalls_per_gb);
+		json_num(o, "copied_share", r->copied_share);
+		json_num(o, "plain_send_share", r->plain_share);
+		json_num(o, "heap_per_conn_setup", r->mem_setup);
+		json_num(o, "heap_per_conn", r->mem_peak);
+		json_array_append_new(res, o);
 	}
-	fprintf(f, "\n  ]\n}\n");
+	jout_set_new(d, "results", res);
+	jout_emit(d, JOUT_SPACED);
 }
 
 int bench_write_csv(const char *path, const struct bench_cfg *c,

@@ -5,16 +5,22 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
+#include <net/if.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common.h"
+#include "json_out.h"
 #include "measure.h"
 
 /* ------------------------------------------------------------------ */
@@ -252,53 +258,96 @@ int parse_seconds(const char *s, double *out)
 	return 0;
 }
 
-int parse_addr(const char *s, unsigned int port, int want_family,
-	       struct sockaddr_storage *ss, socklen_t *len)
+/* Store a resolved address with port; IPv4-mapped IPv6 becomes AF_INET. */
+static int set_addr(const struct sockaddr *sa, unsigned int port,
+		    struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-	struct in6_addr in6;
-	struct in_addr in4;
+
+	memset(ss, 0, sizeof(*ss));
+	if (sa->sa_family == AF_INET) {
+		memcpy(a4, sa, sizeof(*a4));
+		a4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*a4);
+		return 0;
+	}
+	if (sa->sa_family != AF_INET6)
+		return -EINVAL;
+	memcpy(a6, sa, sizeof(*a6));
+	if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
+		struct in_addr in4;
+
+		memcpy(&in4, &a6->sin6_addr.s6_addr[12], 4);
+		memset(ss, 0, sizeof(*ss));
+		a4->sin_family = AF_INET;
+		a4->sin_addr = in4;
+		a4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*a4);
+		return 0;
+	}
+	a6->sin6_port = htons((uint16_t)port);
+	*len = sizeof(*a6);
+	return 0;
+}
+
+/* A host name (RFC 1123 letters, digits, '-' and '.'; not all digits and
+ * dots, which is a broken IPv4 literal, not a name worth a DNS query). */
+static bool looks_like_name(const char *s)
+{
+	bool alpha = false;
+
+	if (strlen(s) > 253)
+		return false;
+	for (const char *c = s; *c; c++) {
+		if (isalpha((unsigned char)*c))
+			alpha = true;
+		else if (!isdigit((unsigned char)*c) && *c != '-' && *c != '.')
+			return false;
+	}
+	return alpha && s[0] != '-' && s[0] != '.';
+}
+
+int parse_addr(const char *s, unsigned int port, int want_family,
+	       struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	int ret = -EINVAL;
 
 	memset(ss, 0, sizeof(*ss));
 	if (port > 65535)
 		return -EINVAL;
-	if (!s || !*s) {
-		if (want_family == AF_INET) {
-			a4->sin_family = AF_INET;
-			a4->sin_port = htons((uint16_t)port);
-			a4->sin_addr.s_addr = htonl(INADDR_ANY);
-			*len = sizeof(*a4);
-		} else {
-			a6->sin6_family = AF_INET6;
-			a6->sin6_port = htons((uint16_t)port);
-			a6->sin6_addr = in6addr_any;
-			*len = sizeof(*a6);
+	if (!s) {
+		struct sockaddr_in a4 = { .sin_family = AF_INET,
+					  .sin_addr.s_addr = htonl(INADDR_ANY) };
+		struct sockaddr_in6 a6 = { .sin6_family = AF_INET6,
+					   .sin6_addr = IN6ADDR_ANY_INIT };
+
+		if (want_family == AF_INET)
+			return set_addr((struct sockaddr *)&a4, port, ss, len);
+		return set_addr((struct sockaddr *)&a6, port, ss, len);
+	}
+	if (!*s)
+		return -EINVAL;
+	/* literals first (a scope "%eth0" included), names after */
+	hints.ai_flags = AI_NUMERICHOST;
+	hints.ai_family = want_family == AF_INET ? AF_INET : AF_UNSPEC;
+	if (getaddrinfo(s, NULL, &hints, &res) != 0) {
+		res = NULL;
+		if (!looks_like_name(s))
+			return -EINVAL;
+		hints.ai_flags = AI_ADDRCONFIG;
+		hints.ai_family = want_family;
+		if (getaddrinfo(s, NULL, &hints, &res) != 0)
+			return -EINVAL;
+	}
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
+		if (!set_addr(ai->ai_addr, port, ss, len)) {
+			ret = 0;
+			break;
 		}
-		return 0;
-	}
-	if (inet_pton(AF_INET, s, &in4) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		a4->sin_addr = in4;
-		*len = sizeof(*a4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, &in6) == 1) {
-		if (IN6_IS_ADDR_V4MAPPED(&in6)) {
-			a4->sin_family = AF_INET;
-			a4->sin_port = htons((uint16_t)port);
-			memcpy(&a4->sin_addr, &in6.s6_addr[12], 4);
-			*len = sizeof(*a4);
-			return 0;
-		}
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		a6->sin6_addr = in6;
-		*len = sizeof(*a6);
-		return 0;
-	}
-	return -EINVAL;
+	freeaddrinfo(res);
+	return ret;
 }
 
 const char *addr_str(const struct sockaddr *sa, char *buf, size_t len)
@@ -311,8 +360,16 @@ const char *addr_str(const struct sockaddr *sa, char *buf, size_t len)
 		snprintf(buf, len, "%s:%u", ip, ntohs(a->sin_port));
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *a = (const void *)sa;
+		char scope[IF_NAMESIZE + 1] = "";
+
 		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
-		snprintf(buf, len, "[%s]:%u", ip, ntohs(a->sin6_port));
+		if (a->sin6_scope_id) {
+			scope[0] = '%';
+			if (!if_indextoname(a->sin6_scope_id, scope + 1))
+				snprintf(scope, sizeof(scope), "%%%u",
+					 a->sin6_scope_id);
+		}
+		snprintf(buf, len, "[%s%s]:%u", ip, scope, ntohs(a->sin6_port));
 	} else {
 		snprintf(buf, len, "?");
 	}
@@ -332,6 +389,7 @@ static int vmsg(const char *cmd, int rc, const char *fmt, va_list ap)
 			*c = ' ';
 	fflush(stdout);
 	fprintf(stderr, "devmemtcp %s: %s\n", cmd, line);
+	jout_note_error(cmd, rc, line);
 	return rc;
 }
 
@@ -548,6 +606,80 @@ int probe_buffer(const struct buf_choice *c, size_t size, char *why,
 	return -1;
 }
 
+int check_buffer_fits(const char *cmd, uint64_t size)
+{
+	struct rlimit rl;
+	char line[256];
+	uint64_t avail = 0;
+	bool have = false;
+	FILE *f;
+
+	if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    size > (uint64_t)rl.rlim_cur)
+		return usage_error(cmd, "a %" PRIu64 "-byte buffer is more than "
+				   "the address-space limit (ulimit -v, %" PRIu64
+				   " KiB) allows: lower --buffer-size or raise "
+				   "the limit", size, (uint64_t)rl.rlim_cur >> 10);
+	if (getrlimit(RLIMIT_DATA, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    size > (uint64_t)rl.rlim_cur)
+		return usage_error(cmd, "a %" PRIu64 "-byte buffer is more than "
+				   "the data-segment limit (ulimit -d, %" PRIu64
+				   " KiB) allows: lower --buffer-size or raise "
+				   "the limit", size, (uint64_t)rl.rlim_cur >> 10);
+	f = fopen("/proc/meminfo", "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long long kb;
+
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+			avail = (uint64_t)kb << 10;
+			have = true;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (have && size > avail)
+		return usage_error(cmd, "a %" PRIu64 "-byte buffer is more than "
+				   "this machine has available (MemAvailable %"
+				   PRIu64 " MiB): lower --buffer-size", size,
+				   avail >> 20);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* SIGINT / SIGTERM                                                    */
+/* ------------------------------------------------------------------ */
+
+volatile sig_atomic_t cli_stop;
+
+static void on_stop(int sig)
+{
+	cli_stop = sig;
+}
+
+void cli_catch_stop(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;	/* no SA_RESTART: blocking calls return */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+void cli_release_stop(void)
+{
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+}
+
+const char *cli_stop_name(void)
+{
+	return cli_stop == SIGINT ? "SIGINT" : cli_stop == SIGTERM ? "SIGTERM" :
+	       "a signal";
+}
+
 /* ------------------------------------------------------------------ */
 /* time and CPU                                                        */
 /* ------------------------------------------------------------------ */
@@ -580,69 +712,27 @@ double per_gb(double seconds, uint64_t bytes)
 /* output                                                              */
 /* ------------------------------------------------------------------ */
 
-static void sappend(char **s, size_t *len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void sappend(char **s, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-	char *t;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	t = realloc(*s, *len + (size_t)n + 1);
-	if (!t)
-		return;
-	*s = t;
-	va_start(ap, fmt);
-	vsnprintf(*s + *len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	*len += (size_t)n;
-}
-
-static void sappend_json_str(char **s, size_t *len, const char *v)
-{
-	sappend(s, len, "\"");
-	for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			sappend(s, len, "\\%c", *c);
-		else if (*c < 0x20)
-			sappend(s, len, "\\u%04x", *c);
-		else
-			sappend(s, len, "%c", *c);
-	}
-	sappend(s, len, "\"");
-}
-
-void json_escape(FILE *f, const char *s)
-{
-	char *b = NULL;
-	size_t l = 0;
-
-	sappend_json_str(&b, &l, s);
-	if (b)
-		fputs(b, f);
-	free(b);
-}
-
 void out_init(struct out *o, const char *role, bool json, bool quiet,
 	      double period)
 {
 	memset(o, 0, sizeof(*o));
 	o->role = role;
 	o->json = json;
+	o->stream = json && !quiet && jout_stream();	/* --json-stream */
 	o->quiet = quiet;
 	o->period = period;
+	if (o->json && !quiet) {
+		for (int i = 0; i < OUT_NSEC; i++)
+			o->sec[i] = json_object();
+		o->ivl = json_array();
+	}
 }
 
 void out_free(struct out *o)
 {
 	for (int i = 0; i < OUT_NSEC; i++)
-		free(o->sec[i]);
-	free(o->ivl);
+		json_decref(o->sec[i]);
+	json_decref(o->ivl);
 	memset(o->sec, 0, sizeof(o->sec));
 	o->ivl = NULL;
 }
@@ -650,26 +740,85 @@ void out_free(struct out *o)
 void out_kv(struct out *o, enum out_sec sec, const char *key, bool str,
 	    const char *fmt, ...)
 {
-	char val[1024];
 	va_list ap;
+	char *val = NULL;
+	int n;
 
 	if (o->quiet)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(val, sizeof(val), fmt, ap);
+	n = vasprintf(&val, fmt, ap);
 	va_end(ap);
-	if (!o->json) {
+	if (n < 0)
+		return;
+	o->seclen[sec]++;
+	if (!o->json)
 		printf("%s=%s\n", key, val);
+	else
+		jout_set_new(o->sec[sec], key, str ? jout_str(val) : jout_raw(val));
+	free(val);
+}
+
+void out_kv_str(struct out *o, enum out_sec sec, const char *key,
+		const char *s)
+{
+	if (o->quiet)
+		return;
+	o->seclen[sec]++;
+	if (!o->json)
+		printf("%s=%s\n", key, s ? s : "");
+	else
+		jout_set_str(o->sec[sec], key, s);
+}
+
+void out_kv_u64s(struct out *o, enum out_sec sec, const char *key,
+		 const uint64_t *v, unsigned int n)
+{
+	json_t *a;
+
+	if (o->quiet || (!o->json && !n))
+		return;
+	o->seclen[sec]++;
+	if (!o->json) {
+		printf("%s=", key);
+		for (unsigned int i = 0; i < n; i++)
+			printf("%s%" PRIu64, i ? "," : "", v[i]);
+		putchar('\n');
 		return;
 	}
-	if (o->seclen[sec])
-		sappend(&o->sec[sec], &o->seclen[sec], ",");
-	sappend_json_str(&o->sec[sec], &o->seclen[sec], key);
-	sappend(&o->sec[sec], &o->seclen[sec], ":");
-	if (str)
-		sappend_json_str(&o->sec[sec], &o->seclen[sec], val);
+	a = json_array();
+	for (unsigned int i = 0; i < n; i++)
+		json_array_append_new(a, v[i] <= INT64_MAX ?
+				      json_integer((json_int_t)v[i]) :
+				      json_real((double)v[i]));
+	jout_set_new(o->sec[sec], key, a);
+}
+
+int help_out(const char *cmd, void (*usage)(FILE *f))
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	json_t *d;
+
+	if (!jout_on()) {
+		usage(stdout);
+		return 0;
+	}
+	f = open_memstream(&text, &len);
+	if (!f)
+		return run_error(cmd, "out of memory");
+	usage(f);
+	fclose(f);
+	d = jout_doc();
+	jout_set_str(d, "command", cmd);
+	jout_set_str(d, "help", text);
+	free(text);
+	if (jout_stream())
+		jout_event("end", d);
 	else
-		sappend(&o->sec[sec], &o->seclen[sec], "%s", val[0] ? val : "null");
+		jout_emit(d, JOUT_COMPACT);
+	return 0;
 }
 
 void out_line(struct out *o, const char *fmt, ...)
@@ -685,10 +834,16 @@ void out_line(struct out *o, const char *fmt, ...)
 	fflush(stdout);
 }
 
+static json_t *out_doc(struct out *o);
+
 void out_start(struct out *o, double t0, uint64_t bytes0)
 {
 	o->t0 = o->last_t = t0;
 	o->last_bytes = bytes0;
+	if (o->stream && !o->quiet && !o->started) {
+		jout_event("start", out_doc(o));
+		o->started = true;
+	}
 }
 
 static void emit_interval(struct out *o, double t, uint64_t bytes)
@@ -701,11 +856,17 @@ static void emit_interval(struct out *o, double t, uint64_t bytes)
 	if (o->quiet)
 		return;
 	if (o->json) {
-		if (o->ivllen)
-			sappend(&o->ivl, &o->ivllen, ",");
-		sappend(&o->ivl, &o->ivllen, "{\"start\":%.3f,\"end\":%.3f,"
-			"\"bytes\":%" PRIu64 ",\"bits_per_second\":%.0f}", a, b,
-			db, gbit * 1e9);
+		json_t *iv = json_object();
+
+		/* milliseconds are what the clock resolution here is worth */
+		jout_set_num(iv, "start", round(a * 1000) / 1000);
+		jout_set_num(iv, "end", round(b * 1000) / 1000);
+		jout_set_u64(iv, "bytes", db);
+		jout_set_u64(iv, "bits_per_second", (uint64_t)llround(gbit * 1e9));
+		if (o->stream)
+			jout_event("interval", iv);
+		else
+			json_array_append_new(o->ivl, iv);
 	} else {
 		if (!o->header_done) {
 			printf("[ ID] Interval           Transfer     Bitrate\n");
@@ -747,14 +908,38 @@ void out_tick_final(struct out *o, uint64_t bytes)
 	o->last_bytes = bytes;
 }
 
+/* The document's head: role, start, config so far. */
+static json_t *out_doc(struct out *o)
+{
+	json_t *d = json_object();
+
+	jout_set_str(d, "role", o->role);
+	jout_set_new(d, "start", jout_start());
+	json_object_set(d, "config", o->sec[OUT_CONFIG]);
+	return d;
+}
+
 void out_finish(struct out *o)
 {
+	json_t *d;
+
 	if (o->quiet || !o->json) {
 		fflush(stdout);
 		return;
 	}
-	printf("{\"role\":\"%s\",\"config\":{%s},\"intervals\":[%s],"
-	       "\"result\":{%s}}\n", o->role, o->sec[OUT_CONFIG] ? o->sec[OUT_CONFIG] : "",
-	       o->ivl ? o->ivl : "", o->sec[OUT_RESULT] ? o->sec[OUT_RESULT] : "");
-	fflush(stdout);
+	if (o->stream) {
+		if (!o->started) {
+			jout_event("start", out_doc(o));
+			o->started = true;
+		}
+		d = json_object();
+		json_object_set_new(d, "role", json_string(o->role));
+		json_object_set(d, "result", o->sec[OUT_RESULT]);
+		jout_event("end", d);
+		return;
+	}
+	d = out_doc(o);
+	json_object_set(d, "intervals", o->ivl);
+	json_object_set(d, "result", o->sec[OUT_RESULT]);
+	jout_emit(d, JOUT_COMPACT);
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <devmemtcp.h>
@@ -96,11 +97,14 @@ int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Non-negative seconds ("1", "0.5"); 0 or -EINVAL. */
 int parse_seconds(const char *s, double *out);
 /*
- * An IPv4 or IPv6 literal with a port. IPv4 (and IPv4-mapped IPv6,
- * ::ffff:a.b.c.d, which ncdevmem builds from IPv4 input) gives an AF_INET
- * address, so the library's route lookup and IP_RECVERR completions see
- * the plain IPv4 path. NULL or "" gives the wildcard of want_family
- * (AF_INET6 "::" when AF_UNSPEC). 0 or -EINVAL.
+ * An IPv4 or IPv6 address with a port: a literal, a scoped IPv6 literal
+ * ("fe80::1%eth0") or a host name (getaddrinfo; the first address of
+ * want_family, or of any family for AF_UNSPEC). IPv4 (and IPv4-mapped
+ * IPv6, ::ffff:a.b.c.d, which ncdevmem builds from IPv4 input) gives an
+ * AF_INET address, so the library's route lookup and IP_RECVERR
+ * completions see the plain IPv4 path. NULL gives the wildcard of
+ * want_family (AF_INET6 "::" when AF_UNSPEC); "" is -EINVAL (the commands
+ * refuse an empty -s rather than guess the wildcard). 0 or -EINVAL.
  */
 int parse_addr(const char *s, unsigned int port, int want_family,
 	       struct sockaddr_storage *ss, socklen_t *len);
@@ -153,6 +157,25 @@ bool buf_choice_gpu(const struct buf_choice *c);
 int probe_buffer(const struct buf_choice *c, size_t size, char *why,
 		 size_t whylen);
 
+/*
+ * 0 when a host-memory buffer of size bytes can be had here, else the
+ * status of a usage error (exit 2) that names the limit: more than
+ * MemAvailable in /proc/meminfo, or than RLIMIT_AS / RLIMIT_DATA allow.
+ * Refusing up front beats meeting the OOM killer halfway through.
+ */
+int check_buffer_fits(const char *cmd, uint64_t size);
+
+/* ---- SIGINT/SIGTERM: end the run, keep the report ----
+ * cli_catch_stop() installs handlers (without SA_RESTART, so a blocking
+ * read, recv or poll returns EINTR) that set cli_stop to the signal
+ * number; the run loops check it, end, and print what was done so far.
+ * cli_release_stop() restores the default dispositions. */
+extern volatile sig_atomic_t cli_stop;
+void cli_catch_stop(void);
+void cli_release_stop(void);
+/* "SIGINT" / "SIGTERM" for cli_stop's value. */
+const char *cli_stop_name(void);
+
 /* ---- time and CPU ---- */
 double now_s(void);
 struct cpu_snap {
@@ -169,28 +192,41 @@ double per_gb(double seconds, uint64_t bytes);
 /* ---- output ---- */
 enum out_sec { OUT_CONFIG, OUT_RESULT, OUT_NSEC };
 
+struct json_t;
+
 struct out {
 	bool json;
+	bool stream;		/* --json-stream: one JSON object per line */
 	bool quiet;		/* print nothing (the demo runs roles quietly) */
 	const char *role;
-	char *sec[OUT_NSEC];	/* JSON object bodies */
-	size_t seclen[OUT_NSEC];
-	char *ivl;		/* JSON array body of intervals */
-	size_t ivllen;
+	struct json_t *sec[OUT_NSEC];	/* JSON: the config/result objects */
+	size_t seclen[OUT_NSEC];	/* keys set in each section (any mode) */
+	struct json_t *ivl;	/* JSON: the intervals array */
 	/* interval state */
 	double period;		/* -i seconds; 0 off */
 	double t0, last_t;
 	uint64_t last_bytes;
 	bool header_done;
+	bool started;		/* --json-stream: start event printed */
 };
 
 void out_init(struct out *o, const char *role, bool json, bool quiet,
 	      double period);
 void out_free(struct out *o);
 /* key=value; human: printed at once; JSON: into the section. A string
- * value is quoted in JSON; numbers (str == false) are written raw. */
+ * value (str) becomes a JSON string (made valid UTF-8); otherwise the
+ * text is read as a JSON value (a number, true/false, [1,2]), and text
+ * that is none (empty, "nan") gives null. */
 void out_kv(struct out *o, enum out_sec sec, const char *key, bool str,
 	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A string value that may be absent: NULL is null in JSON and an empty
+ * value (key=) in text. Any length. */
+void out_kv_str(struct out *o, enum out_sec sec, const char *key,
+		const char *s);
+/* A list of numbers: a JSON array ([] when n is 0); in text
+ * key=v1,v2,... and nothing when n is 0. */
+void out_kv_u64s(struct out *o, enum out_sec sec, const char *key,
+		 const uint64_t *v, unsigned int n);
 /* Human-only free text line (nothing in JSON or quiet mode). */
 void out_line(struct out *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -201,10 +237,13 @@ void out_start(struct out *o, double t0, uint64_t bytes0);
 void out_tick(struct out *o, uint64_t bytes);
 /* Record the last partial interval (if any bytes since the last line). */
 void out_tick_final(struct out *o, uint64_t bytes);
-/* JSON: print the single document to stdout. Human: nothing. */
+/* JSON: print the single document to stdout ({"role", "start", "config",
+ * "intervals", "result"}; --json-stream: the "end" event). Human:
+ * nothing. */
 void out_finish(struct out *o);
-/* Write s to f as a quoted, escaped JSON string (used by the demo). */
-void json_escape(FILE *f, const char *s);
+/* --help: the usage text on stdout, or in JSON mode the document
+ * {"start", "command", "help"}. Returns 0. */
+int help_out(const char *cmd, void (*usage)(FILE *f));
 
 /* ---- roles (client.c, server.c), reused by the demo ---- */
 

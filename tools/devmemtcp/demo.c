@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
@@ -26,6 +27,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "json_out.h"
 #include "netns.h"
 
 #define DEMO_V 251		/* pattern modulus (a prime: no alignment luck) */
@@ -113,6 +115,7 @@ static int server_fn(void *arg)
 	struct demo *d = arg;
 
 	close(d->ready[0]);
+	cli_catch_stop();	/* a signal ends the run with its report */
 	return server_run(&d->sc);
 }
 
@@ -121,6 +124,7 @@ static int client_fn(void *arg)
 	struct demo *d = arg;
 
 	signal(SIGPIPE, SIG_IGN);
+	cli_catch_stop();
 	return client_run(&d->cc);
 }
 
@@ -156,6 +160,30 @@ static int wait_child(pid_t pid, int *status)
 		if (errno != EINTR)
 			return -errno;
 	}
+}
+
+/* Ask a child to stop (SIGTERM: it ends its run and reports into shared
+ * memory); SIGKILL after 5 s. */
+static void stop_child(pid_t *pid, int *status)
+{
+	if (*pid <= 0)
+		return;
+	kill(*pid, SIGTERM);
+	for (int i = 0; i < 500; i++) {
+		int st;
+
+		if (waitpid(*pid, &st, WNOHANG) == *pid) {
+			*status = WIFEXITED(st) ? WEXITSTATUS(st) :
+						  128 + WTERMSIG(st);
+			*pid = 0;
+			return;
+		}
+		usleep(10000);
+	}
+	kill(*pid, SIGKILL);
+	while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	*pid = 0;
 }
 
 static void kill_child(pid_t *pid)
@@ -293,36 +321,44 @@ static void print_human(const struct demo *d, uint64_t size, double mach_s,
 	printf("demo: %s\n", pass ? "PASS" : "FAIL");
 }
 
-static void jstr(const char *k, const char *v, bool comma)
+/* A value rounded to the given decimals, as the text output shows it. */
+static double rnd(double v, double scale)
 {
-	printf("\"%s\":", k);
-	json_escape(stdout, v);
-	if (comma)
-		putchar(',');
+	return round(v * scale) / scale;
 }
 
-static void json_res(const char *name, const struct xfer_result *r)
+/* "" is an absent value: null */
+static void set_opt_str(json_t *o, const char *key, const char *s)
 {
-	printf("\"%s\":{", name);
-	jstr("engine", r->engine, true);
-	jstr("engine_reason", r->engine_reason, true);
+	jout_set_str(o, key, s && s[0] ? s : NULL);
+}
+
+static json_t *json_res(const struct xfer_result *r)
+{
+	json_t *o = json_object();
+
+	set_opt_str(o, "engine", r->engine);
+	set_opt_str(o, "engine_reason", r->engine_reason);
 	if (r->buffer[0]) {
-		jstr("buffer", r->buffer, true);
-		jstr("buffer_reason", r->buffer_reason, true);
+		jout_set_str(o, "buffer", r->buffer);
+		jout_set_str(o, "buffer_reason", r->buffer_reason);
 	}
-	printf("\"status\":%d,\"bytes\":%" PRIu64 ",\"seconds\":%.6f,"
-	       "\"cpu_s\":%.3f,\"cpu_s_per_GB\":%.3f,\"mismatches\":%" PRIu64
-	       ",\"sends\":%" PRIu64 ",\"syscalls\":%" PRIu64
-	       ",\"zc_completions\":%" PRIu64 ",\"zc_copied\":%" PRIu64 ",",
-	       r->status, r->bytes, r->seconds, r->cpu_s,
-	       per_gb(r->cpu_s, r->bytes), r->mismatches, r->sends, r->syscalls,
-	       r->zc_completed, r->zc_copied);
+	jout_set_int(o, "status", r->status);
+	jout_set_u64(o, "bytes", r->bytes);
+	jout_set_num(o, "seconds", rnd(r->seconds, 1e6));
+	jout_set_num(o, "cpu_s", rnd(r->cpu_s, 1e3));
+	jout_set_num(o, "cpu_s_per_GB", rnd(per_gb(r->cpu_s, r->bytes), 1e3));
+	jout_set_u64(o, "mismatches", r->mismatches);
+	jout_set_u64(o, "sends", r->sends);
+	jout_set_u64(o, "syscalls", r->syscalls);
+	jout_set_u64(o, "zc_completions", r->zc_completed);
+	jout_set_u64(o, "zc_copied", r->zc_copied);
 	if (r->validation[0]) {
-		jstr("validation", r->validation, true);
-		printf("\"checked_bytes\":%" PRIu64 ",", r->checked);
+		jout_set_str(o, "validation", r->validation);
+		jout_set_u64(o, "checked_bytes", r->checked);
 	}
-	jstr("error", r->error, false);
-	printf("}");
+	set_opt_str(o, "error", r->error);
+	return o;
 }
 
 static void print_json(const struct demo *d, uint64_t size, double mach_s,
@@ -332,27 +368,34 @@ static void print_json(const struct demo *d, uint64_t size, double mach_s,
 	const struct xfer_result *c = &d->sh->res[0], *s = &d->sh->res[1];
 	const struct probe *p = &d->sh->probe;
 	double secs = s->seconds > 0 ? s->seconds : c->seconds;
+	json_t *doc = json_object(), *dm = json_object(), *pr = json_object();
 
-	printf("{\"role\":\"demo\",\"size\":%" PRIu64 ",\"validation\":%d,",
-	       size, DEMO_V);
-	jstr("topology", d->ns ? "netns-veth" : "loopback", true);
-	jstr("note", note, true);
-	printf("\"devmem\":{\"available\":%s,\"exporter_present\":%s,",
-	       !strcmp(c->engine, "devmem") ? "true" : "false",
-	       exp_ok ? "true" : "false");
-	jstr("exporter", exporter, true);
-	printf("\"bind_tx_probe\":{\"ran\":%s,\"errno\":%d,",
-	       p->done ? "true" : "false", -p->bind_ret);
-	jstr("ifname", p->ifname, true);
-	jstr("extack", p->extack, true);
-	jstr("message", p->done ? p->message : p->error, false);
-	printf("}},");
-	json_res("client", c);
-	putchar(',');
-	json_res("server", s);
-	printf(",\"throughput_GBps\":%.3f,\"machine_cpu_s_per_GB\":%.3f,"
-	       "\"pass\":%s}\n", secs > 0 ? (double)s->bytes / secs / 1e9 : 0,
-	       per_gb(mach_s, s->bytes), pass ? "true" : "false");
+	jout_set_str(doc, "role", "demo");
+	jout_set_new(doc, "start", jout_start());
+	jout_set_u64(doc, "size", size);
+	jout_set_int(doc, "validation", DEMO_V);
+	jout_set_str(doc, "topology", d->ns ? "netns-veth" : "loopback");
+	set_opt_str(doc, "note", note);
+	jout_set_bool(dm, "available", !strcmp(c->engine, "devmem"));
+	jout_set_bool(dm, "exporter_present", exp_ok);
+	jout_set_str(dm, "exporter", exporter);
+	jout_set_bool(pr, "ran", p->done);
+	if (p->done)
+		jout_set_int(pr, "errno", -p->bind_ret);
+	else
+		jout_set_null(pr, "errno");
+	set_opt_str(pr, "ifname", p->ifname);
+	set_opt_str(pr, "extack", p->extack);
+	set_opt_str(pr, "message", p->done ? p->message : p->error);
+	jout_set_new(dm, "bind_tx_probe", pr);
+	jout_set_new(doc, "devmem", dm);
+	jout_set_new(doc, "client", json_res(c));
+	jout_set_new(doc, "server", json_res(s));
+	jout_set_num(doc, "throughput_GBps",
+		     rnd(secs > 0 ? (double)s->bytes / secs / 1e9 : 0, 1e3));
+	jout_set_num(doc, "machine_cpu_s_per_GB", rnd(per_gb(mach_s, s->bytes), 1e3));
+	jout_set_bool(doc, "pass", pass);
+	jout_emit(doc, JOUT_COMPACT);
 }
 
 int cmd_demo(int argc, char **argv)
@@ -395,12 +438,12 @@ int cmd_demo(int argc, char **argv)
 			json = true;
 			break;
 		case 'h':
-			demo_usage(stdout);
-			return 0;
+			return help_out("demo", demo_usage);
 		default:
 			return getopt_error("demo", opt, argv);
 		}
 	}
+	jout_set(json, false);
 	if (optind < argc)
 		return extra_args_error("demo", argc, argv);
 	if (buf_choice_gpu(&bufc) && eng != DMT_ENGINE_AUTO &&
@@ -446,6 +489,8 @@ int cmd_demo(int argc, char **argv)
 	} else {
 		d->ns = true;
 	}
+	exp_ok = have_exporter(&bufc, exporter, sizeof(exporter));
+	cpu_snap_take(&m0);
 	if (g_stop)
 		goto stopped;
 	d->srv_addr = d->ns ? d->np.addr[1] : "127.0.0.1";
@@ -465,7 +510,6 @@ int cmd_demo(int argc, char **argv)
 			goto stopped;
 		}
 	}
-	exp_ok = have_exporter(&bufc, exporter, sizeof(exporter));
 
 	if (pipe2(d->ready, O_CLOEXEC) < 0) {
 		snprintf(err, sizeof(err), "pipe: %s", strerror(errno));
@@ -553,16 +597,33 @@ int cmd_demo(int argc, char **argv)
 	goto out;
 
 stopped:
-	kill_child(&cpid);
-	kill_child(&spid);
+	/* the report of what was done so far, then the namespaces go */
+	stop_child(&cpid, &st_c);
+	stop_child(&spid, &st_s);
+	cpu_snap_take(&m1);
+	cpu_snap_delta(&m0, &m1, &md);
+	{
+		size_t l = strlen(note);
+
+		snprintf(note + l, sizeof(note) - l, "%sstopped by %s before the "
+			 "end: the figures are what was done so far", l ? "; " : "",
+			 g_stop == SIGALRM ? "the 120 s limit" : g_stop == SIGTERM ?
+			 "SIGTERM" : "SIGINT");
+	}
+	if (json)
+		print_json(d, size, md.machine_s, false, exporter, exp_ok, note);
+	else
+		print_human(d, size, md.machine_s, false, exporter, exp_ok, note);
 	if (d->ns)
 		netpair_destroy(&d->np);
 	d->ns = false;
 	fflush(stdout);
-	fprintf(stderr, "devmemtcp demo: %s: stopped; children and namespaces "
-		"removed\n", g_stop == SIGALRM ? "took longer than the 120 s "
-		"limit" : g_stop == SIGTERM ? "terminated" : "interrupted");
 	rc = g_stop == SIGALRM ? 1 : 128 + (int)g_stop;
+	snprintf(err, sizeof(err), "%s: stopped; children and namespaces "
+		 "removed", g_stop == SIGALRM ? "took longer than the 120 s "
+		 "limit" : g_stop == SIGTERM ? "terminated" : "interrupted");
+	fprintf(stderr, "devmemtcp demo: %s\n", err);
+	jout_note_error("demo", rc, err);	/* the --json error document */
 	goto out;
 fail:
 	kill_child(&cpid);

@@ -14,6 +14,8 @@
 #include <devmemtcp.h>
 
 #include "cli.h"
+#include "common.h"
+#include "json_out.h"
 
 #define DOCTOR_SCHEMA_VERSION 1
 
@@ -40,100 +42,65 @@ static const char *upper(enum dmt_doctor_status s)
 	return (unsigned int)s < 4 ? n[s] : "????";
 }
 
-static void json_str(FILE *f, const char *s)
+static json_t *json_verdict(int ready, const char *reason)
 {
-	if (!s) {
-		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"':
-			fputs("\\\"", f);
-			break;
-		case '\\':
-			fputs("\\\\", f);
-			break;
-		case '\n':
-			fputs("\\n", f);
-			break;
-		case '\t':
-			fputs("\\t", f);
-			break;
-		default:
-			if (*p < 0x20)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
-		}
-	}
-	fputc('"', f);
-}
+	json_t *o = json_object();
 
-static void json_verdict(FILE *f, const char *key, int ready,
-			 const char *reason)
-{
-	fprintf(f, "\"%s\": {\"asked\": %s, \"ready\": ", key,
-		ready < 0 ? "false" : "true");
-	fputs(ready < 0 ? "null" : ready ? "true" : "false", f);
-	fputs(", \"reason\": ", f);
-	json_str(f, ready == 0 ? reason : NULL);
-	fputc('}', f);
+	jout_set_bool(o, "asked", ready >= 0);
+	if (ready < 0)
+		jout_set_null(o, "ready");
+	else
+		jout_set_bool(o, "ready", ready);
+	jout_set_str(o, "reason", ready == 0 ? reason : NULL);
+	return o;
 }
 
 static void print_json(const struct dmt_doctor *doc)
 {
 	unsigned int what = dmt_doctor_what(doc);
-	FILE *f = stdout;
+	json_t *d = json_object(), *asked = json_object();
+	json_t *checks = json_array(), *ifs = json_array();
+	char ver[32];
 
-	fprintf(f, "{\n  \"schema_version\": %d,\n", DOCTOR_SCHEMA_VERSION);
-	fprintf(f, "  \"library_version\": \"%d.%d\",\n", dmt_version_major(),
-		dmt_version_minor());
-	fputs("  \"kernel_release\": ", f);
-	json_str(f, dmt_doctor_kernel_release(doc));
-	fprintf(f, ",\n  \"asked\": {\"tx\": %s, \"rx\": %s},\n",
-		what & DMT_DOCTOR_TX ? "true" : "false",
-		what & DMT_DOCTOR_RX ? "true" : "false");
-	fprintf(f, "  \"ready\": %s,\n",
-		dmt_doctor_ready(doc) ? "true" : "false");
-	fputs("  \"checks\": [", f);
+	jout_set_int(d, "schema_version", DOCTOR_SCHEMA_VERSION);
+	jout_set_new(d, "start", jout_start());
+	snprintf(ver, sizeof(ver), "%d.%d", dmt_version_major(),
+		 dmt_version_minor());
+	jout_set_str(d, "library_version", ver);
+	jout_set_str(d, "kernel_release", dmt_doctor_kernel_release(doc));
+	jout_set_bool(asked, "tx", what & DMT_DOCTOR_TX);
+	jout_set_bool(asked, "rx", what & DMT_DOCTOR_RX);
+	jout_set_new(d, "asked", asked);
+	jout_set_bool(d, "ready", dmt_doctor_ready(doc));
 	for (unsigned int i = 0; i < dmt_doctor_check_count(doc); i++) {
 		const struct dmt_doctor_check *c = dmt_doctor_check_at(doc, i);
+		json_t *o = json_object();
 
-		fputs(i ? ",\n    {" : "\n    {", f);
-		fputs("\"id\": ", f);
-		json_str(f, c->id);
-		fprintf(f, ", \"group\": \"%s\", \"interface\": ",
-			dmt_doctor_group_name(c->group));
-		json_str(f, c->ifname);
-		fprintf(f, ", \"status\": \"%s\", \"title\": ",
-			dmt_doctor_status_name(c->status));
-		json_str(f, c->title);
-		fputs(", \"evidence\": ", f);
-		json_str(f, c->evidence);
-		fputs(", \"fix\": ", f);
-		json_str(f, c->fix[0] ? c->fix : NULL);
-		fputc('}', f);
+		jout_set_str(o, "id", c->id);
+		jout_set_str(o, "group", dmt_doctor_group_name(c->group));
+		jout_set_str(o, "interface", c->ifname);
+		jout_set_str(o, "status", dmt_doctor_status_name(c->status));
+		jout_set_str(o, "title", c->title);
+		jout_set_str(o, "evidence", c->evidence);
+		jout_set_str(o, "fix", c->fix[0] ? c->fix : NULL);
+		json_array_append_new(checks, o);
 	}
-	fputs("\n  ],\n  \"interfaces\": [", f);
+	jout_set_new(d, "checks", checks);
 	for (unsigned int i = 0; i < dmt_doctor_iface_count(doc); i++) {
 		const struct dmt_doctor_iface *v = dmt_doctor_iface_at(doc, i);
+		json_t *o = json_object();
 
-		fputs(i ? ",\n    {" : "\n    {", f);
-		fputs("\"name\": ", f);
-		json_str(f, v->ifname);
-		fprintf(f, ", \"ifindex\": %d, \"driver\": ", v->ifindex);
-		json_str(f, v->driver[0] ? v->driver : NULL);
-		fputs(", \"driver_version\": ", f);
-		json_str(f, v->driver_version[0] ? v->driver_version : NULL);
-		fputs(", ", f);
-		json_verdict(f, "tx", v->tx_ready, v->tx_reason);
-		fputs(", ", f);
-		json_verdict(f, "rx", v->rx_ready, v->rx_reason);
-		fputc('}', f);
+		jout_set_str(o, "name", v->ifname);
+		jout_set_int(o, "ifindex", v->ifindex);
+		jout_set_str(o, "driver", v->driver[0] ? v->driver : NULL);
+		jout_set_str(o, "driver_version",
+			     v->driver_version[0] ? v->driver_version : NULL);
+		jout_set_new(o, "tx", json_verdict(v->tx_ready, v->tx_reason));
+		jout_set_new(o, "rx", json_verdict(v->rx_ready, v->rx_reason));
+		json_array_append_new(ifs, o);
 	}
-	fputs("\n  ]\n}\n", f);
+	jout_set_new(d, "interfaces", ifs);
+	jout_emit(d, JOUT_INDENT);
 }
 
 static void print_check(const struct dmt_doctor_check *c)
@@ -204,17 +171,14 @@ int cmd_doctor(int argc, char **argv)
 	int rc;
 
 	names = calloc((size_t)argc + 1, sizeof(*names));
-	if (!names) {
-		fprintf(stderr, "devmemtcp doctor: out of memory\n");
-		return 1;
-	}
+	if (!names)
+		return run_error("doctor", "out of memory");
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
 			free(names);
-			return 0;
+			return help_out("doctor", usage);
 		} else if (!strcmp(a, "--json") || !strcmp(a, "-j")) {
 			json = true;
 		} else if (!strcmp(a, "--tx")) {
@@ -225,23 +189,25 @@ int cmd_doctor(int argc, char **argv)
 			while (++i < argc)
 				names[nnames++] = argv[i];
 		} else if (a[0] == '-') {
-			fprintf(stderr, "devmemtcp doctor: unknown option '%s': "
-				"try 'devmemtcp doctor --help'\n", a);
 			free(names);
-			return 2;
+			return usage_error("doctor", "unknown option '%s': try "
+					   "'devmemtcp doctor --help'", a);
 		} else {
 			names[nnames++] = a;
 		}
 	}
+	jout_set(json, false);
 	opts.ifnames = nnames ? names : NULL;
 	opts.nifnames = nnames;
 	opts.what = what;
 	doc = dmt_doctor_run(&opts, &err);
 	free(names);
 	if (!doc) {
-		fprintf(stderr, "devmemtcp doctor: %s\n",
-			err.message[0] ? err.message : dmt_strerror(-errno));
-		return err.err == -ENODEV || err.err == -EINVAL ? 2 : 1;
+		int st = err.err == -ENODEV || err.err == -EINVAL ? 2 : 1;
+		const char *m = err.message[0] ? err.message : dmt_strerror(-errno);
+
+		return st == 2 ? usage_error("doctor", "%s", m) :
+				 run_error("doctor", "%s", m);
 	}
 	if (json)
 		print_json(doc);

@@ -6,6 +6,7 @@
 #include <devmemtcp.h>
 
 #include "cli.h"
+#include "json_out.h"
 
 static const struct {
 	const char *name;
@@ -18,6 +19,7 @@ static const struct {
 	{ "doctor", cmd_doctor, "explain whether devmem TCP works here" },
 	{ "bench", cmd_bench, "measure every engine side by side" },
 	{ "setup", cmd_setup, "NIC setup for devmem RX; --restore repairs" },
+	{ "selftest", cmd_selftest, "run every devmem hardware check with a peer" },
 };
 
 static void usage(FILE *f)
@@ -44,9 +46,16 @@ int main(int argc, char **argv)
 		printf("devmemtcp %d.%d\n", dmt_version_major(), dmt_version_minor());
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (!strcmp(argv[1], cmds[i].name))
-			return cmds[i].fn(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[1], cmds[i].name))
+			continue;
+		/* --json: every run ends in exactly one document, an error
+		 * document when the command printed none (usage errors) */
+		jout_scan_argv(argc - 1, argv + 1, !strcmp(cmds[i].name, "doctor") ||
+			       !strcmp(cmds[i].name, "setup") ||
+			       !strcmp(cmds[i].name, "selftest"));
+		return jout_end(cmds[i].name, cmds[i].fn(argc - 1, argv + 1));
+	}
 	fprintf(stderr, "devmemtcp: unknown command '%s': try 'devmemtcp --help'\n",
 		argv[1]);
 	return 2;

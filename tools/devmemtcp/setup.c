@@ -18,6 +18,8 @@
 #include <devmemtcp.h>
 
 #include "cli.h"
+#include "common.h"
+#include "json_out.h"
 
 static void usage(FILE *f)
 {
@@ -47,8 +49,8 @@ static void usage(FILE *f)
 "  -j, --json          machine-readable output\n");
 }
 
-static int parse_addr(const char *s, struct sockaddr_storage *ss,
-		      socklen_t *len)
+static int addr_arg(const char *s, struct sockaddr_storage *ss,
+		    socklen_t *len)
 {
 	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
@@ -67,7 +69,7 @@ static int parse_addr(const char *s, struct sockaddr_storage *ss,
 	return -1;
 }
 
-static int parse_uint(const char *s, unsigned long max, unsigned long *v)
+static int num_arg(const char *s, unsigned long max, unsigned long *v)
 {
 	char *e;
 
@@ -76,121 +78,156 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *v)
 	return (errno || e == s || *e || *v > max) ? -1 : 0;
 }
 
-static void json_str(const char *s)
+/* The summary's lines as a JSON array. */
+static json_t *steps_json(const char *sum)
 {
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
+	json_t *a = json_array();
 
-/* Print the summary lines (text: indented; json: array). */
-static void print_lines(const char *sum, bool json)
-{
-	bool first = true;
-
-	if (json)
-		printf("[");
 	while (sum && *sum) {
 		const char *nl = strchr(sum, '\n');
 		size_t n = nl ? (size_t)(nl - sum) : strlen(sum);
-		char line[600];
+		char *line = strndup(sum, n);
 
-		snprintf(line, sizeof(line), "%.*s", (int)n, sum);
-		if (json) {
-			printf("%s", first ? "" : ", ");
-			json_str(line);
-		} else {
-			printf("  %s\n", line);
-		}
-		first = false;
+		json_array_append_new(a, jout_str(line ? line : ""));
+		free(line);
 		sum += n + (nl ? 1 : 0);
 	}
-	if (json)
-		printf("]");
+	return a;
+}
+
+/* The summary's lines, indented. */
+static void print_lines(const char *sum)
+{
+	while (sum && *sum) {
+		const char *nl = strchr(sum, '\n');
+		int n = nl ? (int)(nl - sum) : (int)strlen(sum);
+
+		printf("  %.*s\n", n, sum);
+		sum += n + (nl ? 1 : 0);
+	}
+}
+
+/* One interface's outcome: {interface, action, ok, steps, error}. */
+static json_t *outcome(const char *iface, const char *action, int ret,
+		       const char *sum, const char *errmsg)
+{
+	json_t *o = json_object();
+
+	jout_set_str(o, "interface", iface);
+	jout_set_str(o, "action", action);
+	jout_set_bool(o, "ok", ret >= 0);
+	jout_set_new(o, "steps", steps_json(sum));
+	jout_set_str(o, "error", ret < 0 ? errmsg : NULL);
+	return o;
+}
+
+/* JSON: the run's document, {"start", ...outcome}. */
+static void emit_outcome(json_t *o)
+{
+	json_t *d = jout_doc();
+
+	json_object_update(d, o);
+	json_decref(o);
+	jout_emit(d, JOUT_SPACED);
 }
 
 static void report(bool json, const char *iface, const char *action, int ret,
 		   const char *sum, const char *errmsg)
 {
 	if (json) {
-		printf("{\"interface\": ");
-		json_str(iface);
-		printf(", \"action\": \"%s\", \"ok\": %s, \"steps\": ", action,
-		       ret >= 0 ? "true" : "false");
-		print_lines(sum, true);
-		printf(", \"error\": ");
-		if (ret < 0)
-			json_str(errmsg);
-		else
-			printf("null");
-		printf("}\n");
+		emit_outcome(outcome(iface, action, ret, sum, errmsg));
+		if (ret < 0)	/* the line on stderr too, as without --json */
+			fprintf(stderr, "devmemtcp setup: %s\n", errmsg);
 		return;
 	}
 	if (sum && *sum) {
 		printf("%s %s:\n", action, iface);
-		print_lines(sum, false);
+		print_lines(sum);
 	}
 	if (ret < 0)
 		fprintf(stderr, "devmemtcp setup: %s\n", errmsg);
 }
 
+/*
+ * Restore iface from its journal. JSON: the outcome (with "restored":
+ * whether there was a journal) goes into *out (the caller emits it).
+ */
 static int restore_one(struct dmt_ctx *ctx, const char *iface, const char *dir,
-		       bool json)
+		       json_t **out)
 {
-	char sum[8192];
+	char sum[8192] = "";
+	const char *msg;
 	int ret;
 
 	ret = dmt_nic_setup_restore(ctx, iface, dir, sum, sizeof(sum));
-	if (ret == 0 && !json) {
+	msg = dmt_ctx_last_error(ctx)->message;
+	if (out) {
+		*out = outcome(iface, "restore", ret, sum, msg);
+		jout_set_bool(*out, "restored", ret > 0);
+		if (ret < 0)
+			fprintf(stderr, "devmemtcp setup: %s\n", msg);
+	} else if (ret == 0) {
 		printf("restore %s: no journal, nothing to restore\n", iface);
-		return 0;
+	} else {
+		report(false, iface, "restore", ret, sum, msg);
 	}
-	report(json, iface, "restore", ret, sum, dmt_ctx_last_error(ctx)->message);
 	return ret < 0 ? 1 : 0;
 }
 
+/* Every journal under dir. JSON: one document, {"start", "action":
+ * "restore", "interface": null, "journal_dir", "ok", "journals",
+ * "results": [outcome...], "error"}. */
 static int restore_all(struct dmt_ctx *ctx, const char *dir, bool json)
 {
 	const char *d = dir ? dir : "/run/devmemtcp";
+	json_t *doc = NULL, *res = NULL;
 	struct dirent *de;
 	int rc = 0, n = 0;
 	DIR *dp = opendir(d);
+	char err[600] = "";
 
-	if (!dp) {
-		if (errno == ENOENT) {
-			if (json)
-				printf("{\"action\": \"restore\", \"ok\": true, "
-				       "\"journals\": 0}\n");
-			else
-				printf("restore: no journals in %s, nothing to "
-				       "restore\n", d);
-			return 0;
-		}
-		fprintf(stderr, "devmemtcp setup: cannot read %s: %s\n", d,
-			strerror(errno));
-		return 1;
+	if (json) {
+		doc = jout_doc();
+		res = json_array();
+		jout_set_str(doc, "action", "restore");
+		jout_set_null(doc, "interface");
+		jout_set_str(doc, "journal_dir", d);
 	}
-	while ((de = readdir(dp))) {
+	if (!dp && errno != ENOENT) {
+		snprintf(err, sizeof(err), "cannot read %s: %s", d,
+			 strerror(errno));
+		rc = run_error("setup", "%s", err);
+	}
+	while (dp && (de = readdir(dp))) {
 		char ifn[IF_NAMESIZE + 16];
 		size_t l = strlen(de->d_name);
+		json_t *o = NULL;
 
 		if (l <= 8 || l - 8 >= IF_NAMESIZE ||
 		    strcmp(de->d_name + l - 8, ".journal"))
 			continue;
 		snprintf(ifn, sizeof(ifn), "%.*s", (int)(l - 8), de->d_name);
-		rc |= restore_one(ctx, ifn, dir, json);
+		rc |= restore_one(ctx, ifn, dir, json ? &o : NULL);
+		if (o)
+			json_array_append_new(res, o);
 		n++;
 	}
-	closedir(dp);
-	if (!n && !json)
+	if (dp)
+		closedir(dp);
+	if (!n && !err[0] && !json)
 		printf("restore: no journals in %s, nothing to restore\n", d);
+	if (json) {
+		jout_set_bool(doc, "ok", rc == 0);
+		jout_set_int(doc, "journals", n);
+		jout_set_new(doc, "results", res);
+		if (err[0])
+			jout_set_str(doc, "error", err);
+		else if (rc)
+			jout_set_str(doc, "error", "a restore failed: see results");
+		else
+			jout_set_null(doc, "error");
+		jout_emit(doc, JOUT_SPACED);
+	}
 	return rc;
 }
 
@@ -223,33 +260,30 @@ int cmd_setup(int argc, char **argv)
 	unsigned long v;
 	int c, ret, ifindex = 0;
 
+	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "q:t:p:s:c:njh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":q:t:p:s:c:njh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'q':
-			if (parse_uint(optarg, 1024, &v) || !v) {
-				fprintf(stderr, "devmemtcp setup: --queues '%s': "
-					"give a number from 1 to 1024\n", optarg);
-				return 2;
-			}
+			if (num_arg(optarg, 1024, &v) || !v)
+				return usage_error("setup", "--queues '%s': give "
+						   "a number from 1 to 1024",
+						   optarg);
 			o.nqueues = (unsigned int)v;
 			break;
 		case 't':
-			if (parse_uint(optarg, 65535, &v)) {
-				fprintf(stderr, "devmemtcp setup: --start '%s': "
-					"give a queue number\n", optarg);
-				return 2;
-			}
+			if (num_arg(optarg, 65535, &v))
+				return usage_error("setup", "--start '%s': give "
+						   "a queue number", optarg);
 			o.queue_start = (unsigned int)v;
 			o.flags |= DMT_NIC_F_QUEUE_START;
 			break;
 		case 'p':
 		case 'P':
-			if (parse_uint(optarg, 65535, &v) || !v) {
-				fprintf(stderr, "devmemtcp setup: port '%s': give "
-					"a number from 1 to 65535\n", optarg);
-				return 2;
-			}
+			if (num_arg(optarg, 65535, &v) || !v)
+				return usage_error("setup", "port '%s': give a "
+						   "number from 1 to 65535",
+						   optarg);
 			if (c == 'p')
 				o.port = (uint16_t)v;
 			else
@@ -258,12 +292,10 @@ int cmd_setup(int argc, char **argv)
 			break;
 		case 's':
 		case 'c':
-			if (parse_addr(optarg, c == 's' ? &srv : &cli,
-				       c == 's' ? &srvlen : &clilen)) {
-				fprintf(stderr, "devmemtcp setup: '%s' is not an "
-					"IPv4 or IPv6 address\n", optarg);
-				return 2;
-			}
+			if (addr_arg(optarg, c == 's' ? &srv : &cli,
+				     c == 's' ? &srvlen : &clilen))
+				return usage_error("setup", "'%s' is not an IPv4 "
+						   "or IPv6 address", optarg);
 			break;
 		case 'R':
 			o.flags |= DMT_NIC_F_NO_RSS;
@@ -284,47 +316,43 @@ int cmd_setup(int argc, char **argv)
 			jdir = optarg;
 			break;
 		case 'h':
-			usage(stdout);
-			return 0;
+			return help_out("setup", usage);
 		default:
-			fprintf(stderr, "devmemtcp setup: see 'devmemtcp setup "
-				"--help'\n");
-			return 2;
+			return getopt_error("setup", c, argv);
 		}
 	}
+	jout_set(json, false);
 	if (optind < argc)
 		iface = argv[optind++];
-	if (optind < argc) {
-		fprintf(stderr, "devmemtcp setup: unexpected argument '%s': one "
-			"interface only\n", argv[optind]);
-		return 2;
-	}
-	if (!restore && !iface) {
-		fprintf(stderr, "devmemtcp setup: name the interface (devmemtcp "
-			"setup IFACE), or --restore\n");
-		return 2;
-	}
-	if (iface && !restore && !(ifindex = (int)if_nametoindex(iface))) {
-		fprintf(stderr, "devmemtcp setup: no interface '%s' here (ip link "
-			"lists them)\n", iface);
-		return 2;
-	}
-	if (!restore && !o.port && !(o.flags & DMT_NIC_F_NO_RULE)) {
-		fprintf(stderr, "devmemtcp setup: the flow rule needs --port (or "
-			"pass --no-rule)\n");
-		return 2;
-	}
+	if (optind < argc)
+		return usage_error("setup", "unexpected argument '%s': one "
+				   "interface only", argv[optind]);
+	if (!restore && !iface)
+		return usage_error("setup", "name the interface (devmemtcp "
+				   "setup IFACE), or --restore");
+	if (iface && !restore && !(ifindex = (int)if_nametoindex(iface)))
+		return usage_error("setup", "no interface '%s' here (ip link "
+				   "lists them)", iface);
+	if (!restore && !o.port && !(o.flags & DMT_NIC_F_NO_RULE))
+		return usage_error("setup", "the flow rule needs --port (or "
+				   "pass --no-rule)");
 	if (clilen && !have_cport)
 		o.client_port = o.port;	/* ncdevmem: the peer binds PORT too */
 	o.journal_dir = jdir;
 	ctx = dmt_ctx_new(NULL, &e);
-	if (!ctx) {
-		fprintf(stderr, "devmemtcp setup: %s\n", e.message);
-		return 1;
+	if (!ctx)
+		return run_error("setup", "%s", e.message);
+	if (restore && iface) {
+		json_t *oc = NULL;
+
+		ret = restore_one(ctx, iface, jdir, json ? &oc : NULL);
+		if (oc)
+			emit_outcome(oc);
+		dmt_ctx_free(ctx);
+		return ret;
 	}
 	if (restore) {
-		ret = iface ? restore_one(ctx, iface, jdir, json) :
-			      restore_all(ctx, jdir, json);
+		ret = restore_all(ctx, jdir, json);
 		dmt_ctx_free(ctx);
 		return ret;
 	}
