@@ -91,10 +91,6 @@ int dmt_ethtool_parse_channels(const struct nlmsghdr *nlh,
  * hds_thresh: value or -1 to leave alone. One RINGS_SET request. */
 int dmt_ethtool_rings_set_hds(struct dmt_ctx *ctx, int ifindex,
 			      int tcp_data_split, int64_t hds_thresh);
-/* Channel counts (CHANNELS_SET); each value, or -1 to leave it alone (at
- * least one must be set). Used by the tests to give a veth more queues. */
-int dmt_ethtool_channels_set(struct dmt_ctx *ctx, int ifindex, int64_t rx,
-			     int64_t tx, int64_t combined);
 int dmt_ethtool_feature_set(struct dmt_ctx *ctx, int ifindex,
 			    const char *name, bool on);
 /* Set the channel counts (rx, tx, combined as given; other untouched). */

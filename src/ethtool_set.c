@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * ethtool setters for NIC setup: header split and channel counts over the
- * ethtool netlink family (RINGS_SET, CHANNELS_SET); features, RSS
- * indirection and ntuple rules over SIOCETHTOOL. The getters are in
- * ethtool.c. Never the ethtool program.
+ * ethtool setters for NIC setup: header split over the ethtool netlink
+ * family (RINGS_SET), features, RSS indirection and ntuple rules over
+ * SIOCETHTOOL. The getters are in ethtool.c. Never the ethtool program.
  */
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
@@ -102,61 +101,6 @@ int dmt_ethtool_rings_set_hds(struct dmt_ctx *ctx, int ifindex,
 	else
 		dmt_err_set(&ctx->err, ret, "setting header split on %s failed: "
 			    "%s%s", ifn, dmt_strerror(ret), ext);
-	return dmt_ret(ret);
-}
-
-int dmt_ethtool_channels_set(struct dmt_ctx *ctx, int ifindex, int64_t rx,
-			     int64_t tx, int64_t combined)
-{
-	char buf[DMT_NL_BUFSZ] __attribute__((aligned(8)));
-	char ifn[IF_NAMESIZE], drv[32], ext[300];
-	const int64_t v[3] = { rx, tx, combined };
-	static const uint16_t attr[3] = {
-		DMT_ETHTOOL_A_CHANNELS_RX_COUNT, DMT_ETHTOOL_A_CHANNELS_TX_COUNT,
-		DMT_ETHTOOL_A_CHANNELS_COMBINED_COUNT,
-	};
-	struct nlmsghdr *nlh;
-	struct nlattr *nest;
-	bool any = false;
-	int ret;
-
-	dmt_err_clear(&ctx->err);
-	for (int i = 0; i < 3; i++)
-		any |= v[i] >= 0;
-	if (ifindex <= 0 || !any || rx > UINT32_MAX || tx > UINT32_MAX ||
-	    combined > UINT32_MAX)
-		return dmt_ret(dmt_err_set(&ctx->err, -EINVAL, "channels-set: "
-			"invalid arguments (rx %lld, tx %lld, combined %lld)",
-			(long long)rx, (long long)tx, (long long)combined));
-	ret = dmt_ethtool_nl(ctx);
-	if (ret < 0)
-		return dmt_ret(ret);
-	nlh = dmt_genl_req(buf, ctx->ethtool.family,
-			   DMT_ETHTOOL_MSG_CHANNELS_SET,
-			   DMT_ETHTOOL_GENL_VERSION, 0);
-	nest = mnl_attr_nest_start(nlh, DMT_ETHTOOL_A_CHANNELS_HEADER);
-	mnl_attr_put_u32(nlh, DMT_ETHTOOL_A_HEADER_DEV_INDEX, (uint32_t)ifindex);
-	mnl_attr_nest_end(nlh, nest);
-	for (int i = 0; i < 3; i++)
-		if (v[i] >= 0)
-			mnl_attr_put_u32(nlh, attr[i], (uint32_t)v[i]);
-	ret = dmt_nl_talk(&ctx->ethtool, nlh, NULL, NULL, &ctx->err);
-	if (ret == 0)
-		return 0;
-	dmt_ifname(ifindex, ifn);
-	drv_name(ifindex, drv, sizeof(drv));
-	extack_note(ctx, ext, sizeof(ext));
-	if (ret == -EOPNOTSUPP)
-		dmt_err_set(&ctx->err, ret, "%s on %s has no channel settings%s",
-			    drv, ifn, ext);
-	else if (ret == -EPERM)
-		dmt_err_set(&ctx->err, ret, "changing channels on %s needs "
-			    "CAP_NET_ADMIN: run as root", ifn);
-	else
-		dmt_err_set(&ctx->err, ret, "setting channels on %s (rx %lld, "
-			    "tx %lld, combined %lld) failed: %s%s", ifn,
-			    (long long)rx, (long long)tx, (long long)combined,
-			    dmt_strerror(ret), ext);
 	return dmt_ret(ret);
 }
 

@@ -191,9 +191,10 @@ static int veth_side(void *arg)
 	 * through netlink, the ioctl and the netdev queue dump; then more than
 	 * the maximum is refused with the kernel's reason */
 	if (c.rx_max >= 2 && c.tx_max >= 2) {
+		const struct dmt_channels two = { .rx = 2, .tx = 2 };
 		struct t_ethview v;
 
-		ret = dmt_ethtool_channels_set(ctx, ifi, 2, 2, -1);
+		ret = dmt_ethtool_channels_set(ctx, ifi, &two);
 		T_CHECK(ret == 0, "channels-set rx 2 tx 2: %s",
 			dmt_ctx_last_error(ctx)->message);
 		T_CHECK(dmt_ethtool_channels_get(ctx, ifi, &c) == 0 && c.rx == 2 &&
@@ -204,14 +205,18 @@ static int veth_side(void *arg)
 			v.ch.tx_count);
 		T_CHECK(rx_queue_dump(ctx, ifi) == 2, "queue-get after set");
 	}
-	ret = dmt_ethtool_channels_set(ctx, ifi, (int64_t)c.rx_max + 1, -1, -1);
+	{
+		const struct dmt_channels over = { .rx = c.rx_max + 1, .tx = c.tx };
+
+		ret = dmt_ethtool_channels_set(ctx, ifi, &over);
+	}
 	T_CHECK(ret == -EINVAL && strstr(dmt_ctx_last_error(ctx)->message,
-					 "setting channels on"),
+					 "channels-set on"),
 		"rx %u > max %u: %d %s", c.rx_max + 1, c.rx_max, ret,
 		dmt_ctx_last_error(ctx)->message);
 	printf("veth channels-set: %s\n", dmt_ctx_last_error(ctx)->message);
-	ret = dmt_ethtool_channels_set(ctx, ifi, -1, -1, -1);
-	T_CHECK(ret == -EINVAL, "channels-set with nothing to set: %d", ret);
+	ret = dmt_ethtool_channels_set(ctx, ifi, NULL);
+	T_CHECK(ret == -EINVAL, "channels-set without counts: %d", ret);
 	ret = dmt_ethtool_feature_get(ctx, ifi, "rx-ntuple-filter", &active, &fixed);
 	T_CHECK(ret == 0 && !active && fixed, "veth ntuple %d %d %d", ret, active,
 		fixed);

@@ -101,7 +101,11 @@ static int in_ns(void *arg)
 	ifx = (int)if_nametoindex("dmt0");
 	ctx = dmt_ctx_new(NULL, &e);
 	T_CHECK(ctx && ifx > 0, "ctx");
-	ret = dmt_ethtool_channels_set(ctx, ifx, 2, 2, -1);
+	{
+		const struct dmt_channels two = { .rx = 2, .tx = 2 };
+
+		ret = dmt_ethtool_channels_set(ctx, ifx, &two);
+	}
 	T_CHECK(ret == 0, "channels-set dmt0 rx 2 tx 2: %s",
 		dmt_ctx_last_error(ctx)->message);
 	buf = dmt_buf_new(DMT_BUF_HOST, 1 << 20, NULL, &e);

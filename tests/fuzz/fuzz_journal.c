@@ -99,12 +99,19 @@ static void unbind(void *u)
 	(void)u;
 }
 
+static int ch_set(void *u, struct dmt_ctx *c, int ifx,
+		  const struct dmt_channels *ch)
+{
+	(void)u; (void)c; (void)ifx; (void)ch;
+	return 0;
+}
+
 static const struct dmt_nic_ops ops = {
 	.rings_get = rings_get, .rings_set_hds = rings_set,
 	.channels_get = ch_get, .feature_get = feat_get,
 	.feature_set = feat_set, .rss_get = rss_get, .rss_set = rss_set,
 	.ntuple_list = nt_list, .ntuple_add = nt_add, .ntuple_del = nt_del,
-	.bind_rx = bind_rx, .unbind = unbind,
+	.bind_rx = bind_rx, .unbind = unbind, .channels_set = ch_set,
 };
 
 static char dir[64];
