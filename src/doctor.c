@@ -415,8 +415,8 @@ static void eval_exporters(struct dmt_doctor *d, const struct dmt_doc_host *h)
 		}
 		static const char *const dflt[] = {
 			[DMT_DOC_EXP_ABSENT] = "not present",
-			[DMT_DOC_EXP_NO_ACCESS] = "present, but this user cannot "
-						  "open it",
+			[DMT_DOC_EXP_NO_ACCESS] =
+				"present, but this user cannot open it",
 			[DMT_DOC_EXP_UNUSABLE] = "present, but cannot make dma-bufs",
 			[DMT_DOC_EXP_OK] = "present and usable",
 		};

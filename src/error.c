@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Error records, dmt_strerror(), logging, options validation. */
+#include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -30,6 +31,10 @@ DMT_EXPORT const char *dmt_strerror(int err)
 {
 	static __thread char buf[64];
 
+	if (err == INT_MIN) {	/* -INT_MIN does not exist */
+		snprintf(buf, sizeof(buf), "unknown error %d", err);
+		return buf;
+	}
 	if (err < 0)
 		err = -err;
 	if (err >= DMT_ERR_BASE && err < DMT_ERR_MAX)

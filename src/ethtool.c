@@ -280,31 +280,37 @@ static int ioctl_err(struct dmt_ctx *ctx, const char *what, int ifindex,
 int dmt_ethtool_feature_index(int ifindex, const char *name, uint32_t *idx,
 			      uint32_t *count)
 {
-	struct {
+	/* the header and its one data word (flexible array) in one buffer */
+	union {
 		struct ethtool_sset_info hdr;
-		uint32_t len;
-	} sset = { .hdr = { .cmd = ETHTOOL_GSSET_INFO,
-			    .sset_mask = 1ull << ETH_SS_FEATURES } };
+		char raw[sizeof(struct ethtool_sset_info) + sizeof(uint32_t)];
+	} sset;
 	struct ethtool_gstrings *gs;
+	uint32_t nstr;
 	int ret;
 
+	memset(&sset, 0, sizeof(sset));
+	sset.hdr.cmd = ETHTOOL_GSSET_INFO;
+	sset.hdr.sset_mask = 1ull << ETH_SS_FEATURES;
 	ret = dmt_ethtool_ioctl(ifindex, &sset);
 	if (ret < 0)
 		return ret;
-	if (!(sset.hdr.sset_mask & (1ull << ETH_SS_FEATURES)) || !sset.len)
+	memcpy(&nstr, sset.raw + offsetof(struct ethtool_sset_info, data),
+	       sizeof(nstr));
+	if (!(sset.hdr.sset_mask & (1ull << ETH_SS_FEATURES)) || !nstr)
 		return -EOPNOTSUPP;
-	if (sset.len > 4096)
+	if (nstr > 4096)
 		return -E2BIG;
-	gs = calloc(1, sizeof(*gs) + (size_t)sset.len * ETH_GSTRING_LEN);
+	gs = calloc(1, sizeof(*gs) + (size_t)nstr * ETH_GSTRING_LEN);
 	if (!gs)
 		return -ENOMEM;
 	gs->cmd = ETHTOOL_GSTRINGS;
 	gs->string_set = ETH_SS_FEATURES;
-	gs->len = sset.len;
+	gs->len = nstr;
 	ret = dmt_ethtool_ioctl(ifindex, gs);
 	if (ret >= 0) {
 		ret = -ENOENT;
-		for (uint32_t i = 0; i < gs->len && i < sset.len; i++) {
+		for (uint32_t i = 0; i < gs->len && i < nstr; i++) {
 			if (!strncmp((const char *)gs->data + (size_t)i * ETH_GSTRING_LEN,
 				     name, ETH_GSTRING_LEN)) {
 				*idx = i;
@@ -312,7 +318,7 @@ int dmt_ethtool_feature_index(int ifindex, const char *name, uint32_t *idx,
 				break;
 			}
 		}
-		*count = sset.len;
+		*count = nstr;
 	}
 	free(gs);
 	return ret;

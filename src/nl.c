@@ -40,9 +40,14 @@ void dmt_nl_close(struct dmt_nl *nl)
 struct nlmsghdr *dmt_genl_req(char *buf, int family, uint8_t cmd,
 			      uint8_t version, uint16_t flags)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
 	struct genlmsghdr *g;
 
+	/* libmnl 1.0.4 leaves the padding after a string or u8 attribute
+	 * as it was: zero the whole buffer so no stack byte reaches the
+	 * kernel (valgrind: sendto points to uninitialised bytes) */
+	memset(buf, 0, DMT_NL_BUFSZ);
+	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = (uint16_t)family;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
 	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
@@ -96,11 +101,24 @@ int dmt_nl_parse_err(const struct nlmsghdr *nlh, struct dmt_error *e)
 			return -DMT_ERR_NETLINK;
 		err = me->error;
 		if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
+			size_t room = (size_t)(end - (const char *)me) - sizeof(*me);
+			size_t skip = 0;
+
 			tlv = (const char *)me + sizeof(*me);
-			if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-				tlv += me->msg.nlmsg_len - sizeof(me->msg);
-			if (tlv < end)
-				parse_tlvs((const struct nlattr *)tlv, end, e);
+			if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+				/* the echoed request's payload follows, padded;
+				 * a length shorter than its own header or past
+				 * the reply is malformed: no TLVs to trust */
+				size_t echo = me->msg.nlmsg_len;
+
+				if (echo < sizeof(me->msg))
+					skip = room + 1;
+				else
+					skip = NLMSG_ALIGN(echo - sizeof(me->msg));
+			}
+			if (skip < room)
+				parse_tlvs((const struct nlattr *)(tlv + skip),
+					   end, e);
 		}
 	} else if (nlh->nlmsg_type == NLMSG_DONE) {
 		const int *perr = mnl_nlmsg_get_payload(nlh);
@@ -126,6 +144,7 @@ int dmt_nl_talk(struct dmt_nl *nl, struct nlmsghdr *req, mnl_cb_t cb,
 	unsigned int seq = ++nl->seq;
 	bool dump = req->nlmsg_flags & NLM_F_DUMP;
 	ssize_t n;
+	int ret;
 
 	req->nlmsg_seq = seq;
 	if (!dump)
@@ -134,31 +153,39 @@ int dmt_nl_talk(struct dmt_nl *nl, struct nlmsghdr *req, mnl_cb_t cb,
 		return dmt_neg_errno();
 
 	for (;;) {
-		const struct nlmsghdr *nlh;
-		int len;
-
 		n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return dmt_neg_errno();
 		}
-		len = (int)n;
-		for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len);
-		     nlh = mnl_nlmsg_next(nlh, &len)) {
-			if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != nl->portid)
-				continue; /* stale reply to an earlier request */
-			if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-				return -EINTR;
-			if (nlh->nlmsg_type == NLMSG_ERROR ||
-			    nlh->nlmsg_type == NLMSG_DONE)
-				return dmt_nl_parse_err(nlh, e);
-			if (nlh->nlmsg_type == NLMSG_NOOP)
-				continue;
-			if (cb && cb(nlh, data) < MNL_CB_OK)
-				return errno ? -errno : -DMT_ERR_NETLINK;
-		}
+		ret = dmt_nl_run(nl, buf, (int)n, seq, cb, data, e);
+		if (ret != 1)
+			return ret;
 	}
+}
+
+int dmt_nl_run(const struct dmt_nl *nl, const void *buf, int len,
+	       unsigned int seq, mnl_cb_t cb, void *data, struct dmt_error *e)
+{
+	const struct nlmsghdr *nlh;
+
+	for (nlh = buf; dmt_nl_msg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+		if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != nl->portid)
+			continue; /* stale reply to an earlier request */
+		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+			return -EINTR;
+		if (nlh->nlmsg_type == NLMSG_ERROR || nlh->nlmsg_type == NLMSG_DONE)
+			return dmt_nl_parse_err(nlh, e);
+		if (nlh->nlmsg_type == NLMSG_NOOP)
+			continue;
+		if (cb && cb(nlh, data) < MNL_CB_OK)
+			return errno ? -errno : -DMT_ERR_NETLINK;
+	}
+	if (len > 0)
+		return dmt_err_set(e, -DMT_ERR_NETLINK, "malformed netlink reply: "
+				   "%d bytes that are not a whole message", len);
+	return 1;
 }
 
 /* ---- generic netlink controller ---- */

@@ -47,6 +47,23 @@ int dmt_nl_talk(struct dmt_nl *nl, struct nlmsghdr *req, mnl_cb_t cb,
 		void *data, struct dmt_error *e);
 
 /*
+ * Run one received datagram (buf, len bytes) of the reply to request seq:
+ * 1 when the reply goes on (more datagrams), else dmt_nl_talk's result.
+ * Every message must lie inside the datagram (libmnl's mnl_nlmsg_ok takes
+ * a length >= 2^31 for negative and lets it through); bytes that are not
+ * a message end the reply with -DMT_ERR_NETLINK.
+ */
+int dmt_nl_run(const struct dmt_nl *nl, const void *buf, int len,
+	       unsigned int seq, mnl_cb_t cb, void *data, struct dmt_error *e);
+
+/* nlh is a whole message within len bytes (strict mnl_nlmsg_ok). */
+static inline bool dmt_nl_msg_ok(const struct nlmsghdr *nlh, int len)
+{
+	return len >= (int)sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) &&
+	       nlh->nlmsg_len <= (unsigned int)len;
+}
+
+/*
  * Parse one NLMSG_ERROR or NLMSG_DONE message. Returns the (negative)
  * error it carries, 0 for an ACK / clean DONE. Fills e (extack etc.).
  */

@@ -40,7 +40,22 @@ int dmt_rx_parse(const struct msghdr *msg, size_t ret,
 	     cm = CMSG_NXTHDR((struct msghdr *)msg, cm)) {
 		struct dmt_uapi_dmabuf_cmsg d;
 		struct dmt_frag *f;
+		size_t room = msg->msg_controllen -
+			      (size_t)((const char *)cm - (const char *)msg->msg_control);
 
+		/* The control data is hostile: a cmsg must fit in what the
+		 * kernel said it wrote (msg_controllen), or nothing in it or
+		 * after it can be trusted. */
+		if (cm->cmsg_len < sizeof(struct cmsghdr) || cm->cmsg_len > room) {
+			if (!err)
+				err = dmt_err_set(e, -EPROTO, "malformed control "
+					"data: a cmsg of %zu bytes at offset %zu "
+					"does not fit in the %zu bytes received",
+					(size_t)cm->cmsg_len,
+					msg->msg_controllen - room,
+					(size_t)msg->msg_controllen);
+			break;
+		}
 		if (cm->cmsg_level != SOL_SOCKET ||
 		    (cm->cmsg_type != SCM_DEVMEM_DMABUF &&
 		     cm->cmsg_type != SCM_DEVMEM_LINEAR))

@@ -150,10 +150,17 @@ int dmt_zc_parse(const struct msghdr *msg, uint32_t *lo, uint32_t *hi,
 
 	if (msg->msg_flags & MSG_CTRUNC)
 		return -EPROTO;
+	if (!msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr))
+		return 0;
 	for (cm = CMSG_FIRSTHDR((struct msghdr *)msg); cm;
 	     cm = CMSG_NXTHDR((struct msghdr *)msg, (struct cmsghdr *)cm)) {
+		size_t room = msg->msg_controllen -
+			      (size_t)((const char *)cm - (const char *)msg->msg_control);
 		struct sock_extended_err ee;
 
+		/* hostile bytes: a cmsg must fit in what was received */
+		if (cm->cmsg_len < sizeof(*cm) || cm->cmsg_len > room)
+			return -EPROTO;
 		if (!((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
 		      (cm->cmsg_level == SOL_IPV6 &&
 		       cm->cmsg_type == IPV6_RECVERR)))
@@ -161,6 +168,9 @@ int dmt_zc_parse(const struct msghdr *msg, uint32_t *lo, uint32_t *hi,
 		if (cm->cmsg_len < CMSG_LEN(sizeof(ee)))
 			return -EPROTO;
 		memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
+		/* an errno the kernel cannot send is malformed, not -errno */
+		if (ee.ee_errno > 4095)
+			return -EPROTO;
 		if (ee.ee_origin != SO_EE_ORIGIN_ZEROCOPY)
 			return ee.ee_errno ? -(int)ee.ee_errno : 0;
 		if (ee.ee_errno)

@@ -142,6 +142,7 @@ int main(void)
 	pid = cu_spawn(jargv, NULL, o, NULL);
 	st = cu_wait(pid, 30);
 	text = cu_slurp(o, &len);
+	T_CHECK(text, "cannot read the demo's output %s", o);
 	T_CHECK(st == 0, "demo --json exit %d:\n%s", st, text);
 	T_CHECK(text[0] == '{' && len > 2 && text[len - 2] == '}' &&
 		strchr(text, '\n') == text + len - 1, "not one JSON line:\n%s", text);

@@ -107,6 +107,8 @@ static inline char *cu_slurp(const char *path, size_t *len)
 	char *b = NULL;
 	size_t n = 0, cap = 0;
 
+	if (len)
+		*len = 0;
 	if (!f)
 		return NULL;
 	for (;;) {
@@ -127,6 +129,7 @@ static inline char *cu_slurp(const char *path, size_t *len)
 	fclose(f);
 	if (!b)
 		b = calloc(1, 1);
+	T_CHECK(b, "out of memory");
 	b[n] = '\0';
 	if (len)
 		*len = n;

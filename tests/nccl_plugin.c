@@ -50,6 +50,9 @@ static char last_warn[1024];
 
 static void logger(ncclDebugLogLevel lvl, unsigned long flags, const char *file,
 		   int line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void logger(ncclDebugLogLevel lvl, unsigned long flags, const char *file,
+		   int line, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;

@@ -3,8 +3,9 @@
  * the interface exactly as it was. Each step is made to be the first that
  * fails (header split, RSS, ntuple, bind-rx); rings, channels, features,
  * RSS and rules are compared before and after through the library's
- * getters and through the ethtool program; the journal is gone; the
- * error names cause and fix. Also the CLI, and --restore of a journal. */
+ * netlink getters and through the legacy SIOCETHTOOL ioctls (another
+ * kernel path; no ethtool program); the journal is gone; the error names
+ * cause and fix. Also the CLI, and --restore of a journal. */
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "buffer.h"
 #include "ethtool.h"
 #include "helpers.h"
+#include "ethtool_view.h"	/* after helpers.h */
 #include "journal.h"
 #include "netns.h"
 
@@ -27,7 +29,7 @@ struct snap {
 	bool nt_on, nt_fixed;
 	uint32_t rss_size;
 	uint32_t nrules;
-	char tool[8192];
+	struct t_ethview view;
 };
 
 static void snap(struct dmt_ctx *ctx, int ifx, struct snap *s)
@@ -48,12 +50,13 @@ static void snap(struct dmt_ctx *ctx, int ifx, struct snap *s)
 	if (!s->nr)
 		s->nrules = l.count;
 	dmt_ntuple_list_free(&l);
-	t_run("(ethtool -g dmt0; ethtool -l dmt0; ethtool -k dmt0; "
-	      "ethtool -x dmt0; ethtool -n dmt0) 2>&1", s->tool, sizeof(s->tool));
+	t_ethview(ifx, &s->view);
 }
 
 static void same(const struct snap *a, const struct snap *b, const char *when)
 {
+	char why[256];
+
 	T_CHECK(a->rr == b->rr && !memcmp(&a->rings, &b->rings, sizeof(a->rings)),
 		"%s: rings differ", when);
 	T_CHECK(a->cr == b->cr && !memcmp(&a->ch, &b->ch, sizeof(a->ch)),
@@ -61,8 +64,8 @@ static void same(const struct snap *a, const struct snap *b, const char *when)
 	T_CHECK(a->fr == b->fr && a->nt_on == b->nt_on, "%s: ntuple", when);
 	T_CHECK(a->sr == b->sr && a->rss_size == b->rss_size, "%s: rss", when);
 	T_CHECK(a->nr == b->nr && a->nrules == b->nrules, "%s: rules", when);
-	T_CHECK(!strcmp(a->tool, b->tool), "%s: ethtool output differs:\n%s\n---\n%s",
-		when, a->tool, b->tool);
+	T_CHECK(t_ethview_same(&a->view, &b->view, why, sizeof(why)),
+		"%s: SIOCETHTOOL view differs: %s", when, why);
 }
 
 static bool journal_exists(void)
@@ -96,17 +99,26 @@ static int in_ns(void *arg)
 	int ifx, ret;
 
 	(void)arg;
-	T_CHECK(system("ethtool -L dmt0 rx 2 tx 2 >/dev/null 2>&1") == 0,
-		"ethtool -L dmt0 rx 2 tx 2");
 	ifx = (int)if_nametoindex("dmt0");
 	ctx = dmt_ctx_new(NULL, &e);
 	T_CHECK(ctx && ifx > 0, "ctx");
+	{
+		const struct dmt_channels two = { .rx = 2, .tx = 2 };
+
+		ret = dmt_ethtool_channels_set(ctx, ifx, &two);
+	}
+	T_CHECK(ret == 0, "channels-set dmt0 rx 2 tx 2: %s",
+		dmt_ctx_last_error(ctx)->message);
 	buf = dmt_buf_new(DMT_BUF_HOST, 1 << 20, NULL, &e);
 	T_CHECK(buf, "%s", e.message);
 	buf->dmabuf_fd = buf->memfd;	/* any fd: veth refuses before use */
 	srv.sin_addr.s_addr = htonl(0xc6120001);
 	snap(ctx, ifx, &before);
 	T_CHECK(before.cr == 0 && before.ch.rx == 2, "veth has 2 RX queues");
+	T_CHECK(before.view.ch_ret >= 0 && before.view.ch.rx_count == 2 &&
+		before.view.ch.tx_count == 2, "GCHANNELS: rx %u tx %u (%d)",
+		before.view.ch.rx_count, before.view.ch.tx_count,
+		before.view.ch_ret);
 	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
 		DMT_OPTS(dmt_nic_setup_opts, o, .flags = cases[i].flags,
 			 .port = 5201, .journal_dir = jdir,

@@ -377,6 +377,8 @@ const char *addr_str(const struct sockaddr *sa, char *buf, size_t len)
 }
 
 static int vmsg(const char *cmd, int rc, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static int vmsg(const char *cmd, int rc, const char *fmt, va_list ap)
 {
 	char line[1024];
 

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+/* libFuzzer: the CLI's value parsers (tools/devmemtcp/common.c): sizes,
+ * bounded integers, seconds, --validate, --buffer and addresses. Byte 0
+ * picks the parser, the rest is the argument as the shell would pass it
+ * (cut at the first NUL). */
+#include <math.h>
+#include <sys/socket.h>
+
+#include "common.h"
+#include "fuzz_util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct sockaddr_storage ss;
+	struct buf_choice b;
+	enum val_mode vm;
+	socklen_t sl = 0;
+	uint64_t v = 0;
+	double d = -1;
+	char *s;
+
+	if (!size)
+		return 0;
+	s = fz_str(data + 1, size - 1);
+	switch (data[0] % 6) {
+	case 0:
+		if (parse_size(s, &v) == 0)
+			FZ_ASSERT(strlen(s) > 0);
+		break;
+	case 1:
+		if (parse_uint(s, 1, 65535, &v) == 0)
+			FZ_ASSERT(v >= 1 && v <= 65535);
+		break;
+	case 2:
+		if (parse_seconds(s, &d) == 0)
+			FZ_ASSERT(d >= 0 && !isnan(d));
+		break;
+	case 3:
+		if (parse_validate(s, &vm) == 0)
+			FZ_ASSERT(val_mode_name(vm) != NULL);
+		break;
+	case 4:
+		if (parse_buffer(s, &b) == 0)
+			FZ_ASSERT(b.device >= 0);
+		break;
+	case 5:
+		if (parse_addr(s, 5201, data[0] & 8 ? AF_INET6 : AF_UNSPEC, &ss,
+			       &sl) == 0)
+			FZ_ASSERT(sl > 0 && sl <= sizeof(ss));
+		break;
+	}
+	free(s);
+	return 0;
+}
