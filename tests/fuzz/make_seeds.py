@@ -4,6 +4,7 @@
 # again only to change them): well-formed inputs for each parser, built
 # from the kernel layouts in src/uapi.h, plus a few malformed ones.
 import os
+import zlib
 import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -124,14 +125,22 @@ put("ethtool_reply", "channels", genl(EFAM, 18, hdr + u32(2, 8) + u32(3, 8) + u3
 put("ethtool_reply", "error", nlerr(-95, b"setting TCP data split is not supported"))
 put("ethtool_reply", "truncated_attr", genl(EFAM, 16, hdr + struct.pack("=HH", 8, 2) + b"\1"))
 
-# ---- journal (text)
-J = b"devmemtcp-journal 1\nifname fz0\nifindex 1\npid 999999 1\n"
-put("journal", "full", J + b"hds 0 1 256\nrss 4 0 1 2 3\nfeature rx-ntuple-filter 0\n"
-    b"rule 1023\nrule 1022\n")
-put("journal", "feature_only", J + b"feature rx-ntuple-filter 0\n")
-put("journal", "rss_short", J + b"rss 8 0 1\n")
-put("journal", "truncated", J + b"rule 10")
-put("journal", "foreign_iface", b"devmemtcp-journal 1\nifname eth7\nifindex 9\npid 1 1\nrule 3\n")
+# ---- journal (text, format 2: each record ends in " *" and its CRC-32)
+def jrec(*recs):
+    return b"".join(r + b" *%08x\n" % zlib.crc32(r) for r in recs)
+
+
+J = jrec(b"devmemtcp-journal 2", b"ifname fz0", b"ifindex 1", b"pid 999999 1")
+put("journal", "full", J + jrec(b"feature rx-gro-hw 0", b"hds 0 1 256", b"rss 4 0 1 2 3",
+                                b"feature rx-ntuple-filter 0", b"rule 1023", b"rule 1022",
+                                b"bind 7"))
+put("journal", "feature_only", J + jrec(b"feature rx-ntuple-filter 0"))
+put("journal", "rss_short", J + jrec(b"rss 8 0 1"))
+put("journal", "truncated", J + jrec(b"rule 10")[:-6])
+put("journal", "bad_crc", J + jrec(b"rule 10").replace(b"rule 10", b"rule 11"))
+put("journal", "foreign_iface", jrec(b"devmemtcp-journal 2", b"ifname eth7", b"ifindex 9",
+                                     b"pid 1 1", b"rule 3"))
+put("journal", "format1", b"devmemtcp-journal 1\nifname fz0\nifindex 1\npid 999999 1\nrule 3\n")
 put("journal", "empty", b"")
 
 # ---- cli_values: [parser byte][argument]
