@@ -2,8 +2,10 @@
 /*
  * tier A: `cmake --install` into a scratch prefix, then build the TX
  * example against the installed header and library through pkg-config
- * (shared, and static with --static), and run it. Needs DMT_BUILD_DIR,
- * DMT_SRC_DIR and DMT_CC from CTest.
+ * (shared, and static with --static) and through the CMake package
+ * (find_package(devmemtcp), target devmemtcp::devmemtcp, in a small
+ * project configured and built by cmake), and run each. Needs
+ * DMT_BUILD_DIR, DMT_SRC_DIR and DMT_CC from CTest.
  */
 #include <unistd.h>
 
@@ -48,8 +50,11 @@ int main(void)
 		 "ls '%s'/lib*/libdevmemtcp.so.0 '%s'/lib*/libdevmemtcp.a "
 		 "'%s'/lib*/libnccl-net-devmemtcp.so "
 		 "'%s'/lib*/pkgconfig/devmemtcp.pc '%s'/bin/devmemtcp "
-		 "'%s'/share/man/man3/dmt_tx_send.3 '%s'/share/man/man7/devmemtcp.7",
-		 tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp);
+		 "'%s'/share/man/man3/dmt_tx_send.3 '%s'/share/man/man7/devmemtcp.7 "
+		 "'%s'/lib*/cmake/devmemtcp/devmemtcpConfig.cmake "
+		 "'%s'/lib*/cmake/devmemtcp/devmemtcpConfigVersion.cmake "
+		 "'%s'/lib*/cmake/devmemtcp/devmemtcpTargets.cmake",
+		 tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp);
 	rc = t_run(cmd, out, sizeof(out));
 	T_CHECK(rc == 0, "installed files missing: %s", out);
 	/* the private UAPI header must not be installed */
@@ -74,6 +79,22 @@ int main(void)
 	rc = t_run(cmd, out, sizeof(out));
 	T_CHECK(rc == 0, "static build/run failed: %s", out);
 
+	/* find_package: a consumer project outside the tree, configured with
+	 * only the prefix */
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/consumer' && cd '%s/consumer' && "
+		 "printf '%%s\\n' 'cmake_minimum_required(VERSION 3.18)' "
+		 "'project(consumer LANGUAGES C)' "
+		 "'find_package(devmemtcp REQUIRED)' "
+		 "'add_executable(tx \"%s/examples/tx_minimal.c\")' "
+		 "'target_link_libraries(tx PRIVATE devmemtcp::devmemtcp)' "
+		 "> CMakeLists.txt && "
+		 "cmake -S . -B b -DCMAKE_C_COMPILER='%s' -DCMAKE_PREFIX_PATH='%s' "
+		 "-DCMAKE_C_FLAGS='-std=c17 -Wall -Wextra -Werror' >/dev/null && "
+		 "cmake --build b >/dev/null && LD_LIBRARY_PATH=$(echo '%s'/lib*) "
+		 "./b/tx; test $? -eq 2", tmp, tmp, sd, cc, tmp, tmp);
+	rc = t_run(cmd, out, sizeof(out));
+	T_CHECK(rc == 0, "find_package(devmemtcp) build/run against the install "
+		"failed: %s", out);
 	printf("install_check: ok\n");
 	return T_PASS;
 }
