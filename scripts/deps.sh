@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages devmemtcp needs to build, test and demo.
 # Idempotent: does nothing when everything is present. Run as root.
+#   --package   also the Debian packaging tools (scripts/build-deb.sh)
 set -euo pipefail
 
 pkgs=(
@@ -10,7 +11,14 @@ pkgs=(
 	libjansson-dev                           # the CLI's --json output (required)
 	iproute2 procps                          # ip(8) for tests, sysctl
 	socat netcat-openbsd iperf3              # foreign peers and baselines
+	groff-base                               # man pages checked (man_check)
 )
+case "${1:-}" in
+--package)
+	pkgs+=(dpkg-dev debhelper fakeroot lintian) ;;
+"") ;;
+*)	echo "deps: unknown option '$1': use --package or nothing" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${pkgs[@]}"; do
