@@ -5,7 +5,8 @@
  * (shared, and static with --static) and through the CMake package
  * (find_package(devmemtcp), target devmemtcp::devmemtcp, in a small
  * project configured and built by cmake), and run each. Needs
- * DMT_BUILD_DIR, DMT_SRC_DIR and DMT_CC from CTest.
+ * DMT_BUILD_DIR, DMT_SRC_DIR, DMT_CC and DMT_LIBDIR (CMAKE_INSTALL_LIBDIR,
+ * lib/<multiarch triplet> in a Debian build) from CTest.
  */
 #include <unistd.h>
 
@@ -33,7 +34,8 @@ int main(void)
 	char cmd[4096], out[8192];
 	int rc;
 
-	T_SKIP_IF(!bd || !sd || !cc, "run through CTest (DMT_BUILD_DIR unset)");
+	T_SKIP_IF(!bd || !sd || !cc || !getenv("DMT_LIBDIR"),
+		  "run through CTest (DMT_BUILD_DIR unset)");
 	T_SKIP_IF(getenv("DMT_SANITIZE") && !strcmp(getenv("DMT_SANITIZE"), "ON"),
 		  "sanitizer build: an installed ASan library needs the ASan "
 		  "runtime in every consumer; the plain build runs this test");
@@ -47,13 +49,13 @@ int main(void)
 	rc = t_run(cmd, out, sizeof(out));
 	T_CHECK(rc == 0, "install failed: %s", out);
 	snprintf(cmd, sizeof(cmd), "test -f '%s/include/devmemtcp.h' && "
-		 "ls '%s'/lib*/libdevmemtcp.so.0 '%s'/lib*/libdevmemtcp.a "
-		 "'%s'/lib*/libnccl-net-devmemtcp.so "
-		 "'%s'/lib*/pkgconfig/devmemtcp.pc '%s'/bin/devmemtcp "
+		 "ls '%s'/\"$DMT_LIBDIR\"/libdevmemtcp.so.0 '%s'/\"$DMT_LIBDIR\"/libdevmemtcp.a "
+		 "'%s'/\"$DMT_LIBDIR\"/libnccl-net-devmemtcp.so "
+		 "'%s'/\"$DMT_LIBDIR\"/pkgconfig/devmemtcp.pc '%s'/bin/devmemtcp "
 		 "'%s'/share/man/man3/dmt_tx_send.3 '%s'/share/man/man7/devmemtcp.7 "
-		 "'%s'/lib*/cmake/devmemtcp/devmemtcpConfig.cmake "
-		 "'%s'/lib*/cmake/devmemtcp/devmemtcpConfigVersion.cmake "
-		 "'%s'/lib*/cmake/devmemtcp/devmemtcpTargets.cmake",
+		 "'%s'/\"$DMT_LIBDIR\"/cmake/devmemtcp/devmemtcpConfig.cmake "
+		 "'%s'/\"$DMT_LIBDIR\"/cmake/devmemtcp/devmemtcpConfigVersion.cmake "
+		 "'%s'/\"$DMT_LIBDIR\"/cmake/devmemtcp/devmemtcpTargets.cmake",
 		 tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp);
 	rc = t_run(cmd, out, sizeof(out));
 	T_CHECK(rc == 0, "installed files missing: %s", out);
@@ -63,14 +65,14 @@ int main(void)
 	T_CHECK(t_run(cmd, out, sizeof(out)) == 0, "private header installed");
 
 	snprintf(cmd, sizeof(cmd), "cd '%s' && export PKG_CONFIG_PATH=$(echo "
-		 "'%s'/lib*/pkgconfig) && '%s' -std=c17 -Wall -Wextra -Werror "
+		 "'%s'/\"$DMT_LIBDIR\"/pkgconfig) && '%s' -std=c17 -Wall -Wextra -Werror "
 		 "-o tx '%s/examples/tx_minimal.c' $(pkg-config --define-prefix --cflags "
-		 "--libs devmemtcp) && LD_LIBRARY_PATH=$(echo '%s'/lib*) ./tx; test $? -eq 2",
+		 "--libs devmemtcp) && LD_LIBRARY_PATH=$(echo '%s'/\"$DMT_LIBDIR\") ./tx; test $? -eq 2",
 		 tmp, tmp, cc, sd, tmp);
 	rc = t_run(cmd, out, sizeof(out));
 	T_CHECK(rc == 0, "shared build/run against the install failed: %s", out);
 	snprintf(cmd, sizeof(cmd), "cd '%s' && export PKG_CONFIG_PATH=$(echo "
-		 "'%s'/lib*/pkgconfig) && '%s' -std=c17 -o txs "
+		 "'%s'/\"$DMT_LIBDIR\"/pkgconfig) && '%s' -std=c17 -o txs "
 		 "'%s/examples/tx_minimal.c' -Wl,-Bstatic $(pkg-config --define-prefix --static "
 		 "--libs-only-L devmemtcp) -ldevmemtcp -Wl,-Bdynamic $(pkg-config "
 		 "--static --libs-only-l devmemtcp | sed 's/-ldevmemtcp//') "
@@ -90,7 +92,7 @@ int main(void)
 		 "> CMakeLists.txt && "
 		 "cmake -S . -B b -DCMAKE_C_COMPILER='%s' -DCMAKE_PREFIX_PATH='%s' "
 		 "-DCMAKE_C_FLAGS='-std=c17 -Wall -Wextra -Werror' >/dev/null && "
-		 "cmake --build b >/dev/null && LD_LIBRARY_PATH=$(echo '%s'/lib*) "
+		 "cmake --build b >/dev/null && LD_LIBRARY_PATH=$(echo '%s'/\"$DMT_LIBDIR\") "
 		 "./b/tx; test $? -eq 2", tmp, tmp, sd, cc, tmp, tmp);
 	rc = t_run(cmd, out, sizeof(out));
 	T_CHECK(rc == 0, "find_package(devmemtcp) build/run against the install "
