@@ -66,17 +66,17 @@ int main(void)
 
 	snprintf(cmd, sizeof(cmd), "cd '%s' && export PKG_CONFIG_PATH=$(echo "
 		 "'%s'/\"$DMT_LIBDIR\"/pkgconfig) && '%s' -std=c17 -Wall -Wextra -Werror "
-		 "-o tx '%s/examples/tx_minimal.c' $(pkg-config --define-prefix --cflags "
+		 "-o tx '%s/examples/tx_minimal.c' $(pkg-config --define-variable=prefix=\"$PWD\" --cflags "
 		 "--libs devmemtcp) && LD_LIBRARY_PATH=$(echo '%s'/\"$DMT_LIBDIR\") ./tx; test $? -eq 2",
 		 tmp, tmp, cc, sd, tmp);
 	rc = t_run(cmd, out, sizeof(out));
 	T_CHECK(rc == 0, "shared build/run against the install failed: %s", out);
 	snprintf(cmd, sizeof(cmd), "cd '%s' && export PKG_CONFIG_PATH=$(echo "
 		 "'%s'/\"$DMT_LIBDIR\"/pkgconfig) && '%s' -std=c17 -o txs "
-		 "'%s/examples/tx_minimal.c' -Wl,-Bstatic $(pkg-config --define-prefix --static "
+		 "'%s/examples/tx_minimal.c' -Wl,-Bstatic $(pkg-config --define-variable=prefix=\"$PWD\" --static "
 		 "--libs-only-L devmemtcp) -ldevmemtcp -Wl,-Bdynamic $(pkg-config "
 		 "--static --libs-only-l devmemtcp | sed 's/-ldevmemtcp//') "
-		 "$(pkg-config --define-prefix --cflags devmemtcp) && ./txs; test $? -eq 2",
+		 "$(pkg-config --define-variable=prefix=\"$PWD\" --cflags devmemtcp) && ./txs; test $? -eq 2",
 		 tmp, tmp, cc, sd);
 	rc = t_run(cmd, out, sizeof(out));
 	T_CHECK(rc == 0, "static build/run failed: %s", out);
