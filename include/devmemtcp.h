@@ -325,6 +325,10 @@ struct dmt_tx_opts {
 				   * pinning and a completion cost more than
 				   * they save on small sends. 0: default
 				   * 16 KiB; 1: never. */
+	int connect_timeout_ms;	/* dmt_tx_connect(): give up with
+				   * -ETIMEDOUT when the handshake has not
+				   * completed within this time; 0 (default):
+				   * the kernel's own (SYN retries, ~2 min) */
 	size_t :0;
 };
 
@@ -369,8 +373,12 @@ DMT_API const struct dmt_error *dmt_tx_last_error(const struct dmt_tx *tx);
 /*
  * Send nseg segments as one stream, in order. Validated before any syscall
  * (inside the buffer, non-empty, at least one segment). Blocking by default:
- * continues partial sends and retries ENOBUFS after reaping completions, so
- * every byte is queued exactly once and in order. Returns bytes queued.
+ * continues partial sends and retries ENOBUFS (and pinned pages over
+ * RLIMIT_MEMLOCK) after reaping completions, so every byte is queued
+ * exactly once and in order. Returns bytes queued, the whole count (the
+ * total may exceed 2 GiB). When an error follows queued bytes, it returns
+ * their count and the next call returns the error (its sentence stays in
+ * dmt_tx_last_error()); -errno only when nothing was queued.
  * With opts.nonblock, returns what was queued (possibly short) or -EAGAIN.
  */
 DMT_API ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
@@ -835,6 +843,21 @@ DMT_API int dmt_nic_journal_path(const char *dir, const char *ifname, char *out,
 DMT_API int dmt_nic_setup_restore(struct dmt_ctx *ctx, const char *ifname,
 				  const char *journal_dir, char *summary,
 				  size_t summary_len);
+
+/* Checks of a devmem NIC that need no peer (the kernel selftests' negative
+ * cases), each inside a NIC setup that restores what it changed. */
+enum dmt_nic_check {
+	DMT_NIC_CHECK_EMPTY_QUEUES = 1,	/* bind-rx without queues is refused */
+	DMT_NIC_CHECK_HDS_OFF = 2,	/* ... with tcp-data-split auto is refused */
+	DMT_NIC_CHECK_BIND = 3,		/* ... of the last queue, split on, works */
+	DMT_NIC_CHECK_CHANNEL_SHRINK = 4, /* removing a bound queue is refused */
+};
+/* Run one check on ifindex with the dma-buf of buf. Returns 0 when the NIC
+ * and kernel behaved as they must, 1 when not (detail says what happened),
+ * or -errno when the check could not run (dmt_ctx_last_error explains). */
+DMT_API int dmt_nic_check(struct dmt_ctx *ctx, int ifindex, struct dmt_buf *buf,
+			  enum dmt_nic_check which, const char *journal_dir,
+			  char *detail, size_t detail_len);
 
 #ifdef __cplusplus
 }

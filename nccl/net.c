@@ -245,9 +245,14 @@ static ncclResult_t pn_init(ncclDebugLogger_t logger, ncclProfilerCallback_t pro
 	pn_min_chunk = (size_t)env_int("NCCL_DEVMEMTCP_MIN_CHUNK_KB", 64, 4,
 				       1 << 20) * 1024;
 	e = getenv("NCCL_DEVMEMTCP_ENGINE");
-	if (e && *e && dmt_engine_from_name(e, &pn_engine) < 0) {
-		PN_WARN("NET/devmemtcp: NCCL_DEVMEMTCP_ENGINE=\"%s\" is not an "
-			"engine: give auto, devmem, uring, zerocopy or copy", e);
+	if (e && *e && (dmt_engine_from_name(e, &pn_engine) < 0 ||
+			pn_engine == DMT_ENGINE_DEVMEM)) {
+		/* devmem is taken per region (NCCL's dma-bufs), never for the
+		 * host memory this setting is about. */
+		PN_WARN("NET/devmemtcp: NCCL_DEVMEMTCP_ENGINE=\"%s\" is not a "
+			"host-memory engine: give auto, uring, zerocopy or copy "
+			"(GPU memory takes devmem by itself)", e);
+		pn_engine = DMT_ENGINE_AUTO;
 		pthread_mutex_unlock(&pn_lock);
 		return ncclInvalidArgument;
 	}

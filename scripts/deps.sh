@@ -12,6 +12,7 @@ pkgs=(
 	iproute2 procps                          # ip(8) for tests, sysctl
 	socat netcat-openbsd iperf3              # foreign peers and baselines
 	groff-base                               # man pages checked (man_check)
+	ethtool                                  # rx_setup_rollback: veth channels
 )
 case "${1:-}" in
 --package)

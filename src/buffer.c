@@ -259,6 +259,8 @@ DMT_EXPORT struct dmt_buf *dmt_buf_new(enum dmt_buf_kind kind, size_t size,
 	}
 	if (ret < 0)
 		return buf_fail(b, ret, err);
+	if (b->dmabuf_fd >= 0)
+		b->dmabuf_size = dmt_dmabuf_real_size(b->dmabuf_fd);
 	return b;
 }
 
@@ -290,6 +292,49 @@ DMT_EXPORT struct dmt_buf *dmt_buf_wrap(void *addr, size_t size,
 	b->map = addr;
 	b->ops = &wrap_ops;
 	return b;
+}
+
+uint64_t dmt_dmabuf_real_size(int fd)
+{
+	off_t cur, end;
+
+	cur = lseek(fd, 0, SEEK_CUR);
+	end = lseek(fd, 0, SEEK_END);
+	if (cur >= 0)
+		lseek(fd, cur, SEEK_SET);
+	return end > 0 ? (uint64_t)end : 0;
+}
+
+uint64_t dmt_buf_read_span(const struct dmt_buf *b)
+{
+	uint64_t span = dmt_buf_dmabuf_span(b);
+
+	if (b->ops && b->ops->read)
+		return span;
+	if (b->map && b->map_len < span)
+		return b->map_len > b->size ? b->map_len : b->size;
+	return b->map ? span : b->size;
+}
+
+int dmt_buf_read_any(struct dmt_buf *b, uint64_t off, void *dst, size_t len)
+{
+	uint64_t span = dmt_buf_read_span(b);
+	int ret;
+
+	if (off <= b->size && len <= b->size - off)
+		return dmt_buf_read(b, (size_t)off, dst, len);
+	if (off > span || len > span - off)
+		return dmt_ret(dmt_err_set(&b->err, -EINVAL, "read [%llu, +%zu) "
+			"lies outside the %llu bytes of the dma-buf after this "
+			"buffer's start", (unsigned long long)off, len,
+			(unsigned long long)span));
+	if (b->ops && b->ops->read)
+		return dmt_ret(b->ops->read(b, (size_t)off, dst, len));
+	ret = dmt_buf_begin_cpu(b, DMT_SYNC_READ);
+	if (ret < 0)
+		return ret;
+	memcpy(dst, (const char *)b->map + off, len);
+	return dmt_buf_end_cpu(b, DMT_SYNC_READ);
 }
 
 /* 1 when /proc/self/fdinfo shows the dma-buf exporter line, 0 when not,
@@ -354,7 +399,12 @@ DMT_EXPORT struct dmt_buf *dmt_buf_import(int dmabuf_fd, size_t size,
 		return NULL;
 	}
 	b->dmabuf_fd = fd;
-	map_shared(b, fd, true); /* exporters may refuse CPU mappings */
+	b->dmabuf_size = (uint64_t)end;
+	/* Map the whole dma-buf: a NIC bound to it may fill all of it, also
+	 * beyond the size asked for. Exporters may refuse CPU mappings. */
+	b->size = (size_t)end;
+	map_shared(b, fd, true);
+	b->size = size ? size : (size_t)end;
 	return b;
 }
 
@@ -482,9 +532,13 @@ DMT_EXPORT int dmt_buf_read(struct dmt_buf *b, size_t off, void *dst, size_t len
 
 /* ---- shared by the GPU providers (gpu.h) ---- */
 
+/* The override loads code, so a process whose environment its invoker
+ * controls but whose privileges it does not share (AT_SECURE: setuid,
+ * setgid, file capabilities such as a setcap'd cap_net_admin) ignores
+ * it: secure_getenv() returns NULL there. */
 const char *dmt_gpu_lib_name(const char *env, const char *deflib)
 {
-	const char *s = getenv(env);
+	const char *s = secure_getenv(env);
 
 	return s && s[0] ? s : deflib;
 }

@@ -22,6 +22,10 @@ struct dmt_buf {
 	void *map;		/* CPU mapping, NULL if none */
 	size_t map_len;
 	uint64_t dmabuf_off;	/* offset of the allocation in the dma-buf */
+	uint64_t dmabuf_size;	/* the dma-buf's real size (lseek SEEK_END),
+				 * which may exceed dmabuf_off + size (ROCm
+				 * granule rounding, a larger import); 0:
+				 * unknown or no dma-buf */
 	const struct dmt_buf_ops *ops;
 	void *priv;		/* provider state */
 	struct dmt_error err;
@@ -40,5 +44,24 @@ static inline bool dmt_buf_range_ok(const struct dmt_buf *b, uint64_t off,
 {
 	return off <= b->size && len <= b->size - off;
 }
+
+/* Bytes from the buffer's start to the end of its dma-buf that the NIC may
+ * fill (RX fragments are bounded by this, not by the requested size). */
+static inline uint64_t dmt_buf_dmabuf_span(const struct dmt_buf *b)
+{
+	if (b->dmabuf_size > b->dmabuf_off &&
+	    b->dmabuf_size - b->dmabuf_off > b->size)
+		return b->dmabuf_size - b->dmabuf_off;
+	return b->size;
+}
+
+/* Bytes the library can read from the buffer's start: the dma-buf span for
+ * providers that read through their runtime, the CPU mapping otherwise. */
+uint64_t dmt_buf_read_span(const struct dmt_buf *b);
+/* dmt_buf_read() up to dmt_buf_read_span() instead of the size (RX
+ * fragments in the dma-buf beyond the requested size). */
+int dmt_buf_read_any(struct dmt_buf *b, uint64_t off, void *dst, size_t len);
+/* The real size of a dma-buf fd (lseek SEEK_END, position restored), or 0. */
+uint64_t dmt_dmabuf_real_size(int fd);
 
 #endif

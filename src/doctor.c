@@ -539,7 +539,9 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 		uint8_t v = f->rings.tcp_data_split;
 
 		hs_supported = true;
-		FMT(ev, "rings-get reports tcp-data-split %s", v < 3 ? st[v] : "?");
+		FMT(ev, "rings-get reports tcp-data-split %s (what the driver "
+		    "does; bind-rx checks the configured value, which devmemtcp "
+		    "setup sets explicitly)", v < 3 ? st[v] : "?");
 		if (v == DMT_ETHTOOL_TCP_DATA_SPLIT_ENABLED) {
 			add(d, G, n, "rx.header_split", DMT_DOCTOR_PASS,
 			    "TCP header/data split", ev, "");
@@ -683,6 +685,39 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 		    "not available" : errtxt(f->queues_ret, e1, sizeof(e1)));
 		add(d, G, n, "rx.queues_free", DMT_DOCTOR_SKIP,
 		    "RX queues free of memory providers and AF_XDP", ev, "");
+	}
+
+	/* HW-GRO: mlx5 accepts tcp-data-split only with rx-gro-hw on */
+	if (f->gro_ret == 0 && !strncmp(drv, "mlx5", 4)) {
+		FMT(ev, "rx-gro-hw %s%s; the mlx5 driver accepts header split only "
+		    "with HW-GRO", f->gro_active ? "on" : "off",
+		    f->gro_fixed ? " [fixed]" : "");
+		if (f->gro_active) {
+			add(d, G, n, "rx.gro_hw", DMT_DOCTOR_PASS, "HW-GRO for "
+			    "header split", ev, "");
+		} else if (!f->gro_fixed) {
+			FMT(fx, "devmemtcp setup %s turns rx-gro-hw on before header "
+			    "split (journalled, restored afterwards)", n);
+			add(d, G, n, "rx.gro_hw", DMT_DOCTOR_WARN, "HW-GRO for "
+			    "header split", ev, fx);
+		} else {
+			add(d, G, n, "rx.gro_hw", DMT_DOCTOR_FAIL, "HW-GRO for "
+			    "header split", ev, "HW-GRO is fixed off (firmware or "
+			    "an incompatible setting such as XDP): devmem RX is not "
+			    "possible until it can be enabled");
+			BLOCK_RX(r, "rx-gro-hw is fixed off and %s needs it for "
+				 "header split", drv);
+		}
+	} else if (f->gro_ret == 0) {
+		FMT(ev, "rx-gro-hw %s%s (only mlx5 needs it for header split)",
+		    f->gro_active ? "on" : "off", f->gro_fixed ? " [fixed]" : "");
+		add(d, G, n, "rx.gro_hw", DMT_DOCTOR_PASS, "HW-GRO for header "
+		    "split", ev, "");
+	} else if (f->gro_ret != DMT_DOC_NOT_RUN) {
+		FMT(ev, "feature query failed: %s",
+		    errtxt(f->gro_ret, e1, sizeof(e1)));
+		add(d, G, n, "rx.gro_hw", DMT_DOCTOR_SKIP, "HW-GRO for header "
+		    "split", ev, "");
 	}
 
 	/* ntuple feature: flow steering to the bound queue */
@@ -1200,6 +1235,8 @@ void dmt_doctor_gather_if(const struct dmt_doc_host *h, struct dmt_ctx *ctx,
 						"rx-ntuple-filter",
 						&f->ntuple_active,
 						&f->ntuple_fixed);
+	f->gro_ret = dmt_ethtool_feature_get(ctx, f->ifindex, "rx-gro-hw",
+					     &f->gro_active, &f->gro_fixed);
 	f->rss_ret = dmt_ethtool_rss_get(ctx, f->ifindex, &rss);
 	if (f->rss_ret == 0) {
 		f->rss_indir_size = rss.indir_size;

@@ -68,6 +68,8 @@ struct dmt_doc_if {
 	int rxq;			/* RX queues, < 0: unknown */
 	int ntuple_ret;
 	bool ntuple_active, ntuple_fixed;
+	int gro_ret;			/* rx-gro-hw (mlx5: header split needs it) */
+	bool gro_active, gro_fixed;
 	int rss_ret;
 	uint32_t rss_indir_size;
 	int xdp_ret;

@@ -36,6 +36,8 @@ DMT_EXPORT const char *dmt_strerror(int err)
 		return dmt_errstr[err - DMT_ERR_BASE];
 	if (err == 525)
 		return "control buffer too small for the next devmem cmsg (ETOOSMALL)";
+	if (err == 524)
+		return "operation not supported by the exporter or driver (ENOTSUPP)";
 	if (err == 0)
 		return "success";
 	if (err < DMT_ERR_BASE) {

@@ -93,6 +93,9 @@ int dmt_ethtool_rings_set_hds(struct dmt_ctx *ctx, int ifindex,
 			      int tcp_data_split, int64_t hds_thresh);
 int dmt_ethtool_feature_set(struct dmt_ctx *ctx, int ifindex,
 			    const char *name, bool on);
+/* Set the channel counts (rx, tx, combined as given; other untouched). */
+int dmt_ethtool_channels_set(struct dmt_ctx *ctx, int ifindex,
+			     const struct dmt_channels *ch);
 /* Set the default RSS indirection table (size entries; size 0 resets
  * to the driver default). */
 int dmt_ethtool_rss_set(struct dmt_ctx *ctx, int ifindex,

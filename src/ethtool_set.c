@@ -83,6 +83,18 @@ int dmt_ethtool_rings_set_hds(struct dmt_ctx *ctx, int ifindex,
 	else if (ret == -EINVAL && strstr(ctx->err.extack, "XDP"))
 		dmt_err_set(&ctx->err, ret, "cannot enable tcp-data-split on %s%s: "
 			    "detach the single-buffer XDP program first", ifn, ext);
+	else if (ret == -EINVAL && strcasestr(ctx->err.extack, "GRO"))
+		dmt_err_set(&ctx->err, ret, "%s accepts tcp-data-split on %s only "
+			    "with HW-GRO%s: turn rx-gro-hw on first (ethtool -K %s "
+			    "rx-gro-hw on; devmemtcp setup does it)", drv, ifn, ext,
+			    ifn);
+	else if (ret == -EINVAL && tcp_data_split ==
+		 DMT_ETHTOOL_TCP_DATA_SPLIT_DISABLED &&
+		 strcasestr(ctx->err.extack, "disable"))
+		dmt_err_set(&ctx->err, ret, "%s cannot turn tcp-data-split off on "
+			    "%s%s: set it to auto (unknown) instead; bind-rx is "
+			    "refused all the same, since it checks the configured "
+			    "value", drv, ifn, ext);
 	else if (ret == -EPERM)
 		dmt_err_set(&ctx->err, ret, "changing rings on %s needs "
 			    "CAP_NET_ADMIN: run as root", ifn);
@@ -165,6 +177,46 @@ int dmt_ethtool_feature_set(struct dmt_ctx *ctx, int ifindex,
 		return dmt_ret(ioctl_fail(ctx, ifindex, ret, what, hint));
 	}
 	return 0;
+}
+
+int dmt_ethtool_channels_set(struct dmt_ctx *ctx, int ifindex,
+			     const struct dmt_channels *ch)
+{
+	char buf[DMT_NL_BUFSZ] __attribute__((aligned(8)));
+	char ifn[IF_NAMESIZE], ext[300];
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+	int ret;
+
+	dmt_err_clear(&ctx->err);
+	if (ifindex <= 0 || !ch)
+		return dmt_ret(dmt_err_set(&ctx->err, -EINVAL, "channels-set: "
+			"invalid arguments"));
+	ret = dmt_ethtool_nl(ctx);
+	if (ret < 0)
+		return dmt_ret(ret);
+	nlh = dmt_genl_req(buf, ctx->ethtool.family, DMT_ETHTOOL_MSG_CHANNELS_SET,
+			   DMT_ETHTOOL_GENL_VERSION, 0);
+	nest = mnl_attr_nest_start(nlh, DMT_ETHTOOL_A_CHANNELS_HEADER);
+	mnl_attr_put_u32(nlh, DMT_ETHTOOL_A_HEADER_DEV_INDEX, (uint32_t)ifindex);
+	mnl_attr_nest_end(nlh, nest);
+	mnl_attr_put_u32(nlh, DMT_ETHTOOL_A_CHANNELS_RX_COUNT, ch->rx);
+	mnl_attr_put_u32(nlh, DMT_ETHTOOL_A_CHANNELS_TX_COUNT, ch->tx);
+	mnl_attr_put_u32(nlh, DMT_ETHTOOL_A_CHANNELS_COMBINED_COUNT, ch->combined);
+	ret = dmt_nl_talk(&ctx->ethtool, nlh, NULL, NULL, &ctx->err);
+	if (ret == 0)
+		return 0;
+	dmt_ifname(ifindex, ifn);
+	extack_note(ctx, ext, sizeof(ext));
+	if (ret == -EINVAL && strstr(ctx->err.extack, "memory provider"))
+		dmt_err_set(&ctx->err, ret, "cannot change the channels of %s%s: a "
+			    "queue that would go away is bound to a dma-buf; release "
+			    "the binding first", ifn, ext);
+	else
+		dmt_err_set(&ctx->err, ret, "channels-set on %s (rx %u tx %u "
+			    "combined %u) failed: %s%s", ifn, ch->rx, ch->tx,
+			    ch->combined, dmt_strerror(ret), ext);
+	return dmt_ret(ret);
 }
 
 int dmt_ethtool_rss_set(struct dmt_ctx *ctx, int ifindex,

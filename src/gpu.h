@@ -73,6 +73,17 @@ int dmt_rocm_probe(int device, struct dmt_gpu_probe *p);
 int dmt_gpu_pin(struct dmt_buf *b, void *p, size_t len);
 void dmt_gpu_unpin(struct dmt_buf *b, void *p);
 
+/*
+ * A bind with a CUDA dma-buf exported with the PCIe mapping flag failed
+ * with ENOTSUPP (524): the NVIDIA driver refuses a direct PCIe mapping on
+ * this topology, although the export succeeded. Export again without the
+ * flag onto the same fd number. Returns 1 when re-exported (retry the
+ * bind), 0 when there is nothing to retry, -errno with e on failure.
+ */
+int dmt_cuda_reexport_plain(struct dmt_buf *b, struct dmt_error *e);
+/* Bind errno 524 (ENOTSUPP, kernel-internal). */
+#define DMT_ENOTSUPP 524
+
 /* Per-provider implementations behind dmt_gpu_pin(). */
 int dmt_cuda_pin(struct dmt_buf *b, void *p, size_t len);
 void dmt_cuda_unpin(struct dmt_buf *b, void *p);

@@ -21,6 +21,7 @@
  * thread), and leaves the caller's own current context alone.
  */
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -475,6 +476,36 @@ int dmt_cuda_buf_init(struct dmt_buf *b, const struct dmt_buf_opts *o,
 	b->ops = &cuda_ops;
 	b->priv = c;
 	return 0;
+}
+
+int dmt_cuda_reexport_plain(struct dmt_buf *b, struct dmt_error *e)
+{
+	struct cuda_buf *c = b->priv;
+	CUresult r;
+	int fd = -1, ret;
+
+	if (b->kind != DMT_BUF_CUDA || !c || !c->pcie_mapping)
+		return 0;
+	ret = ctx_push(c, e);
+	if (ret < 0)
+		return ret;
+	r = c->api.MemGetHandleForAddressRange(&fd, c->ptr, b->size,
+				CU_MEM_RANGE_HANDLE_TYPE_DMA_BUF_FD, 0);
+	ctx_pop(c);
+	if (r != CUDA_SUCCESS || fd < 0)
+		return cu_fail(e, &c->api, r, "--buffer cuda: re-exporting the "
+			       "dma-buf without the PCIe mapping flag failed",
+			       NULL);
+	/* Keep the fd number: whoever holds it now holds the new export. */
+	if (dup3(fd, b->dmabuf_fd, O_CLOEXEC) < 0) {
+		ret = dmt_neg_errno();
+		close(fd);
+		return dmt_err_set(e, ret, "--buffer cuda: dup3: %s",
+				   dmt_strerror(ret));
+	}
+	close(fd);
+	c->pcie_mapping = false;
+	return 1;
 }
 
 int dmt_cuda_pin(struct dmt_buf *b, void *p, size_t len)

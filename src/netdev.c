@@ -167,8 +167,9 @@ void dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
 				    dmt_strerror(ret), ext);
 		else
 			dmt_err_set(e, ret, "%s on %s failed: %s%s: the fd is not a "
-				    "dma-buf, or a queue id is not an RX queue",
-				    op, ifn, dmt_strerror(ret), ext);
+				    "dma-buf, a queue id is not an RX queue, or a "
+				    "queue id is beyond the device's RX queues "
+				    "(ethtool -l)", op, ifn, dmt_strerror(ret), ext);
 		break;
 	case EEXIST:
 	case EBUSY:
@@ -177,7 +178,18 @@ void dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
 			    "program; release it (devmemtcp setup --restore) or pick "
 			    "other queues", op, ifn, dmt_strerror(ret), ext);
 		break;
+	case 524:	/* ENOTSUPP, kernel-internal */
+		dmt_err_set(e, ret, "%s on %s failed: %s%s: the dma-buf's exporter "
+			    "refused to map it for the NIC (ENOTSUPP, errno 524); "
+			    "for CUDA memory the NVIDIA driver refuses a direct PCIe "
+			    "mapping between this GPU and NIC (IOMMU/ACS topology, "
+			    "no peer-to-peer path): the library retries with a "
+			    "plain export; otherwise place GPU and NIC under one "
+			    "PCIe switch or use the staged engine", op, ifn,
+			    dmt_strerror(ret), ext);
+		break;
 	case ERANGE:
+		/* some 6.x kernels; newer ones answer EINVAL while parsing */
 		dmt_err_set(e, ret, "%s on %s failed: %s%s: an attribute is out of "
 			    "range (queue id beyond the device's RX queues?)", op,
 			    ifn, dmt_strerror(ret), ext);
@@ -190,6 +202,28 @@ void dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
 }
 
 /* ---- bind-tx / bind-rx ---- */
+
+int dmt_bind_rx_queue_range(struct dmt_error *e, int ifindex,
+			    const uint32_t *queues, unsigned int n, int rxq)
+{
+	char ifn[IF_NAMESIZE];
+
+	if (rxq <= 0 || !queues)
+		return 0;
+	for (unsigned int i = 0; i < n; i++) {
+		if (queues[i] < (uint32_t)rxq)
+			continue;
+		dmt_ifname(ifindex, ifn);
+		dmt_err_set(e, e->err ? e->err : -EINVAL, "bind-rx on %s failed: "
+			    "%s: queue %u does not exist: %s has %d RX queue%s "
+			    "(0-%d); pick a lower queue or raise the count with "
+			    "ethtool -L", ifn, dmt_strerror(e->err ? e->err :
+			    -EINVAL), queues[i], ifn, rxq, rxq == 1 ? "" : "s",
+			    rxq - 1);
+		return 1;
+	}
+	return 0;
+}
 
 int dmt_netdev_parse_bind(const struct nlmsghdr *nlh, uint32_t *id)
 {
@@ -265,6 +299,16 @@ static int do_bind(struct dmt_ctx *ctx, bool rx, int ifindex, int fd,
 	ret = dmt_nl_talk(&ctx->netdev, nlh, bind_cb, &got, &ctx->err);
 	if (ret < 0) {
 		dmt_explain_bind_err(&ctx->err, op, ifindex, ret);
+		if (rx && (ret == -EINVAL || ret == -ERANGE)) {
+			/* An out-of-range queue id is EINVAL (ERANGE on some
+			 * kernels): name it when the queue count says so. */
+			struct dmt_error keep = ctx->err;
+			int rxq = dmt_ethtool_rx_queues(ctx, ifindex);
+
+			ctx->err = keep;
+			dmt_bind_rx_queue_range(&ctx->err, ifindex, queues,
+						nqueues, rxq);
+		}
 		dmt_log(ctx, DMT_LOG_INFO, "%s", ctx->err.message);
 		return dmt_ret(ret);
 	}
@@ -282,6 +326,30 @@ DMT_EXPORT int dmt_bind_tx(struct dmt_ctx *ctx, int ifindex, int dmabuf_fd,
 			   uint32_t *binding_id)
 {
 	return do_bind(ctx, false, ifindex, dmabuf_fd, NULL, 0, binding_id);
+}
+
+int dmt_bind_rx_raw(struct dmt_ctx *ctx, int ifindex, int dmabuf_fd,
+		    const uint32_t *queues, unsigned int nqueues, uint32_t *id)
+{
+	char buf[DMT_NL_BUFSZ] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh;
+	uint32_t got = 0;
+	int ret;
+
+	dmt_err_clear(&ctx->err);
+	if (nqueues > 1024)
+		return -E2BIG;
+	nlh = dmt_netdev_build_bind(buf, ctx->netdev.family, true,
+				    (uint32_t)ifindex, (uint32_t)dmabuf_fd, queues,
+				    nqueues);
+	ret = dmt_nl_talk(&ctx->netdev, nlh, bind_cb, &got, &ctx->err);
+	if (ret < 0) {
+		dmt_explain_bind_err(&ctx->err, "bind-rx", ifindex, ret);
+		return ret;
+	}
+	*id = got;
+	ctx->nbindings += got != 0;
+	return got ? 0 : -DMT_ERR_NETLINK;
 }
 
 DMT_EXPORT int dmt_bind_rx(struct dmt_ctx *ctx, int ifindex, int dmabuf_fd,

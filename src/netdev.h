@@ -16,6 +16,15 @@ int dmt_netdev_parse_queue(const struct nlmsghdr *nlh,
 int dmt_netdev_parse_page_pool(const struct nlmsghdr *nlh,
 			       struct dmt_page_pool_info *pp);
 /* Turn a failed bind (ret < 0, e holding extack) into a sentence. */
+/* When a listed queue is >= rxq (the device's RX queues), replace e's
+ * sentence with one naming that queue (the kernel answers EINVAL, or
+ * ERANGE on some 6.x kernels). Returns 1 when it did. */
+int dmt_bind_rx_queue_range(struct dmt_error *e, int ifindex,
+			    const uint32_t *queues, unsigned int n, int rxq);
+/* bind-rx as sent, without the library's argument checks (an empty queue
+ * list goes to the kernel): for the checks that the kernel refuses it. */
+int dmt_bind_rx_raw(struct dmt_ctx *ctx, int ifindex, int dmabuf_fd,
+		    const uint32_t *queues, unsigned int nqueues, uint32_t *id);
 void dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
 			  int ret);
 /* ethtool drvinfo through SIOCETHTOOL. */

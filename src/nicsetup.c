@@ -6,15 +6,9 @@
  * a small journal before it is made, so a crashed run can be repaired with
  * dmt_nic_setup_restore() (devmemtcp setup --restore).
  *
- * Journal (text, one record per line, appended and fdatasync'ed):
- *   devmemtcp-journal 1
- *   ifname IF / ifindex N / pid PID STARTTIME
- *   hds OLD_TDS HAS_THRESH OLD_THRESH     before header split is changed
- *   rss N E0 E1 ...                      before the RSS table is changed
- *   feature rx-ntuple-filter 0           before ntuple filters are enabled
- *   rule LOC                             right after a rule is inserted
- *   bind ID                              after bind-rx (informational: the
- *                                        binding dies with the process)
+ * Journal: text, one checksummed record per line, appended and
+ * fdatasync'ed; the format (records hds, rss, feature rx-gro-hw and
+ * rx-ntuple-filter, rule, bind) and its reader are in journal.h/journal.c.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -27,13 +21,16 @@
 #include <unistd.h>
 
 #include "buffer.h"
+#include "gpu.h"
+#include "journal.h"
 #include "netdev.h"
 #include "nicsetup.h"
 #include "uapi.h"
 
 #define DEFAULT_JOURNAL_DIR "/run/devmemtcp"
 #define NTUPLE_FEATURE "rx-ntuple-filter"
-#define MAX_RULES 4
+#define GRO_HW_FEATURE "rx-gro-hw"
+#define MAX_RULES DMT_JOURNAL_MAX_RULES
 
 struct dmt_nic_setup {
 	struct dmt_ctx *ctx;
@@ -57,7 +54,7 @@ struct dmt_nic_setup {
 	bool ntuple_on, ntuple_fixed;
 	struct dmt_error rss_err, ch_err, feat_err;
 	/* what was changed (the undo log) */
-	bool did_hds, did_rss, did_feat, applied;
+	bool did_hds, did_rss, did_feat, did_gro, applied;
 	uint8_t old_tds;
 	bool old_has_thresh;
 	uint32_t old_thresh;
@@ -142,7 +139,10 @@ static int r_bind_rx(void *u, struct dmt_ctx *c, int i, int fd,
 	s->bind_ctx = dmt_ctx_new(NULL, &c->err);
 	if (!s->bind_ctx)
 		return -errno;
-	ret = dmt_bind_rx(s->bind_ctx, i, fd, q, n, id);
+	if (n)
+		ret = dmt_bind_rx(s->bind_ctx, i, fd, q, n, id);
+	else
+		ret = dmt_bind_rx_raw(s->bind_ctx, i, fd, q, n, id);
 	if (ret < 0) {
 		dmt_err_copy(&c->err, &s->bind_ctx->err);
 		dmt_ctx_free(s->bind_ctx);
@@ -158,6 +158,20 @@ static void r_unbind(void *u)
 	s->bind_ctx = NULL;
 }
 
+static int r_channels_set(void *u, struct dmt_ctx *c, int i,
+			  const struct dmt_channels *ch)
+{
+	(void)u;
+	return dmt_ethtool_channels_set(c, i, ch);
+}
+
+void *dmt_nic_setup_backend(struct dmt_nic_setup *s,
+			    const struct dmt_nic_ops **ops)
+{
+	*ops = s->ops;
+	return s->ou;
+}
+
 const struct dmt_nic_ops dmt_nic_ops_real = {
 	.rings_get = r_rings_get,	.rings_set_hds = r_rings_set,
 	.channels_get = r_channels_get, .feature_get = r_feature_get,
@@ -165,6 +179,7 @@ const struct dmt_nic_ops dmt_nic_ops_real = {
 	.rss_set = r_rss_set,		.ntuple_list = r_ntuple_list,
 	.ntuple_add = r_ntuple_add,	.ntuple_del = r_ntuple_del,
 	.bind_rx = r_bind_rx,		.unbind = r_unbind,
+	.channels_set = r_channels_set,
 };
 
 /* ---- helpers ---- */
@@ -272,33 +287,81 @@ DMT_EXPORT int dmt_nic_journal_path(const char *dir, const char *ifname,
 
 static int jlog(struct dmt_nic_setup *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Write all of buf (one or more checksummed lines). */
+static int jwrite(int fd, const char *buf, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, buf, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 static int jlog(struct dmt_nic_setup *s, const char *fmt, ...)
 {
-	char head[256];
+	char *rec = NULL, *line = NULL;
 	va_list ap;
-	int ret = 0;
+	int ret = 0, n;
+	size_t cap;
 
 	if (s->jfd < 0) {
+		char head[4][64], lines[4 * 80];
+		size_t used = 0;
+
 		if (mkdir(s->jdir, 0700) < 0 && errno != EEXIST)
 			goto fail;
 		s->jfd = open(s->jpath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND |
 			      O_CLOEXEC, 0600);
 		if (s->jfd < 0)
 			goto fail;
-		snprintf(head, sizeof(head), "devmemtcp-journal 1\nifname %s\n"
-			 "ifindex %d\npid %d %llu\n", s->ifname, s->ifindex,
-			 (int)getpid(), proc_starttime(getpid()));
-		if (dprintf(s->jfd, "%s", head) < 0)
+		snprintf(head[0], sizeof(head[0]), DMT_JOURNAL_MAGIC " %d",
+			 DMT_JOURNAL_VERSION);
+		snprintf(head[1], sizeof(head[1]), "ifname %s", s->ifname);
+		snprintf(head[2], sizeof(head[2]), "ifindex %d", s->ifindex);
+		snprintf(head[3], sizeof(head[3]), "pid %d %llu", (int)getpid(),
+			 proc_starttime(getpid()));
+		for (int i = 0; i < 4; i++) {
+			n = dmt_journal_line(lines + used, sizeof(lines) - used,
+					     head[i]);
+			if (n < 0) {
+				errno = ENAMETOOLONG;
+				goto fail;
+			}
+			used += (size_t)n;
+		}
+		if (jwrite(s->jfd, lines, used) < 0)
 			goto fail;
 	}
 	va_start(ap, fmt);
-	ret = vdprintf(s->jfd, fmt, ap);
+	n = vasprintf(&rec, fmt, ap);
 	va_end(ap);
-	if (ret < 0 || dprintf(s->jfd, "\n") < 0 || fdatasync(s->jfd) < 0)
+	if (n < 0) {
+		rec = NULL;
+		errno = ENOMEM;
 		goto fail;
+	}
+	cap = (size_t)n + 16;
+	line = malloc(cap);
+	if (!line) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	n = dmt_journal_line(line, cap, rec);
+	if (n < 0 || jwrite(s->jfd, line, (size_t)n) < 0 || fdatasync(s->jfd) < 0)
+		goto fail;
+	free(rec);
+	free(line);
 	return 0;
 fail:
 	ret = dmt_neg_errno();
+	free(rec);
+	free(line);
 	return dmt_err_set(&s->err, ret, "cannot write the setup journal %s: %s; "
 			   "nothing was changed for this step (set journal_dir to "
 			   "a writable directory)", s->jpath, dmt_strerror(ret));
@@ -457,6 +520,7 @@ static bool default_spread(const uint32_t *t, uint32_t n, int rxq)
 static int undo(struct dmt_nic_setup *s)
 {
 	const char *pfx = s->restoring ? "restored: " : "undone: ";
+	bool hds_verify = false;
 	int first = 0, ret;
 
 #define NOTE_ERR(r)                                                           \
@@ -523,15 +587,42 @@ static int undo(struct dmt_nic_setup *s)
 		}
 	}
 	if (s->did_hds) {
-		struct dmt_rings now;
-
-		/* Like ncdevmem: back to "auto" with the old threshold, then
-		 * the old explicit value if auto lands elsewhere. */
+		/* Like ncdevmem: back to "auto" with the old threshold (the
+		 * configured value is not visible, "auto" is the default);
+		 * the old explicit value only if "auto" lands elsewhere,
+		 * judged once HW-GRO is back as it was (mlx5 reports split
+		 * on exactly while HW-GRO is on). */
 		ret = s->ops->rings_set_hds(s->ou, s->ctx, s->ifindex,
 					    DMT_ETHTOOL_TCP_DATA_SPLIT_UNKNOWN,
 					    s->old_has_thresh ?
 					    (int64_t)s->old_thresh : -1);
-		if (ret == 0 && s->old_tds != DMT_ETHTOOL_TCP_DATA_SPLIT_UNKNOWN &&
+		if (ret < 0) {
+			say(s, "FAILED to restore header split: %s",
+			    s->ctx->err.message);
+			NOTE_ERR(ret);
+		} else {
+			s->did_hds = false;
+			hds_verify = true;
+		}
+	}
+	if (s->did_gro) {
+		/* after header split: mlx5 keeps HW-GRO while split is on */
+		ret = s->ops->feature_set(s->ou, s->ctx, s->ifindex,
+					  GRO_HW_FEATURE, false);
+		if (ret < 0) {
+			say(s, "FAILED to turn rx-gro-hw off again: %s",
+			    s->ctx->err.message);
+			NOTE_ERR(ret);
+		} else {
+			s->did_gro = false;
+			say(s, "%srx-gro-hw off again", pfx);
+		}
+	}
+	if (hds_verify) {
+		struct dmt_rings now;
+
+		ret = 0;
+		if (s->old_tds != DMT_ETHTOOL_TCP_DATA_SPLIT_UNKNOWN &&
 		    s->ops->rings_get(s->ou, s->ctx, s->ifindex, &now) == 0 &&
 		    now.tcp_data_split != s->old_tds)
 			ret = s->ops->rings_set_hds(s->ou, s->ctx, s->ifindex,
@@ -540,14 +631,12 @@ static int undo(struct dmt_nic_setup *s)
 			say(s, "FAILED to restore header split: %s",
 			    s->ctx->err.message);
 			NOTE_ERR(ret);
+		} else if (s->old_has_thresh) {
+			say(s, "%stcp-data-split back to %s, hds-thresh %u", pfx,
+			    tds_name(s->old_tds), s->old_thresh);
 		} else {
-			s->did_hds = false;
-			if (s->old_has_thresh)
-				say(s, "%stcp-data-split back to %s, hds-thresh "
-				    "%u", pfx, tds_name(s->old_tds), s->old_thresh);
-			else
-				say(s, "%stcp-data-split back to %s", pfx,
-				    tds_name(s->old_tds));
+			say(s, "%stcp-data-split back to %s", pfx,
+			    tds_name(s->old_tds));
 		}
 	}
 #undef NOTE_ERR
@@ -607,23 +696,84 @@ DMT_EXPORT void dmt_nic_setup_free(struct dmt_nic_setup *s)
 
 /* ---- apply ---- */
 
+/* Read a whole journal (at most DMT_JOURNAL_MAX_SIZE + 1 bytes, so that
+ * the parser sees an oversized one). 1 with *buf, 0 when there is none,
+ * or -errno. */
+static int journal_read(const char *path, char **buf, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *b = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	*buf = NULL;
+	*len = 0;
+	if (fd < 0)
+		return errno == ENOENT ? 0 : dmt_neg_errno();
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap || !b) {
+			char *nb;
+
+			if (b)
+				cap *= 2;
+			nb = realloc(b, cap + 1);
+			if (!nb) {
+				free(b);
+				close(fd);
+				return -ENOMEM;
+			}
+			b = nb;
+		}
+		r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int ret = dmt_neg_errno();
+			free(b);
+			close(fd);
+			return ret;
+		}
+		if (r == 0 || n + (size_t)r > DMT_JOURNAL_MAX_SIZE) {
+			n += (size_t)r;
+			break;
+		}
+		n += (size_t)r;
+	}
+	close(fd);
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 1;
+}
+
 static int check_journal(struct dmt_nic_setup *s)
 {
-	FILE *f = fopen(s->jpath, "re");
-	unsigned long long start = 0;
-	char line[256];
-	int pid = 0;
+	struct dmt_journal j;
+	struct dmt_error e;
+	size_t len;
+	char *text;
+	int ret = journal_read(s->jpath, &text, &len);
 
-	if (!f)
+	if (ret == 0)
 		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "pid %d %llu", &pid, &start) == 2)
-			break;
-	fclose(f);
-	if (owner_alive(pid, start))
+	if (ret < 0)
+		return dmt_err_set(&s->err, -EEXIST, "a previous run left a "
+				   "journal on %s that cannot be read (%s: %s): "
+				   "check it, then run 'devmemtcp setup --restore "
+				   "%s'", s->ifname, s->jpath, dmt_strerror(ret),
+				   s->ifname);
+	ret = dmt_journal_parse(text, len, s->jpath, s->ifname, s->ifindex, &j, &e);
+	free(text);
+	if (ret < 0)
+		return dmt_err_set(&s->err, -EEXIST, "a previous run left a "
+				   "journal on %s that cannot be used: %s",
+				   s->ifname, e.message);
+	dmt_journal_fini(&j);
+	if (owner_alive(j.pid, j.start))
 		return dmt_err_set(&s->err, -EBUSY, "%s is being set up by "
 				   "process %d (journal %s): stop it first; it "
-				   "restores the NIC when it exits", s->ifname, pid,
+				   "restores the NIC when it exits", s->ifname, j.pid,
 				   s->jpath);
 	return dmt_err_set(&s->err, -EEXIST, "a previous run left changes on "
 			   "%s (journal %s): run 'devmemtcp setup --restore %s' "
@@ -670,6 +820,49 @@ static void rule_text(const struct dmt_flow_rule *r, char *out, size_t len)
 		 ntohs(r->dst_port), r->queue);
 }
 
+/* The driver refused header split because HW-GRO is off (mlx5: "TCP-data-
+ * split is not supported when GRO HW is disabled"). */
+static bool wants_gro(const struct dmt_ctx *c)
+{
+	return strcasestr(c->err.extack, "GRO") != NULL;
+}
+
+/* Turn rx-gro-hw on, journalled: 1 when it was turned on, 0 when it was
+ * already on (nothing to retry), or -errno. */
+static int step_gro(struct dmt_nic_setup *s)
+{
+	bool on = false, fixed = false;
+	int ret;
+
+	ret = s->ops->feature_get(s->ou, s->ctx, s->ifindex, GRO_HW_FEATURE, &on,
+				  &fixed);
+	if (ret < 0)
+		return fail_from_ctx(s, ret);
+	if (on)
+		return 0;
+	if (fixed)
+		return dmt_err_set(&s->err, -EOPNOTSUPP, "%s accepts header split "
+			"only with HW-GRO, and rx-gro-hw is fixed off: devmem RX "
+			"is not possible with this firmware/configuration",
+			s->ifname);
+	ret = jlog(s, "feature " GRO_HW_FEATURE " 0");
+	if (ret < 0)
+		return ret;
+	ret = s->ops->feature_set(s->ou, s->ctx, s->ifindex, GRO_HW_FEATURE, true);
+	if (ret < 0)
+		return fail_from_ctx(s, ret);
+	s->did_gro = true;
+	say(s, "changed: rx-gro-hw off -> on (the driver accepts header split "
+	    "only with HW-GRO)");
+	return 1;
+}
+
+/*
+ * Header split is always set explicitly, as ncdevmem does: rings-get
+ * reports what the driver does (fbnic always "on", bnxt whenever its HDS
+ * flag is set, mlx5 whenever HW-GRO is on), while bind-rx checks what was
+ * configured (the kernel's hds_config), which may still be "auto".
+ */
 static int step_hds(struct dmt_nic_setup *s, bool dry)
 {
 	const struct dmt_rings *r = &s->rings;
@@ -677,16 +870,16 @@ static int step_hds(struct dmt_nic_setup *s, bool dry)
 	int64_t th = known && r->has_hds_thresh ? 0 : -1;
 	int ret;
 
-	if (known && r->has_tcp_data_split &&
-	    r->tcp_data_split == DMT_ETHTOOL_TCP_DATA_SPLIT_ENABLED &&
-	    (!r->has_hds_thresh || !r->hds_thresh)) {
-		say(s, "header split: already on%s", r->has_hds_thresh ?
-		    ", hds-thresh 0" : "");
-		return 0;
-	}
 	if (dry) {
-		say(s, "would turn tcp-data-split on%s", th == 0 ?
-		    " and set hds-thresh 0" : "");
+		bool gro = true, fixed;
+
+		say(s, "would set tcp-data-split on%s (explicitly: bind-rx checks "
+		    "the configured value, not what rings-get reports)", th == 0 ?
+		    " and hds-thresh 0" : "");
+		if (s->ops->feature_get(s->ou, s->ctx, s->ifindex, GRO_HW_FEATURE,
+					&gro, &fixed) == 0 && !gro)
+			say(s, "would turn rx-gro-hw on first if the driver needs "
+			    "HW-GRO for header split (mlx5 does)");
 		return 0;
 	}
 	s->old_tds = known && r->has_tcp_data_split ? r->tcp_data_split :
@@ -699,6 +892,19 @@ static int step_hds(struct dmt_nic_setup *s, bool dry)
 		return ret;
 	ret = s->ops->rings_set_hds(s->ou, s->ctx, s->ifindex,
 				    DMT_ETHTOOL_TCP_DATA_SPLIT_ENABLED, th);
+	if (ret == -EINVAL && wants_gro(s->ctx)) {
+		struct dmt_error first = s->ctx->err;
+		int g = step_gro(s);
+
+		if (g < 0)
+			return g;
+		if (g == 0) {
+			dmt_err_copy(&s->ctx->err, &first);
+			return fail_from_ctx(s, ret);
+		}
+		ret = s->ops->rings_set_hds(s->ou, s->ctx, s->ifindex,
+					    DMT_ETHTOOL_TCP_DATA_SPLIT_ENABLED, th);
+	}
 	if (ret < 0)
 		return fail_from_ctx(s, ret);
 	s->did_hds = true;
@@ -953,6 +1159,12 @@ static int step_bind(struct dmt_nic_setup *s, struct dmt_buf *buf, bool dry)
 		q[i] = s->qstart + i;
 	ret = s->ops->bind_rx(s->ou, s->ctx, s->ifindex, buf->dmabuf_fd, q, s->nq,
 			      &s->binding);
+	if (ret == -DMT_ENOTSUPP && dmt_cuda_reexport_plain(buf, &s->err) > 0) {
+		say(s, "bind-rx refused the CUDA dma-buf's PCIe mapping "
+		    "(ENOTSUPP, errno 524): retrying with a plain export");
+		ret = s->ops->bind_rx(s->ou, s->ctx, s->ifindex, buf->dmabuf_fd, q,
+				      s->nq, &s->binding);
+	}
 	if (ret < 0)
 		return fail_from_ctx(s, ret);
 	s->bound = true;
@@ -1042,15 +1254,18 @@ int dmt_nic_restore_ops(struct dmt_ctx *ctx, const char *ifname, int ifindex,
 			struct dmt_error *err)
 {
 	struct dmt_nic_setup *s;
-	unsigned long long start = 0;
-	char *line = NULL;
-	size_t cap = 0;
-	int pid = 0, ret;
-	FILE *f;
+	struct dmt_journal j;
+	char *text;
+	size_t len;
+	int ret;
 
 	dmt_err_clear(err);
 	if (summary && summary_len)
 		summary[0] = '\0';
+	if (!ifname || !ifname[0] || strlen(ifname) >= IF_NAMESIZE)
+		return dmt_err_set(err, -EINVAL, "\"%s\" is not an interface "
+				   "name (1 to %d characters)", ifname ? ifname : "",
+				   IF_NAMESIZE - 1);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return dmt_err_set(err, -ENOMEM, "out of memory");
@@ -1060,7 +1275,7 @@ int dmt_nic_restore_ops(struct dmt_ctx *ctx, const char *ifname, int ifindex,
 	s->jfd = -1;
 	s->restoring = true;
 	s->rxq = -1;
-	snprintf(s->ifname, sizeof(s->ifname), "%s", ifname ? ifname : "");
+	snprintf(s->ifname, sizeof(s->ifname), "%s", ifname);
 	snprintf(s->jdir, sizeof(s->jdir), "%s", journal_dir && journal_dir[0] ?
 		 journal_dir : DEFAULT_JOURNAL_DIR);
 	ret = dmt_nic_journal_path(s->jdir, s->ifname, s->jpath, sizeof(s->jpath));
@@ -1068,68 +1283,51 @@ int dmt_nic_restore_ops(struct dmt_ctx *ctx, const char *ifname, int ifindex,
 		free(s);
 		return dmt_err_set(err, ret, "no valid interface name given");
 	}
-	f = fopen(s->jpath, "re");
-	if (!f) {
-		ret = errno == ENOENT ? 0 : dmt_neg_errno();
-		if (ret)
+	ret = journal_read(s->jpath, &text, &len);
+	if (ret <= 0) {
+		if (ret < 0)
 			dmt_err_set(err, ret, "cannot read %s: %s", s->jpath,
 				    dmt_strerror(ret));
 		free(s);
 		return ret;
 	}
-	while (getline(&line, &cap, f) > 0) {
-		unsigned int a, b, c;
-
-		if (sscanf(line, "pid %d %llu", &pid, &start) == 2)
-			continue;
-		if (sscanf(line, "hds %u %u %u", &a, &b, &c) == 3) {
-			s->did_hds = true;
-			s->old_tds = (uint8_t)a;
-			s->old_has_thresh = b;
-			s->old_thresh = c;
-		} else if (!strncmp(line, "rss ", 4)) {
-			char *p = line + 4, *e;
-			unsigned long n = strtoul(p, &e, 10);
-
-			if (e == p || n > 65536)
-				continue;
-			free(s->old_indir);
-			s->old_indir = calloc(n ? n : 1, sizeof(uint32_t));
-			if (!s->old_indir)
-				continue;
-			for (p = e; s->old_indir_size < n; p = e) {
-				unsigned long v = strtoul(p, &e, 10);
-
-				if (e == p)
-					break;
-				s->old_indir[s->old_indir_size++] = (uint32_t)v;
-			}
-			s->did_rss = s->old_indir_size == n;
-		} else if (sscanf(line, "feature " NTUPLE_FEATURE " %u", &a) == 1) {
-			s->did_feat = a == 0;
-		} else if (sscanf(line, "rule %u", &a) == 1 &&
-			   s->nrules < MAX_RULES) {
-			s->rules[s->nrules++] = a;
-		}
-	}
-	free(line);
-	fclose(f);
-	if (owner_alive(pid, start)) {
-		ret = dmt_err_set(err, -EBUSY, "%s is still being used by process "
-				  "%d, which restores it when it exits: stop it "
-				  "(kill -TERM %d) instead", s->ifname, pid, pid);
-		free(s->old_indir);
+	/* Checked before anything is touched: on any doubt the journal is
+	 * refused, kept, and the sentence says why. */
+	s->ifindex = ifindex > 0 ? ifindex : (int)if_nametoindex(s->ifname);
+	ret = dmt_journal_parse(text, len, s->jpath, s->ifname, s->ifindex, &j,
+				err);
+	free(text);
+	if (ret < 0) {
 		free(s);
 		return ret;
 	}
-	s->ifindex = ifindex > 0 ? ifindex : (int)if_nametoindex(s->ifname);
+	if (owner_alive(j.pid, j.start)) {
+		ret = dmt_err_set(err, -EBUSY, "%s is still being used by process "
+				  "%d, which restores it when it exits: stop it "
+				  "(kill -TERM %d) instead", s->ifname, j.pid, j.pid);
+		dmt_journal_fini(&j);
+		free(s);
+		return ret;
+	}
 	if (s->ifindex <= 0) {
 		ret = dmt_err_set(err, -ENODEV, "%s no longer exists: nothing to "
 				  "restore; remove %s", s->ifname, s->jpath);
-		free(s->old_indir);
+		dmt_journal_fini(&j);
 		free(s);
 		return ret;
 	}
+	s->did_hds = j.did_hds;
+	s->old_tds = j.old_tds;
+	s->old_has_thresh = j.old_has_thresh;
+	s->old_thresh = j.old_thresh;
+	s->did_rss = j.did_rss;
+	s->old_indir = j.old_indir;	/* moved: freed below */
+	s->old_indir_size = j.old_indir_size;
+	j.old_indir = NULL;
+	s->did_feat = j.did_feat;
+	s->did_gro = j.did_gro;
+	memcpy(s->rules, j.rules, sizeof(s->rules));
+	s->nrules = j.nrules;
 	if (s->did_rss) {
 		/* default spread needs the queue count */
 		struct dmt_channels ch;
@@ -1137,7 +1335,12 @@ int dmt_nic_restore_ops(struct dmt_ctx *ctx, const char *ifname, int ifindex,
 		if (ops->channels_get(s->ou, ctx, s->ifindex, &ch) == 0)
 			s->rxq = (int)(ch.rx + ch.combined);
 	}
-	say(s, "journal %s (left by process %d)", s->jpath, pid);
+	say(s, "journal %s (left by process %d, %u change record%s)", s->jpath,
+	    j.pid, j.records, j.records == 1 ? "" : "s");
+	if (j.cut_line)
+		say(s, "line %u (\"%s\") was cut short by a crash while it was "
+		    "written: the change it announces was never made, so it is "
+		    "not undone", j.cut_line, j.cut);
 	ret = undo(s);
 	if (summary && summary_len)
 		snprintf(summary, summary_len, "%s", s->sum ? s->sum : "");

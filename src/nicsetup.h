@@ -26,10 +26,16 @@ struct dmt_nic_ops {
 			  const struct dmt_flow_rule *r, uint32_t loc,
 			  uint32_t *loc_out);
 	int (*ntuple_del)(void *u, struct dmt_ctx *c, int ifx, uint32_t loc);
-	/* bind-rx on a netlink socket the setup owns; unbind closes it */
+	/* bind-rx on a netlink socket the setup owns; unbind closes it. n may
+	 * be 0: the request then goes to the kernel without queues (a check
+	 * that the kernel refuses it). */
 	int (*bind_rx)(void *u, struct dmt_ctx *c, int ifx, int fd,
 		       const uint32_t *q, unsigned int n, uint32_t *id);
 	void (*unbind)(void *u);
+	/* ETHTOOL_MSG_CHANNELS_SET of the RX count: combined when the device
+	 * has combined channels, else rx (NULL: not supported) */
+	int (*channels_set)(void *u, struct dmt_ctx *c, int ifx,
+			    const struct dmt_channels *ch);
 };
 
 /* The ethtool/netdev backend (u: the setup itself). */
@@ -45,6 +51,14 @@ int dmt_nic_restore_ops(struct dmt_ctx *ctx, const char *ifname, int ifindex,
 			const char *journal_dir, const struct dmt_nic_ops *ops,
 			void *user, char *summary, size_t summary_len,
 			struct dmt_error *err);
+/* The backend a setup drives and its user pointer (nicprobe.c). */
+void *dmt_nic_setup_backend(struct dmt_nic_setup *s,
+			    const struct dmt_nic_ops **ops);
+/* dmt_nic_check() with another backend (tests). */
+int dmt_nic_check_ops(struct dmt_ctx *ctx, int ifindex, struct dmt_buf *buf,
+		      int which, const struct dmt_nic_ops *ops, void *user,
+		      const char *journal_dir, char *detail, size_t detail_len);
+
 /* Abandon s without undoing (simulates a crash: the journal stays). */
 void dmt_nic_setup_abandon(struct dmt_nic_setup *s);
 

@@ -51,11 +51,19 @@ static struct dmt_rx *rx_fail(struct dmt_rx *rx, int ret, struct dmt_error *err)
 	return NULL;
 }
 
+/* Control buffers hold whole devmem cmsgs: a multiple of their size, at
+ * least one (a tail that cannot hold one is never used by the kernel). */
+static size_t ctrl_round(size_t n)
+{
+	n -= n % DMT_RX_CMSG_SPACE;
+	return n ? n : DMT_RX_CMSG_SPACE;
+}
+
 static int setup_devmem(struct dmt_rx *rx, size_t ctrl, size_t linear)
 {
 	rx->engine = DMT_ENGINE_DEVMEM;
-	rx->ctrl_size = ctrl;
-	rx->ctrl_max = ctrl > RX_CTRL_MAX ? ctrl : RX_CTRL_MAX;
+	rx->ctrl_size = ctrl_round(ctrl);
+	rx->ctrl_max = ctrl_round(ctrl > RX_CTRL_MAX ? ctrl : RX_CTRL_MAX);
 	rx->linear_size = linear;
 	rx->ctrl = malloc(rx->ctrl_size);
 	if (!rx->linear)
@@ -403,8 +411,8 @@ static void release_all(struct dmt_rx *rx, const struct dmt_frag *frags,
 /* Double the devmem control buffer, up to ctrl_max. true when it grew. */
 static bool ctrl_grow(struct dmt_rx *rx)
 {
-	size_t grow = rx->ctrl_size * 2 < rx->ctrl_max ? rx->ctrl_size * 2 :
-							   rx->ctrl_max;
+	size_t grow = ctrl_round(rx->ctrl_size * 2 < rx->ctrl_max ?
+				 rx->ctrl_size * 2 : rx->ctrl_max);
 	char *p;
 
 	if (rx->ctrl_size >= rx->ctrl_max || !(p = realloc(rx->ctrl, grow)))
@@ -421,6 +429,7 @@ static ssize_t recv_devmem(struct dmt_rx *rx, struct dmt_frag *frags,
 		.binding = rx->binding,
 		.base = rx->buf->dmabuf_off,
 		.size = rx->buf->size,
+		.dmabuf_size = rx->buf->dmabuf_size,
 		.devmem_expected = !rx->auto_engine,
 	};
 	struct dmt_rx_parse_res res;
@@ -432,7 +441,7 @@ static ssize_t recv_devmem(struct dmt_rx *rx, struct dmt_frag *frags,
 
 	/* Every cmsg is one fragment and a dmabuf cmsg one token: the
 	 * control buffer bounds both (the kernel stops at a cmsg that does
-	 * not fit, since 6.15). */
+	 * not fit, with ETOOSMALL; every devmem kernel since 6.12 does). */
 	slots = rx->max_outstanding - rx->outstanding;
 	if (slots > max)
 		slots = max;
@@ -493,8 +502,9 @@ retry:
 			return rx_fail_set(rx, -EMSGSIZE, "recvmsg: MSG_CTRUNC: "
 				"the kernel truncated the devmem cmsgs, %llu of %zd "
 				"bytes have no fragment record and are lost; the "
-				"control buffer is now %zu bytes (kernels before "
-				"6.15 truncate instead of stopping)",
+				"control buffer is now %zu bytes (devmem kernels "
+				"stop with ETOOSMALL instead of truncating; this "
+				"kernel did not)",
 				(unsigned long long)((uint64_t)n - acc), n,
 				rx->ctrl_size);
 		}
@@ -679,10 +689,13 @@ static int gather_check(struct dmt_rx *rx, const struct dmt_frag *frags,
 					"fragment %u [%llu, +%u) is outside the "
 					"linear area", i,
 					(unsigned long long)f->off, f->len);
-		} else if (!dmt_buf_range_ok(rx->buf, f->off, f->len)) {
+		} else if (f->off > dmt_buf_read_span(rx->buf) ||
+			   f->len > dmt_buf_read_span(rx->buf) - f->off) {
 			return rx_fail_set(rx, -EINVAL, "gather: fragment %u "
-				"[%llu, +%u) is outside the %zu-byte buffer", i,
-				(unsigned long long)f->off, f->len, rx->buf->size);
+				"[%llu, +%u) is outside the %llu bytes of the "
+				"dma-buf this buffer can read", i,
+				(unsigned long long)f->off, f->len,
+				(unsigned long long)dmt_buf_read_span(rx->buf));
 		}
 		*total += f->len;
 	}
@@ -721,7 +734,7 @@ DMT_EXPORT ssize_t dmt_rx_gather(struct dmt_rx *rx, const struct dmt_frag *frags
 		} else if (direct) {
 			memcpy(d, (const char *)rx->buf->map + f->off, f->len);
 		} else {
-			ret = dmt_buf_read(rx->buf, f->off, d, f->len);
+			ret = dmt_buf_read_any(rx->buf, f->off, d, f->len);
 			if (ret < 0) {
 				dmt_err_copy(&rx->err, &rx->buf->err);
 				return ret;
@@ -775,7 +788,7 @@ DMT_EXPORT ssize_t dmt_rx_gather_buf(struct dmt_rx *rx,
 				uint32_t c = f->len - done < RX_SCRATCH ?
 					     f->len - done : RX_SCRATCH;
 
-				ret = dmt_buf_read(rx->buf, f->off + done,
+				ret = dmt_buf_read_any(rx->buf, f->off + done,
 						   rx->scratch, c);
 				if (ret >= 0)
 					ret = dmt_buf_write(dst, dst_off + pos + done,

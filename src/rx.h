@@ -25,7 +25,9 @@
 struct dmt_rx_parse_cfg {
 	uint32_t binding;	/* our binding id; every dmabuf frag must carry it */
 	uint64_t base;		/* buffer's offset inside the dma-buf */
-	uint64_t size;		/* buffer size: frags must lie in [base, base+size) */
+	uint64_t size;		/* buffer size */
+	uint64_t dmabuf_size;	/* the dma-buf's real size: frags must lie in
+				 * [base, dmabuf_size); 0: base + size */
 	uint64_t linear_off;	/* where this call's linear bytes start in the
 				 * linear area (normally 0) */
 	bool devmem_expected;	/* data without any devmem cmsg is an error */

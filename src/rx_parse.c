@@ -26,6 +26,9 @@ int dmt_rx_parse(const struct msghdr *msg, size_t ret,
 {
 	const size_t dlen = CMSG_LEN(sizeof(struct dmt_uapi_dmabuf_cmsg));
 	uint64_t lin = cfg->linear_off;
+	/* the NIC fills the whole dma-buf, not just the requested size */
+	const uint64_t limit = cfg->dmabuf_size ? cfg->dmabuf_size :
+			       cfg->base + cfg->size;
 	struct cmsghdr *cm;
 	int err = 0;
 
@@ -91,15 +94,20 @@ int dmt_rx_parse(const struct msghdr *msg, size_t ret,
 				"another process; fix the ntuple rule (devmemtcp "
 				"setup) or bind those queues", d.dmabuf_id,
 				cfg->binding);
-		} else if (d.frag_offset < cfg->base ||
-			   d.frag_offset - cfg->base > cfg->size ||
-			   d.frag_size > cfg->size - (d.frag_offset - cfg->base)) {
-			err = steering(e, "fragment [%llu, +%u) lies outside the "
-				"%llu-byte buffer at dma-buf offset %llu: the "
-				"binding uses another dma-buf than this receiver's "
-				"buffer", (unsigned long long)d.frag_offset,
-				d.frag_size, (unsigned long long)cfg->size,
+		} else if (d.frag_offset < cfg->base) {
+			err = steering(e, "fragment [%llu, +%u) lies before this "
+				"receiver's buffer, which starts at dma-buf offset "
+				"%llu: it cannot be addressed relative to the buffer; "
+				"bind the dma-buf from its start",
+				(unsigned long long)d.frag_offset, d.frag_size,
 				(unsigned long long)cfg->base);
+		} else if (d.frag_offset > limit ||
+			   d.frag_size > limit - d.frag_offset) {
+			err = steering(e, "fragment [%llu, +%u) lies outside the "
+				"%llu-byte dma-buf: the binding uses another dma-buf "
+				"than this receiver's buffer",
+				(unsigned long long)d.frag_offset, d.frag_size,
+				(unsigned long long)limit);
 		}
 	}
 done:

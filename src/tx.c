@@ -1,17 +1,22 @@
 // SPDX-License-Identifier: MIT
 /* TX object: engine selection, the send loop (validation, partial sends,
  * ENOBUFS), completion reaping and region tracking. */
+#include <linux/capability.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "netdev.h"
+#include "gpu.h"
 #include "tx.h"
 #include "uapi.h"
 
@@ -77,6 +82,25 @@ static uint64_t now_ms(void)
 }
 
 /* ---- shared helpers for engines ---- */
+
+uint64_t dmt_memlock_limit(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	struct rlimit rl;
+
+	/* The kernel skips the accounting for CAP_IPC_LOCK (in the initial
+	 * user namespace: a namespaced root still meets the limit, and the
+	 * send path's retries cover that case). */
+	if (syscall(SYS_capget, &h, d) == 0 &&
+	    (d[CAP_TO_INDEX(CAP_IPC_LOCK)].effective & CAP_TO_MASK(CAP_IPC_LOCK)))
+		return UINT64_MAX;
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return UINT64_MAX;
+	return (uint64_t)rl.rlim_cur;
+}
 
 int dmt_tx_wait_fd(struct dmt_tx *tx, short events, int timeout_ms)
 {
@@ -329,6 +353,8 @@ static struct dmt_tx *tx_alloc(struct dmt_ctx *ctx, struct dmt_buf *buf,
 	tx->nonblock = DMT_OPTS_GET(opts, nonblock, 0);
 	tx->uring_depth = DMT_OPTS_GET(opts, uring_depth, 8);
 	tx->reap_batch = DMT_REAP_BATCH;
+	tx->memlock = dmt_memlock_limit();
+	tx->enobufs_giveup_ms = DMT_ENOBUFS_GIVEUP_MS;
 	tx->max_outstanding = DMT_OPTS_GET(opts, max_outstanding, 512);
 	tx->auto_copy_min = DMT_OPTS_GET(opts, auto_copy_min, 0);
 	if (!tx->auto_copy_min)
@@ -371,6 +397,7 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 		      char *why, size_t whylen)
 {
 	char ifn[IF_NAMESIZE];
+	bool bound_dev = false;
 	int ret;
 
 	if (tx->buf->dmabuf_fd < 0) {
@@ -398,7 +425,27 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 		}
 	}
 	dmt_ifname(tx->ifindex, ifn);
-	if (ifname && ifname[0] && dst) {
+	/* The kernel's only check is that the socket's route leaves through
+	 * the binding's device (dst_dev != binding->dev). A socket bound to
+	 * the named device (SO_BINDTODEVICE) routes through it whatever the
+	 * main table says, so the route check applies only to a socket that
+	 * is not bound to it. */
+	if (ifname && ifname[0] && !bind_dev) {
+		/* a socket handed over: already bound to the device? */
+		int bi = 0;
+		socklen_t bl = sizeof(bi);
+
+		bound_dev = getsockopt(tx->fd, SOL_SOCKET, SO_BINDTOIFINDEX, &bi,
+				       &bl) == 0 && bi == tx->ifindex;
+	} else if (ifname && ifname[0] &&
+		   setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, ifn,
+			      (socklen_t)strlen(ifn) + 1) == 0) {
+		bound_dev = true;
+	} else if (ifname && ifname[0]) {
+		dmt_log(tx->ctx, DMT_LOG_WARN, "SO_BINDTODEVICE %s: %s (continuing;"
+			" the route check applies)", ifn, strerror(errno));
+	}
+	if (ifname && ifname[0] && dst && !bound_dev) {
 		int oif = 0;
 		if (dmt_route_egress(tx->ctx, dst, dstlen, &oif) == 0 &&
 		    oif != tx->ifindex) {
@@ -413,6 +460,16 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 		}
 	}
 	ret = dmt_bind_tx(tx->ctx, tx->ifindex, tx->buf->dmabuf_fd, &tx->binding);
+	if (ret == -DMT_ENOTSUPP &&
+	    dmt_cuda_reexport_plain(tx->buf, &tx->err) > 0) {
+		dmt_log(tx->ctx, DMT_LOG_INFO, "%s: bind-tx refused the CUDA "
+			"dma-buf's PCIe mapping (ENOTSUPP); retrying with a plain "
+			"export", ifn);
+		ret = dmt_bind_tx(tx->ctx, tx->ifindex, tx->buf->dmabuf_fd,
+				  &tx->binding);
+	}
+	if (ret < 0 && bound_dev && bind_dev)	/* fallbacks route freely */
+		setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, "", 0);
 	if (ret < 0) {
 		dmt_err_copy(&tx->err, &tx->ctx->err);
 		if (ret == -EOPNOTSUPP)
@@ -425,8 +482,9 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 				   dmt_strerror(ret));
 		return ret;
 	}
-	if (bind_dev && setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, ifn,
-				   (socklen_t)strlen(ifn) + 1) < 0)
+	if (bind_dev && !bound_dev && (!ifname || !ifname[0]) &&
+	    setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, ifn,
+		       (socklen_t)strlen(ifn) + 1) < 0)
 		dmt_log(tx->ctx, DMT_LOG_WARN, "SO_BINDTODEVICE %s: %s (continuing;"
 			" the route check still applies)", ifn, strerror(errno));
 	tx->eng = &dmt_engine_devmem;
@@ -525,10 +583,24 @@ static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
 			"the %s buffer has no CPU mapping, so only devmem or the "
 			"staged engine can send from it%s%s",
 			dmt_buf_kind_name(tx->buf->kind), why[0] ? ": " : "", why);
+	tx->want_auto = want == DMT_ENGINE_AUTO;
+	/* Zero-copy sends pin their pages against RLIMIT_MEMLOCK until the
+	 * peer ACKs them: under a small limit they would stall on every
+	 * send, so AUTO copies instead and says why. */
+	if (want == DMT_ENGINE_AUTO && tx->memlock < DMT_ZC_MEMLOCK_MIN)
+		add_reason(tx, why, sizeof(why), "zero-copy skipped: the "
+			   "locked-memory limit (ulimit -l, RLIMIT_MEMLOCK) is "
+			   "%llu KiB, below the %llu KiB zero-copy sends need to "
+			   "pin their pages: raise it or grant CAP_IPC_LOCK",
+			   (unsigned long long)tx->memlock >> 10,
+			   DMT_ZC_MEMLOCK_MIN >> 10);
 	for (unsigned int i = 0; i < ARRAY_SIZE(fallbacks); i++) {
 		const struct dmt_tx_engine *e = fallbacks[i];
 
 		if (want != DMT_ENGINE_AUTO && want != e->id)
+			continue;
+		if (want == DMT_ENGINE_AUTO && e->tracks &&
+		    tx->memlock < DMT_ZC_MEMLOCK_MIN)
 			continue;
 		tx->eng = e;
 		tx->reason[0] = '\0';
@@ -591,12 +663,72 @@ static int tx_ready(struct dmt_tx *tx)
 		return dmt_err_set(&tx->err, -ENOMEM, "out of memory");
 	/* devmem iov_base carries offsets into the dma-buf; the CPU engines
 	 * carry pointers into the mapping. */
+	/* Pinned pages count against RLIMIT_MEMLOCK (per user, for all its
+	 * processes): each send costs its pages plus 2, so keep one send
+	 * within half the limit, room for two in flight. */
+	if ((tx->eng->id == DMT_ENGINE_URING ||
+	     tx->eng->id == DMT_ENGINE_ZEROCOPY) && tx->memlock != UINT64_MAX) {
+		uint64_t pg = dmt_page_size(), pages = tx->memlock / pg;
+
+		tx->zc_cap = pages / 2 > 3 ? (pages / 2 - 2) * pg : pg;
+		tx->zc_cap_max = tx->zc_cap;
+	}
 	tx->iov_base_addr = tx->eng->id == DMT_ENGINE_DEVMEM ?
 		(uintptr_t)tx->buf->dmabuf_off :
 		tx->eng->id == DMT_ENGINE_STAGED ? 0 : (uintptr_t)tx->buf->map;
 	dmt_log(tx->ctx, DMT_LOG_INFO, "tx engine %s: %s",
 		dmt_engine_name(tx->eng->id), tx->reason);
 	return 0;
+}
+
+/*
+ * connect(), bounded by timeout_ms when > 0: non-blocking connect, poll for
+ * the handshake (a signal does not end the wait early), then blocking
+ * again. 0 or -errno; -ETIMEDOUT when the deadline passed.
+ */
+static int connect_bounded(int fd, const struct sockaddr *dst,
+			   socklen_t dstlen, int timeout_ms)
+{
+	uint64_t deadline;
+	int fl, ret, e = 0;
+	socklen_t el = sizeof(e);
+
+	if (timeout_ms <= 0) {
+		while ((ret = connect(fd, dst, dstlen)) < 0 && errno == EINTR)
+			;
+		return ret < 0 ? -errno : 0;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	deadline = now_ms() + (uint64_t)timeout_ms;
+	ret = connect(fd, dst, dstlen) < 0 ? -errno : 0;
+	while (ret == -EINPROGRESS || ret == -EINTR) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		uint64_t now = now_ms();
+		int n;
+
+		if (now >= deadline) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		n = poll(&p, 1, (int)(deadline - now));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			break;
+		}
+		if (n == 0)
+			continue;	/* the deadline check ends it */
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
+			ret = -errno;
+		else
+			ret = e ? -e : 0;
+	}
+	if (fcntl(fd, F_SETFL, fl) < 0 && !ret)
+		ret = -errno;
+	return ret;
 }
 
 DMT_EXPORT struct dmt_tx *dmt_tx_connect(struct dmt_ctx *ctx,
@@ -638,9 +770,16 @@ DMT_EXPORT struct dmt_tx *dmt_tx_connect(struct dmt_ctx *ctx,
 			    dmt_strerror(ret));
 		return tx_fail(tx, ret, err);
 	}
-	while ((ret = connect(tx->fd, dst, dstlen)) < 0 && errno == EINTR)
-		;
+	ret = connect_bounded(tx->fd, dst, dstlen,
+			      DMT_OPTS_GET(opts, connect_timeout_ms, 0));
+	if (ret == -ETIMEDOUT && DMT_OPTS_GET(opts, connect_timeout_ms, 0) > 0) {
+		dmt_err_set(&tx->err, ret, "connect failed: no answer from the "
+			    "server within %d ms: is the address right and the "
+			    "host up?", DMT_OPTS_GET(opts, connect_timeout_ms, 0));
+		return tx_fail(tx, ret, err);
+	}
 	if (ret < 0) {
+		errno = -ret;
 		ret = dmt_neg_errno();
 		dmt_err_set(&tx->err, ret, "connect failed: %s%s", dmt_strerror(ret),
 			    ret == -ECONNREFUSED ? ": is the server listening?" : "");
@@ -886,6 +1025,61 @@ static const struct dmt_tx_engine *engine_for(struct dmt_tx *tx, uint64_t total)
 	return &dmt_engine_copy;
 }
 
+/* The send path met err after queueing sent bytes: return the bytes now
+ * and keep the error (its sentence stays in the last error) for the next
+ * call, as a socket does; with nothing queued, the error now. */
+static ssize_t send_result(struct dmt_tx *tx, uint64_t sent, int err)
+{
+	if (err < 0 && err != -EAGAIN && !tx->err.message[0])
+		dmt_err_set(&tx->err, err, "%s send: %s",
+			    dmt_engine_name(tx->eng->id), dmt_strerror(err));
+	if (!sent)
+		return (ssize_t)dmt_ret(err);
+	if (err < 0 && err != -EAGAIN)
+		tx->pending_err = err;
+	return (ssize_t)sent;
+}
+
+/* ENOBUFS (or the uring engine's ENOMEM) that did not clear: name the
+ * limit that ran out and how to raise it. */
+static int explain_pinned(struct dmt_tx *tx, const struct dmt_tx_engine *eng,
+			  uint64_t batch)
+{
+	uint64_t pg = dmt_page_size(), need, rec;
+	unsigned int secs = (tx->enobufs_giveup_ms + 999) / 1000;
+
+	if (tx->memlock == UINT64_MAX || eng->id == DMT_ENGINE_DEVMEM)
+		return dmt_err_set(&tx->err, -ENOBUFS, "%s send: ENOBUFS for %u "
+			"s with no completions: socket option memory for "
+			"zero-copy notifications ran out; raise "
+			"net.core.optmem_max", dmt_engine_name(eng->id), secs);
+	need = ((batch + pg - 1) / pg + 2) * pg;
+	rec = 2 * need > DMT_ZC_MEMLOCK_MIN ? 2 * need : DMT_ZC_MEMLOCK_MIN;
+	if (rec <= tx->memlock)
+		rec = 2 * tx->memlock;
+	if (need > tx->memlock)
+		return dmt_err_set(&tx->err, tx->lock_err ? tx->lock_err : -ENOBUFS,
+			"%s send: the locked-memory limit (ulimit -l, "
+			"RLIMIT_MEMLOCK) of %llu KiB is below the %llu KiB the "
+			"kernel pins for one send of %llu bytes; raise it to %llu "
+			"KiB or more, grant CAP_IPC_LOCK, or use the copy engine",
+			dmt_engine_name(eng->id),
+			(unsigned long long)tx->memlock >> 10,
+			(unsigned long long)need >> 10, (unsigned long long)batch,
+			(unsigned long long)rec >> 10);
+	return dmt_err_set(&tx->err, tx->lock_err ? tx->lock_err : -ENOBUFS,
+		"%s send: the kernel refused for %u s to pin %llu KiB: the "
+		"locked-memory limit (ulimit -l, RLIMIT_MEMLOCK) of %llu KiB, "
+		"shared by all processes of this user, is used up%s; raise it "
+		"to %llu KiB or more, grant CAP_IPC_LOCK, or use the copy "
+		"engine", dmt_engine_name(eng->id), secs,
+		(unsigned long long)need >> 10,
+		(unsigned long long)tx->memlock >> 10,
+		eng->id == DMT_ENGINE_ZEROCOPY ?
+		" (or net.core.optmem_max ran out)" : "",
+		(unsigned long long)rec >> 10);
+}
+
 DMT_EXPORT ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
 			       unsigned int nseg)
 {
@@ -894,6 +1088,13 @@ DMT_EXPORT ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
 	unsigned int si = 0;
 	int ret;
 
+	if (tx->pending_err) {
+		/* met after the previous call had queued bytes; its
+		 * sentence is still in the last error */
+		ret = tx->pending_err;
+		tx->pending_err = 0;
+		return (ssize_t)dmt_ret(ret);
+	}
 	dmt_err_clear(&tx->err);
 	ret = validate_segs(tx, segs, nseg, &total);
 	if (ret < 0)
@@ -905,16 +1106,21 @@ DMT_EXPORT ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
 	if (eng != tx->eng)
 		tx->st.copy_sends++;
 	while (si < nseg) {
+		uint64_t cap = eng->tracks && tx->zc_cap ? tx->zc_cap : UINT64_MAX;
+		uint64_t batch = 0;
 		unsigned int n = 0;
-		size_t batch = 0;
 		ssize_t r;
 
-		/* Build up to max_iov iovecs from (si, pos). */
-		for (unsigned int k = si; k < nseg && n < tx->scratch_cap; k++, n++) {
+		/* Build up to max_iov iovecs from (si, pos), at most cap
+		 * bytes (the locked-memory limit). */
+		for (unsigned int k = si; k < nseg && n < tx->scratch_cap &&
+					  batch < cap; k++, n++) {
 			uint64_t o = segs[k].off + (k == si ? pos : 0);
 			uint64_t l = segs[k].len - (k == si ? pos : 0);
+			if (l > cap - batch)
+				l = cap - batch;
 			tx->iov[n].iov_base = (void *)(tx->iov_base_addr + (uintptr_t)o);
-			tx->iov[n].iov_len = l;
+			tx->iov[n].iov_len = (size_t)l;
 			batch += l;
 		}
 		/* The tracker is full: wait for completions (bounded memory,
@@ -922,15 +1128,15 @@ DMT_EXPORT ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
 		if (eng->tracks && !dmt_ztrack_room(&tx->zt, n)) {
 			ret = tx->eng->reap(tx, tx->nonblock ? 0 : 100);
 			if (ret < 0)
-				return sent ? (ssize_t)sent : dmt_ret(ret);
+				return send_result(tx, sent, ret);
 			if (dmt_ztrack_room(&tx->zt, n))
 				continue;
 			if (tx->nonblock)
-				return sent ? (ssize_t)sent : dmt_ret(-EAGAIN);
+				return send_result(tx, sent, -EAGAIN);
 			if (!full_since)
 				full_since = now_ms();
 			else if (now_ms() - full_since > DMT_FULL_GIVEUP_MS)
-				return sent ? (ssize_t)sent : dmt_ret(dmt_err_set(
+				return send_result(tx, sent, dmt_err_set(
 					&tx->err, -ETIMEDOUT, "%u sends await their "
 					"completion for 30 s (is the peer reading?)",
 					dmt_tx_outstanding(tx)));
@@ -939,13 +1145,17 @@ DMT_EXPORT ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
 		full_since = 0;
 		r = eng->sendv(tx, tx->iov, n, tx->nonblock);
 		if (r > 0) {
-			size_t left = (size_t)r;
+			uint64_t left = (uint64_t)r;
 
 			enobufs_since = 0;
+			tx->enobufs_wait = false;
 			sent += (uint64_t)r;
 			tx->st.bytes += (uint64_t)r;
-			if ((size_t)r < batch)
+			if ((uint64_t)r < batch)
 				tx->st.partial++;
+			else if (cap == tx->zc_cap && tx->zc_cap < tx->zc_cap_max)
+				tx->zc_cap = 2 * tx->zc_cap < tx->zc_cap_max ?
+					     2 * tx->zc_cap : tx->zc_cap_max;
 			while (left) { /* advance (si, pos) by r bytes */
 				uint64_t rem = segs[si].len - pos;
 				if (left >= rem) {
@@ -963,7 +1173,7 @@ DMT_EXPORT ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
 				tx->since_reap = 0;
 				ret = tx->eng->reap(tx, 0);
 				if (ret < 0)
-					return dmt_ret(ret);
+					return send_result(tx, sent, ret);
 			}
 			continue;
 		}
@@ -972,31 +1182,74 @@ DMT_EXPORT ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
 		if (r == -EINTR)
 			continue;
 		if (r == -ENOBUFS && eng->tracks) {
-			/* optmem exhausted by outstanding notifications: reap,
+			/* optmem exhausted by outstanding notifications, or
+			 * pinned pages over the locked-memory limit: reap,
 			 * wait a little for ACKs, retry the same bytes. */
-			uint64_t t = now_ms();
+			bool ours = dmt_ztrack_outstanding(&tx->zt) != 0;
+			uint64_t t = now_ms(), pg = dmt_page_size();
+
 			tx->st.enobufs++;
+			if (!ours && tx->memlock != UINT64_MAX &&
+			    eng->id != DMT_ENGINE_DEVMEM) {
+				/* None of our pages is pinned: this send alone
+				 * does not fit in what the limit leaves (other
+				 * processes of this user hold the rest). Try
+				 * smaller sends, then (AUTO) a plain copy. */
+				if (batch > pg) {
+					uint64_t c = batch / 2 / pg * pg;
+					tx->zc_cap = c > pg ? c : pg;
+					continue;
+				}
+				if (tx->want_auto) {
+					if (!tx->memlock_logged) {
+						tx->memlock_logged = true;
+						dmt_log(tx->ctx, DMT_LOG_WARN, "tx auto: "
+							"the locked-memory limit (%llu KiB) "
+							"leaves no room to pin even one page: "
+							"plain send() until it does",
+							(unsigned long long)tx->memlock >> 10);
+					}
+					if (eng == tx->eng)
+						tx->st.copy_sends++;
+					eng = &dmt_engine_copy;
+					continue;
+				}
+				/* one page plus the kernel's 2 spare pages can
+				 * never fit: no point in waiting */
+				if (((batch + pg - 1) / pg + 2) * pg > tx->memlock)
+					return send_result(tx, sent,
+						explain_pinned(tx, eng, batch));
+			}
+			if (ours && tx->nonblock) {
+				/* the caller's loop waits for the completions */
+				ret = tx->eng->reap(tx, 0);
+				if (ret < 0)
+					return send_result(tx, sent, ret);
+				if (ret > 0)
+					continue;
+				tx->enobufs_wait = true;
+				return send_result(tx, sent, -EAGAIN);
+			}
 			if (!enobufs_since)
 				enobufs_since = t;
-			else if (t - enobufs_since > DMT_ENOBUFS_GIVEUP_MS)
-				return dmt_ret(sent ? (ssize_t)sent :
-					dmt_err_set(&tx->err, -ENOBUFS, "send: ENOBUFS "
-					"for 10 s with no completions: raise "
-					"net.core.optmem_max"));
-			ret = tx->eng->reap(tx, dmt_ztrack_outstanding(&tx->zt) ?
-					    DMT_ENOBUFS_WAIT_MS : 0);
+			else if (t - enobufs_since > tx->enobufs_giveup_ms)
+				return send_result(tx, sent,
+						   explain_pinned(tx, eng, batch));
+			ret = tx->eng->reap(tx, ours ? DMT_ENOBUFS_WAIT_MS : 0);
 			if (ret < 0)
-				return dmt_ret(ret);
-			if (!dmt_ztrack_outstanding(&tx->zt))
+				return send_result(tx, sent, ret);
+			if (!ours && tx->memlock != UINT64_MAX)
+				poll(NULL, 0, 10);	/* others must unpin */
+			else if (!ours)
 				dmt_tx_wait_fd(tx, POLLOUT, 1);
 			continue;
 		}
 		if (r == -EAGAIN) {
 			if (tx->nonblock)
-				return sent ? (ssize_t)sent : dmt_ret(-EAGAIN);
+				return send_result(tx, sent, -EAGAIN);
 			ret = dmt_tx_wait_fd(tx, POLLOUT, 1000);
 			if (ret < 0)
-				return dmt_ret(ret);
+				return send_result(tx, sent, ret);
 			if (tx->eng->tracks)
 				tx->eng->reap(tx, 0);
 			continue;
@@ -1005,7 +1258,7 @@ DMT_EXPORT ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
 		 * device copy) keeps its sentence. */
 		if (tx->err.err != (int)r || !tx->err.message[0])
 			explain_send_err(tx, eng, (int)r);
-		return sent ? (ssize_t)sent : dmt_ret((int)r);
+		return send_result(tx, sent, (int)r);
 	}
 	return (ssize_t)sent;
 }
@@ -1014,7 +1267,11 @@ DMT_EXPORT ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
 
 DMT_EXPORT int dmt_tx_reap(struct dmt_tx *tx)
 {
-	return dmt_ret(tx->eng->reap(tx, 0));
+	int ret = tx->eng->reap(tx, 0);
+
+	if (ret > 0)
+		tx->enobufs_wait = false;
+	return dmt_ret(ret);
 }
 
 DMT_EXPORT int dmt_tx_region_busy(const struct dmt_tx *tx, uint64_t off,
@@ -1091,7 +1348,8 @@ DMT_EXPORT short dmt_tx_poll_events(const struct dmt_tx *tx)
 	bool on_socket = dmt_tx_completion_fd(tx, &ev) == tx->fd;
 	/* With the tracker full only completions let a send proceed. */
 	bool full = tx->eng && tx->eng->tracks &&
-		    !dmt_ztrack_room(&tx->zt, tx->scratch_cap);
+		    (!dmt_ztrack_room(&tx->zt, tx->scratch_cap) ||
+		     (tx->enobufs_wait && dmt_ztrack_outstanding(&tx->zt)));
 
 	return (short)((full ? 0 : POLLOUT) |
 		       (on_socket && dmt_ztrack_outstanding(&tx->zt) ? POLLERR : 0));

@@ -60,6 +60,22 @@ struct dmt_tx {
 	uint64_t auto_zc_min;		/* AUTO: plain send() below this size
 					 * (0: never) */
 	bool auto_copy_logged;
+	bool want_auto;			/* the caller asked for AUTO */
+	uint64_t memlock;		/* RLIMIT_MEMLOCK in bytes as it applies
+					 * to pinned zero-copy pages; UINT64_MAX:
+					 * unlimited or CAP_IPC_LOCK */
+	uint64_t zc_cap;		/* bytes per zero-copy send syscall
+					 * under that limit (0: no cap) */
+	uint64_t zc_cap_max;		/* what zc_cap grows back to */
+	bool memlock_logged;
+	int lock_err;			/* the engine's own errno for the last
+					 * locked-memory refusal (uring: ENOMEM) */
+	bool enobufs_wait;		/* nonblock: ENOBUFS returned -EAGAIN;
+					 * only a completion lets sends go on */
+	int pending_err;		/* an error met after bytes were queued:
+					 * the next dmt_tx_send() returns it */
+	unsigned int enobufs_giveup_ms;	/* ENOBUFS / locked memory: give up
+					 * after this long without progress */
 	unsigned int auto_probe;	/* AUTO: large sends since a zero-copy one */
 	int ifindex;			/* devmem egress device */
 	uint32_t binding;		/* devmem binding id */
@@ -70,7 +86,7 @@ struct dmt_tx {
 	struct dmt_seg *segs;		/* scratch, scratch_cap entries */
 	unsigned int scratch_cap;	/* grows to what sends need, <= max_iov */
 	struct dmt_tx_stats st;
-	char reason[256];
+	char reason[384];
 	struct dmt_error err;
 };
 
@@ -84,5 +100,11 @@ int dmt_tx_track(struct dmt_tx *tx, const struct iovec *iov, unsigned int n,
 		 size_t bytes);
 /* Read the socket error queue (MSG_ERRQUEUE) until empty. */
 int dmt_tx_reap_errqueue(struct dmt_tx *tx, int timeout_ms);
+/* RLIMIT_MEMLOCK in bytes as the kernel applies it to pages pinned by
+ * zero-copy sends and registered io_uring buffers: UINT64_MAX when
+ * unlimited or when the process has CAP_IPC_LOCK (no accounting then). */
+uint64_t dmt_memlock_limit(void);
+/* Below this limit AUTO does not pick a zero-copy engine. */
+#define DMT_ZC_MEMLOCK_MIN (1ull << 20)
 
 #endif

@@ -55,6 +55,7 @@ struct uring_priv {
 	int result;
 	bool early_notif;	/* its notification came before its result */
 	bool early_copied;
+	bool track_failed;	/* ENOMEM of our own tracker, not the kernel's */
 	/* ids of failed requests whose notification is still to come: their
 	 * (empty) records are kept out of the statistics */
 	uint32_t ph[URING_PH_MAX];
@@ -96,12 +97,14 @@ static void on_result(struct dmt_tx *tx, struct uring_priv *p,
 	if (res > 0) {
 		if (dmt_tx_track(tx, p->cur_iov, p->cur_n, (size_t)res) < 0) {
 			p->result = -ENOMEM;
+			p->track_failed = true;
 			return;
 		}
 	} else {
 		/* placeholder so that the coming notification's id matches */
 		if (dmt_ztrack_add(&tx->zt, NULL, 0) < 0) {
 			p->result = -ENOMEM;
+			p->track_failed = true;
 			return;
 		}
 		if (p->nph < URING_PH_MAX)
@@ -250,6 +253,7 @@ again:
 	p->waiting = true;
 	p->got_result = false;
 	p->early_notif = false;
+	p->track_failed = false;
 	prep(tx, p, sqe, iov, n, flags);
 	ret = submit_wait(tx, p);
 	p->waiting = false;
@@ -269,6 +273,13 @@ again:
 	}
 	if (p->result > 0)
 		p->usage_probed = true;
+	if (p->result == -ENOMEM && !p->track_failed) {
+		/* The kernel could not account the pages against
+		 * RLIMIT_MEMLOCK: back-pressure like MSG_ZEROCOPY's ENOBUFS
+		 * (reap, wait, retry); the send path gives up with ENOMEM. */
+		tx->lock_err = -ENOMEM;
+		return -ENOBUFS;
+	}
 	return p->result;
 }
 
@@ -303,7 +314,9 @@ static int ring_open(struct io_uring *ring, unsigned int depth, char *why,
 			 dmt_strerror(ret),
 			 ret == -EPERM ? " (kernel.io_uring_disabled is set)" :
 			 ret == -ENOSYS ? " (kernel built without io_uring)" :
-			 ret == -ENOMEM ? " (locked-memory limit too low)" : "");
+			 ret == -ENOMEM ? " (locked-memory limit, ulimit -l / "
+			 "RLIMIT_MEMLOCK, too low for the rings: raise it or "
+			 "grant CAP_IPC_LOCK)" : "");
 		return ret;
 	}
 	probe = io_uring_get_probe_ring(ring);
@@ -351,11 +364,23 @@ static int uring_setup(struct dmt_tx *tx)
 	p->report_usage = true;
 	/* Register the CPU mapping once: single-segment sends then skip the
 	 * per-request page pinning. Optional: without it SEND_ZC pins pages
-	 * itself (e.g. above the 1 GiB limit or RLIMIT_MEMLOCK). */
+	 * itself (e.g. above the 1 GiB limit). A registered buffer holds its
+	 * pages against RLIMIT_MEMLOCK for the ring's life (and a ring's
+	 * teardown runs late), so under a limit it is registered only when
+	 * it takes at most half of it, leaving the rest to unregistered
+	 * sends and to the user's other processes. */
 	if (tx->buf->map && tx->buf->size && tx->buf->size <= (1UL << 30)) {
 		struct iovec v = { .iov_base = tx->buf->map,
 				   .iov_len = tx->buf->size };
-		p->fixed = io_uring_register_buffers(&p->ring, &v, 1) == 0;
+		uint64_t lim = dmt_memlock_limit();
+
+		if (lim == UINT64_MAX || tx->buf->size <= lim / 2)
+			p->fixed = io_uring_register_buffers(&p->ring, &v, 1) == 0;
+		if (!p->fixed && lim != UINT64_MAX)
+			dmt_log(tx->ctx, DMT_LOG_INFO, "uring: the %zu KiB buffer "
+				"is not registered (locked-memory limit %llu KiB): "
+				"sends pin their pages one by one",
+				tx->buf->size >> 10, (unsigned long long)lim >> 10);
 	}
 	tx->eng_priv = p;
 	return 0;

@@ -5,6 +5,7 @@
  * across calls, mismatch offsets), plus size and address parsing, and the
  * sampled-validation rule (struct sampler) against its own statement.
  */
+#include <net/if.h>
 #include <arpa/inet.h>
 #include <stdint.h>
 
@@ -134,7 +135,18 @@ static void check_parse(void)
 	T_CHECK(parse_addr(NULL, 9, AF_UNSPEC, &ss, &sl) == 0 &&
 		ss.ss_family == AF_INET6, "wildcard");
 	T_CHECK(parse_addr("999.1.1.1", 1, AF_UNSPEC, &ss, &sl) < 0, "bad v4");
-	T_CHECK(parse_addr("example.com", 1, AF_UNSPEC, &ss, &sl) < 0, "name");
+	T_CHECK(parse_addr("bad name!", 1, AF_UNSPEC, &ss, &sl) < 0, "name");
+	T_CHECK(parse_addr("", 1, AF_UNSPEC, &ss, &sl) < 0, "empty");
+	T_CHECK(parse_addr("localhost", 3, AF_INET, &ss, &sl) == 0 &&
+		ss.ss_family == AF_INET, "host name");
+	T_CHECK(!strcmp(addr_str((struct sockaddr *)&ss, a, sizeof(a)),
+			"127.0.0.1:3"), "%s", a);
+	T_CHECK(parse_addr("fe80::1%lo", 7, AF_UNSPEC, &ss, &sl) == 0 &&
+		ss.ss_family == AF_INET6 &&
+		((struct sockaddr_in6 *)&ss)->sin6_scope_id == if_nametoindex("lo"),
+		"scoped IPv6");
+	T_CHECK(!strcmp(addr_str((struct sockaddr *)&ss, a, sizeof(a)),
+			"[fe80::1%lo]:7"), "%s", a);
 	T_CHECK(parse_addr("1.2.3.4", 70000, AF_UNSPEC, &ss, &sl) < 0, "port");
 
 	{

@@ -55,6 +55,7 @@ static struct dmt_doc_if good_if(void)
 	f.channels.combined = f.channels.combined_max = 8;
 	f.rxq = 8;
 	f.ntuple_active = true;
+	f.gro_active = true;	/* mlx5 with header split on has HW-GRO on */
 	f.rss_indir_size = 128;
 	f.q_rx = 8;
 	f.rule_table = 1024;
@@ -155,6 +156,23 @@ int main(void)
 	dmt_doctor_free(d);
 	/* what = 0 means both */
 	d = expect("what 0", &h0, &f0, 0, 1, NULL, 1, NULL);
+	dmt_doctor_free(d);
+
+	/* mlx5 with rx-gro-hw off: setup turns it on (warning, not a blocker);
+	 * fixed off: header split is impossible */
+	f = f0;
+	f.gro_active = false;
+	d = expect("mlx5 gro off", &h0, &f, BOTH, 1, NULL, 1, NULL);
+	T_CHECK(find(d, "rx.gro_hw")->status == DMT_DOCTOR_WARN &&
+		strstr(find(d, "rx.gro_hw")->fix, "turns rx-gro-hw on"), "gro warn");
+	dmt_doctor_free(d);
+	f.gro_fixed = true;
+	d = expect("mlx5 gro fixed off", &h0, &f, BOTH, 1, NULL, 0, "rx-gro-hw");
+	T_CHECK(find(d, "rx.gro_hw")->status == DMT_DOCTOR_FAIL, "gro fail");
+	dmt_doctor_free(d);
+	snprintf(f.driver, sizeof(f.driver), "bnxt_en");
+	d = expect("bnxt gro fixed off", &h0, &f, BOTH, 1, NULL, 1, NULL);
+	T_CHECK(find(d, "rx.gro_hw")->status == DMT_DOCTOR_PASS, "gro n/a");
 	dmt_doctor_free(d);
 
 	/* ---- each single blocking reason ---- */

@@ -17,8 +17,108 @@
 #include "gpu.h"
 #include "helpers.h"
 #include "fake_gpu.h"
+#include "nicsetup.h"
 
 static void (*get_stats)(struct fake_cuda_stats *);
+
+/* A NIC whose bind refuses the PCIe-mapped export with ENOTSUPP (524), as
+ * the NVIDIA driver does on topologies without a direct PCIe path. */
+static int nic_binds;
+static unsigned long long (*last_flags)(void);
+static int n_rings(void *u, struct dmt_ctx *c, int i, struct dmt_rings *r)
+{
+	(void)u; (void)c; (void)i;
+	memset(r, 0, sizeof(*r));
+	return 0;
+}
+static int n_channels(void *u, struct dmt_ctx *c, int i, struct dmt_channels *ch)
+{
+	(void)u; (void)c; (void)i;
+	memset(ch, 0, sizeof(*ch));
+	ch->combined = 4;
+	return 0;
+}
+static int n_feat(void *u, struct dmt_ctx *c, int i, const char *n, bool *a,
+		  bool *f)
+{
+	(void)u; (void)c; (void)i; (void)n;
+	*a = true;
+	*f = false;
+	return 0;
+}
+static int n_rss(void *u, struct dmt_ctx *c, int i, struct dmt_rss *r)
+{
+	(void)u; (void)c; (void)i;
+	memset(r, 0, sizeof(*r));
+	return -EOPNOTSUPP;
+}
+static int n_bind(void *u, struct dmt_ctx *c, int i, int fd, const uint32_t *q,
+		  unsigned int n, uint32_t *id)
+{
+	(void)u; (void)i; (void)fd; (void)q; (void)n;
+	nic_binds++;
+	if (last_flags() == 1) {
+		dmt_err_set(&c->err, -524, "bind-rx: ENOTSUPP (PCIe mapping)");
+		return -524;
+	}
+	*id = 5;
+	return 0;
+}
+static void n_unbind(void *u)
+{
+	(void)u;
+}
+static const struct dmt_nic_ops pcie_nic = {
+	.rings_get = n_rings, .channels_get = n_channels,
+	.feature_get = n_feat, .rss_get = n_rss, .bind_rx = n_bind,
+	.unbind = n_unbind,
+};
+
+static unsigned long long flags_now(void)
+{
+	struct fake_cuda_stats s;
+
+	get_stats(&s);
+	return s.last_export_flags;
+}
+
+/* ENOTSUPP (524) at bind time after a PCIe-flagged export: the setup
+ * exports again without the flag, on the same fd number, and binds. */
+static void test_pcie_refused_at_bind(void)
+{
+	char jdir[] = "/tmp/dmt-cuda-XXXXXX";
+	DMT_OPTS(dmt_nic_setup_opts, o, .flags = DMT_NIC_F_NO_HDS |
+		 DMT_NIC_F_NO_RSS | DMT_NIC_F_NO_RULE, .journal_dir = jdir);
+	struct dmt_nic_setup *s;
+	struct dmt_ctx *ctx = t_ctx();
+	struct dmt_error e;
+	struct dmt_buf *b;
+	int fd;
+
+	T_CHECK(mkdtemp(jdir), "mkdtemp");
+	last_flags = flags_now;
+	b = dmt_buf_new(DMT_BUF_CUDA, 1 << 20, NULL, &e);
+	T_CHECK(b, "%s", e.message);
+	T_CHECK(flags_now() == 1, "export with the PCIe flag first");
+	fd = dmt_buf_dmabuf_fd(b);
+	s = dmt_nic_setup_new_ops(ctx, 1, &o, &pcie_nic, NULL, &e);
+	T_CHECK(s, "%s", e.message);
+	T_CHECK(dmt_nic_setup_apply(s, b) == 0, "apply after a 524: %s",
+		dmt_nic_setup_last_error(s)->message);
+	T_CHECK(nic_binds == 2 && flags_now() == 0, "retried once with a plain "
+		"export (%d binds, flags %llu)", nic_binds, flags_now());
+	T_CHECK(dmt_buf_dmabuf_fd(b) == fd && fcntl(fd, F_GETFD) >= 0,
+		"same fd number");
+	T_CHECK(strstr(dmt_nic_setup_summary(s), "errno 524"), "%s",
+		dmt_nic_setup_summary(s));
+	T_CHECK(dmt_cuda_reexport_plain(b, &e) == 0, "nothing left to retry");
+	dmt_nic_setup_free(s);
+	dmt_buf_free(b);
+	dmt_ctx_free(ctx);
+	rmdir(jdir);
+	T_CHECK(strstr(dmt_strerror(-524), "ENOTSUPP"), "524 in words");
+	printf("ok: ENOTSUPP at bind time retried with a plain export\n");
+}
 
 static struct fake_cuda_stats fstats(void)
 {
@@ -262,6 +362,8 @@ int main(void)
 	s = fstats();
 	T_CHECK(s.last_export_flags == 1, "export did not ask for the PCIe "
 		"mapping type (flags %llu)", s.last_export_flags);
+
+	test_pcie_refused_at_bind();
 
 	setenv("FAKE_CUDA_NO_PCIE_FLAG", "1", 1);
 	s = fstats();

@@ -280,6 +280,7 @@ static unsigned char *region(struct end *e, int m, size_t need, void **mh)
 }
 
 static int poll_sleep_us;
+static uint64_t n_tests;	/* test() calls made, for the perf report */
 
 static void wait_req(void *req, int *size, const char *what)
 {
@@ -288,6 +289,8 @@ static void wait_req(void *req, int *size, const char *what)
 	arm();
 	while (!done) {
 		ncclResult_t r = p_test(req, &done, size);
+
+		n_tests++;
 
 		T_CHECK(r == ncclSuccess, "test (%s) returned %d: %s", what, r,
 			last_warn);
@@ -705,6 +708,32 @@ static void devices_with(const char *spec, char *out, size_t outlen)
 	waitpid(pid, NULL, 0);
 }
 
+/* init in a fresh process with NCCL_DEVMEMTCP_ENGINE=name: its result,
+ * and whether a WARN came. */
+static ncclResult_t init_with_engine(const char *name, bool *warned)
+{
+	int pfd[2], res[2] = { -1, 0 };
+	pid_t pid;
+
+	T_CHECK(pipe(pfd) == 0, "pipe");
+	pid = fork();
+	T_CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		setenv("NCCL_DEVMEMTCP_ENGINE", name, 1);
+		load(10);
+		res[0] = p_init();
+		res[1] = warns;
+		xwrite(pfd[1], res, sizeof(res));
+		_exit(0);
+	}
+	close(pfd[1]);
+	xread(pfd[0], res, sizeof(res));
+	close(pfd[0]);
+	waitpid(pid, NULL, 0);
+	*warned = res[1] > 0;
+	return (ncclResult_t)res[0];
+}
+
 static int ifname_checks(void *arg)
 {
 	static const struct { const char *spec, *want; } cases[] = {
@@ -729,6 +758,20 @@ static int ifname_checks(void *arg)
 	}
 	printf("NCCL_SOCKET_IFNAME: %zu selections as NCCL's socket transport "
 	       "makes them\n", sizeof(cases) / sizeof(cases[0]));
+	/* NCCL_DEVMEMTCP_ENGINE names a host-memory engine: devmem is taken
+	 * per region (dma-bufs), never for host memory. */
+	for (int i = 0; i < 2; i++) {
+		const char *bad = i ? "nosuch" : "devmem";
+		bool warned;
+		ncclResult_t r = init_with_engine(bad, &warned);
+
+		T_CHECK(r == ncclInvalidArgument && warned, "init with "
+			"NCCL_DEVMEMTCP_ENGINE=%s: %d%s, expected "
+			"ncclInvalidArgument and a WARN", bad, r,
+			warned ? "" : " without a WARN");
+	}
+	T_CHECK(init_with_engine("copy", &(bool){ false }) == ncclSuccess,
+		"init with NCCL_DEVMEMTCP_ENGINE=copy failed");
 	fflush(stdout);
 	return 0;
 }
@@ -744,6 +787,7 @@ static int perf_mib = 512;	/* per round and path */
 
 struct perf {
 	double secs, cpu;
+	double tests;		/* plugin: test() calls per message */
 };
 
 static int perf_n(void)
@@ -759,6 +803,7 @@ static struct perf plugin_round(void *comm, unsigned char *buf, void *mh,
 	int n = perf_n(), size;
 	struct perf p;
 	double t0 = mono_s(), c0 = cpu_self_s();
+	uint64_t t_0 = n_tests;
 
 	for (int i = 0; i < n + PERF_WIN; i++) {
 		void **r = &req[i % PERF_WIN];
@@ -778,6 +823,7 @@ static struct perf plugin_round(void *comm, unsigned char *buf, void *mh,
 	}
 	p.secs = mono_s() - t0;
 	p.cpu = cpu_self_s() - c0;
+	p.tests = (double)(n_tests - t_0) / n;
 	return p;
 }
 
@@ -825,6 +871,7 @@ static int perf_recv(int fd)
 		}
 		p.secs = mono_s() - t0;
 		p.cpu = cpu_self_s() - c0;
+		p.tests = 0;
 		xwrite(fd, &p, sizeof(p));
 	}
 	close(cfd);
@@ -917,9 +964,11 @@ static int perf_send(int fd)
 		rt[round] = (dt[round] / pt[round] - 1) * 100;
 		rc[round] = (pc[round] / dc[round] - 1) * 100;
 		printf("round %d: plugin %.2f Gb/s %.3f CPU s/GB (send %.3f recv "
-		       "%.3f) | direct %.2f Gb/s %.3f CPU s/GB (send %.3f recv %.3f)\n",
+		       "%.3f; test() calls per message: send %.0f recv %.0f) | "
+		       "direct %.2f Gb/s %.3f CPU s/GB (send %.3f recv %.3f)\n",
 		       round, pt[round], pc[round], ps.cpu / gb, pr.cpu / gb,
-		       dt[round], dc[round], ds.cpu / gb, dr.cpu / gb);
+		       ps.tests, pr.tests, dt[round], dc[round], ds.cpu / gb,
+		       dr.cpu / gb);
 	}
 	printf("median of %d rounds of %.2f GB in %d MiB messages: plugin %.2f "
 	       "Gb/s %.3f CPU s/GB, direct %.2f Gb/s %.3f CPU s/GB\n", PERF_ROUNDS,

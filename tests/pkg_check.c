@@ -48,12 +48,12 @@ int main(void)
 
 	/* every command in `devmemtcp --help` is completed */
 	snprintf(cmd, sizeof(cmd), "bash -c 'source \"%s/tools/devmemtcp/"
-		 "devmemtcp.bash-completion\" && COMP_WORDS=(devmemtcp \"\") && "
+		 "devmemtcp.bash-completion\" && COMP_WORDS=(\"%s\" \"\") && "
 		 "COMP_CWORD=1 && _devmemtcp && printf \"%%s\\n\" \"${COMPREPLY[@]}\"'",
-		 sd);
+		 sd, t_cli());
 	out[0] = '\n';
 	T_CHECK(t_run(cmd, out + 1, sizeof(out) - 1) == 0, "completion: %s", out);
-	snprintf(cmd, sizeof(cmd), "'%s' --help | sed -n 's/^  \\([a-z]*\\)  .*/\\1/p'",
+	snprintf(cmd, sizeof(cmd), "'%s' --help | sed -n 's/^  \\([a-z]*\\) .*/\\1/p'",
 		 t_cli());
 	T_CHECK(t_run(cmd, out2, sizeof(out2)) == 0 && out2[0], "help: %s", out2);
 	for (char *c = strtok(out2, "\n"); c; c = strtok(NULL, "\n")) {

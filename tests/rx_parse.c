@@ -169,6 +169,60 @@ static void test_parser(void)
 	}
 }
 
+/* Fragments are bounded by the dma-buf's real size, not the size asked
+ * for: a ROCm dma-buf rounded up to the pool granule, or an imported
+ * dma-buf larger than the size given, is filled whole by the NIC. */
+static void test_dmabuf_bounds(void)
+{
+	struct dmt_rx_parse_cfg cfg = { .binding = BIND, .base = 0,
+					.size = 3 * PAGE, .dmabuf_size = 512 * PAGE,
+					.devmem_expected = true };
+	struct dmt_rx_parse_res res;
+	struct dmt_frag f[4];
+	struct dmt_error e;
+	int ret;
+
+	{
+		const struct synth_cmsg c[] = {
+			{ SCM_DEVMEM_DMABUF, 300 * PAGE, PAGE, 3, BIND },
+			{ SCM_DEVMEM_DMABUF, 511 * PAGE, PAGE, 4, BIND },
+		};
+		ret = parse(c, 2, 2 * PAGE, false, &cfg, f, 4, &res, &e);
+		T_CHECK(ret == 0, "beyond the requested size, inside the dma-buf: "
+			"%d %s", ret, e.message);
+		T_CHECK(res.nfrags == 2 && f[0].off == 300 * PAGE &&
+			f[1].off == 511 * PAGE, "offsets");
+	}
+	{
+		const struct synth_cmsg c[] = {
+			{ SCM_DEVMEM_DMABUF, 511 * PAGE + 1, PAGE, 5, BIND },
+		};
+		ret = parse(c, 1, PAGE, false, &cfg, f, 4, &res, &e);
+		T_CHECK(ret < 0 && strstr(e.message, "2097152-byte dma-buf") &&
+			res.ndmabuf == 1, "past the dma-buf's end: %d %s", ret,
+			e.message);
+	}
+	/* unknown real size: the requested size is the bound */
+	cfg.dmabuf_size = 0;
+	{
+		const struct synth_cmsg c[] = {
+			{ SCM_DEVMEM_DMABUF, 3 * PAGE, 1, 6, BIND },
+		};
+		ret = parse(c, 1, 1, false, &cfg, f, 4, &res, &e);
+		T_CHECK(ret < 0, "beyond base + size with no real size");
+	}
+	/* before the buffer's start in the dma-buf */
+	cfg.base = 2 * PAGE;
+	cfg.dmabuf_size = 512 * PAGE;
+	{
+		const struct synth_cmsg c[] = {
+			{ SCM_DEVMEM_DMABUF, PAGE, 10, 7, BIND },
+		};
+		ret = parse(c, 1, 10, false, &cfg, f, 4, &res, &e);
+		T_CHECK(ret < 0 && strstr(e.message, "before"), "%s", e.message);
+	}
+}
+
 /* ---- the receive path with a scripted recvmsg ---- */
 
 struct env {
@@ -288,7 +342,9 @@ static void test_recv_path(void)
 		r = dmt_rx_recv(v.rx, f, 4096, &n);
 		T_CHECK(r == 100 && n == 1, "grown and retried: %zd %s", r,
 			dmt_rx_last_error(v.rx)->message);
-		T_CHECK(v.script.last_controllen > 81920, "grown to %zu",
+		T_CHECK(v.script.last_controllen > 81920 &&
+			v.script.last_controllen % DMT_RX_CMSG_SPACE == 0,
+			"grown to %zu, a multiple of the cmsg size",
 			v.script.last_controllen);
 		dmt_rx_get_stats(v.rx, &st);
 		T_CHECK(st.etoosmall == 1, "etoosmall counted");
@@ -396,6 +452,7 @@ static void test_recv_path(void)
 int main(void)
 {
 	test_parser();
+	test_dmabuf_bounds();
 	test_recv_path();
 	printf("rx_parse: ok\n");
 	return T_PASS;

@@ -15,6 +15,7 @@
 #include "buffer.h"
 #include "ethtool.h"
 #include "helpers.h"
+#include "journal.h"
 #include "netns.h"
 
 static const char *jdir = "/tmp/dmt-rollback-journal";
@@ -150,8 +151,20 @@ static int in_ns(void *arg)
 		dmt_nic_journal_path(jdir, "dmt0", p, sizeof(p));
 		f = fopen(p, "w");
 		T_CHECK(f, "journal");
-		fprintf(f, "devmemtcp-journal 1\nifname dmt0\nifindex %d\n"
-			"pid 999999 1\nfeature rx-ntuple-filter 0\n", ifx);
+		{
+			char rec[5][64], l[80];
+
+			snprintf(rec[0], sizeof(rec[0]), "devmemtcp-journal 2");
+			snprintf(rec[1], sizeof(rec[1]), "ifname dmt0");
+			snprintf(rec[2], sizeof(rec[2]), "ifindex %d", ifx);
+			snprintf(rec[3], sizeof(rec[3]), "pid 999999 1");
+			snprintf(rec[4], sizeof(rec[4]), "feature rx-ntuple-filter 0");
+			for (int i = 0; i < 5; i++) {
+				T_CHECK(dmt_journal_line(l, sizeof(l), rec[i]) > 0,
+					"line");
+				fputs(l, f);
+			}
+		}
 		fclose(f);
 		snprintf(cmd, sizeof(cmd), "%s setup --restore dmt0 --journal-dir %s",
 			 t_cli(), jdir);

@@ -11,5 +11,6 @@ int cmd_demo(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_setup(int argc, char **argv);
+int cmd_selftest(int argc, char **argv);
 
 #endif

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <net/if.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -29,7 +30,7 @@ static void client_usage(FILE *f)
 "usage: devmemtcp client -s SERVER [-p PORT] [-c CLIENT] [-v MOD] [-z CHUNK]\n"
 "                        [-f IFNAME] [--engine E] [--size N] [--buffer B]\n"
 "                        [--buffer-size N] [--msg-size N] [-i SEC] [--json]\n"
-"  -s ADDR          server address (IPv4 or IPv6)\n"
+"  -s ADDR          server address or host name (IPv4 or IPv6, fe80::1%%eth0)\n"
 "  -p PORT          server port (default %u)\n"
 "  -c ADDR          client (source) address to bind\n"
 "  -v MOD           validation pattern modulus 2..256 (with --size; default 256)\n"
@@ -41,7 +42,8 @@ static void client_usage(FILE *f)
 "  --buffer-size N  send buffer size (default 8M)\n"
 "  --msg-size N     bytes per send call (default 256K)\n"
 "  -i SEC           interval report period, 0 off (default 1)\n"
-"  --timeout SEC    wait at most SEC for completions at the end (default 30)\n"
+"  --timeout SEC    bound on every wait: connect, a send making no progress,\n"
+"                   completions and the receiver's close at the end (default 30)\n"
 "  --json           one JSON document on stdout\n"
 "  --json-stream    JSON lines: start, each interval, end\n", CLI_DEFAULT_PORT);
 }
@@ -101,6 +103,7 @@ struct run {
 	struct dmt_tx *tx;
 	struct dmt_seg segs[MAX_SEGS];
 	uint64_t sent;
+	bool reported;		/* the result section is written */
 	char err[1024];
 };
 
@@ -113,33 +116,163 @@ static void errf(struct run *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Why the run stops early: a signal, with what was sent so far. */
+static int stopped(struct run *r)
+{
+	if (!cli_stop)
+		return 0;
+	errf(r, "interrupted by %s after %" PRIu64 " bytes", cli_stop_name(),
+	     r->sent);
+	return -1;
+}
+
+/*
+ * Wait at most ms for the sender to be able to go on: the socket writable
+ * or a completion to reap (the tx is non-blocking, so the waits are ours,
+ * bounded, and a signal ends them).
+ */
+static void tx_wait(struct run *r, int ms)
+{
+	short cev = 0;
+	int cfd = dmt_tx_completion_fd(r->tx, &cev);
+	struct pollfd p[2] = {
+		{ .fd = dmt_tx_fd(r->tx), .events = dmt_tx_poll_events(r->tx) },
+		{ .fd = cfd, .events = cev },
+	};
+
+	poll(p, cfd >= 0 && cfd != p[0].fd ? 2 : 1, ms);
+	dmt_tx_reap(r->tx);
+}
+
+/* Queue [off, off+len) of the buffer. Gives up when nothing could be
+ * queued for --timeout seconds (the receiver is not reading) or on a
+ * signal. */
 static int send_range(struct run *r, uint64_t off, uint64_t len)
 {
-	unsigned int n = make_segs(r->segs, off, len, r->c->chunk);
-	ssize_t s = dmt_tx_send(r->tx, r->segs, n);
+	double stall = now_s(), limit = r->c->timeout_s;
+	uint64_t done = 0;
 
-	if (s < 0 || (uint64_t)s != len) {
-		const struct dmt_error *e = dmt_tx_last_error(r->tx);
+	while (done < len) {
+		unsigned int n = make_segs(r->segs, off + done, len - done,
+					   r->c->chunk);
+		ssize_t s;
 
-		errf(r, "send failed after %" PRIu64
-			 " bytes: %s", r->sent + (s > 0 ? (uint64_t)s : 0),
-			 e->message[0] ? e->message : dmt_strerror((int)s));
-		if (s > 0)
+		if (stopped(r))
+			return -1;
+		s = dmt_tx_send(r->tx, r->segs, n);
+		if (s > 0) {
+			done += (uint64_t)s;
 			r->sent += (uint64_t)s;
+			out_tick(&r->o, r->sent);
+			stall = now_s();
+			continue;
+		}
+		if (s == -EAGAIN) {
+			double left = limit - (now_s() - stall);
+
+			if (left <= 0) {
+				errf(r, "send made no progress for %d s (--timeout)"
+				     " after %" PRIu64 " bytes: the receiver is "
+				     "not reading, or the path to it is gone",
+				     r->c->timeout_s, r->sent);
+				return -1;
+			}
+			tx_wait(r, left > 0.2 ? 200 : (int)(left * 1000) + 1);
+			continue;
+		}
+		{
+			const struct dmt_error *e = dmt_tx_last_error(r->tx);
+
+			errf(r, "send failed after %" PRIu64 " bytes: %s", r->sent,
+			     e->message[0] ? e->message : dmt_strerror((int)s));
+		}
 		return -1;
 	}
-	r->sent += len;
-	out_tick(&r->o, r->sent);
 	return 0;
 }
 
-/* Pattern: the buffer holds L bytes of pattern (L a multiple of v), so
- * sending from offset (pos mod L) continues the stream without rewriting. */
-static int send_pattern(struct run *r, unsigned int v)
+/* Wait for every completion, at most --timeout, in slices so that a
+ * signal ends the wait. */
+static int flush_bounded(struct run *r)
 {
-	const struct client_cfg *c = r->c;
+	double end = now_s() + r->c->timeout_s;
+
+	for (;;) {
+		int ret = dmt_tx_flush(r->tx, 200);
+
+		if (ret == 0)
+			return 0;
+		if (stopped(r))
+			return -1;
+		if (ret != -ETIMEDOUT || now_s() >= end) {
+			errf(r, "completions: %s%s",
+			     dmt_tx_last_error(r->tx)->message,
+			     ret == -ETIMEDOUT ? " (--timeout)" : "");
+			return -1;
+		}
+	}
+}
+
+static int not_taken(struct run *r, int e)
+{
+	errf(r, "the receiver did not take all %" PRIu64 " bytes: %s%s", r->sent,
+	     strerror(e), e == ECONNRESET ? " (it reset the connection: it "
+	     "died, or, if a one-shot server, served another sender)" : "");
+	return -1;
+}
+
+/*
+ * After the last byte: close our direction and wait for the receiver to
+ * close its own (it does once it has read everything). A reset instead
+ * means that it did not read it all: a one-shot server that served
+ * another sender, a receiver that died. Bounded by --timeout.
+ */
+static int confirm_delivery(struct run *r)
+{
+	int fd = dmt_tx_fd(r->tx);
+	double end = now_s() + r->c->timeout_s;
+	char junk[4096];
+
+	if (shutdown(fd, SHUT_WR) < 0) {
+		if (errno == ENOTCONN)	/* the reset came first */
+			return not_taken(r, ECONNRESET);
+		errf(r, "closing the stream after %" PRIu64 " bytes: %s",
+		     r->sent, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		double left = end - now_s();
+		ssize_t n;
+
+		if (stopped(r))
+			return -1;
+		if (left <= 0) {
+			errf(r, "the receiver did not close the connection within "
+			     "%d s (--timeout) after the last byte: delivery of "
+			     "the %" PRIu64 " bytes is not confirmed",
+			     r->c->timeout_s, r->sent);
+			return -1;
+		}
+		if (poll(&p, 1, left > 0.2 ? 200 : (int)(left * 1000) + 1) <= 0)
+			continue;
+		n = recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
+		if (n == 0)
+			return 0;
+		if (n > 0 || errno == EAGAIN || errno == EINTR)
+			continue;
+		return not_taken(r, errno);
+	}
+}
+
+/* Pattern: the buffer holds L bytes of pattern (L a multiple of v), so
+ * sending from offset (pos mod L) continues the stream without rewriting.
+ * Only what the transfer uses is written (a 1 KiB send from a 4 GiB
+ * buffer writes 1 KiB), before the clock starts. */
+static int fill_pattern(struct run *r, unsigned int v, uint64_t *Lp)
+{
 	size_t bsz = dmt_buf_size(r->buf);
-	uint64_t L = (bsz / v) * v, msg = c->msg_size;
+	uint64_t L = (bsz / v) * v, need = (r->c->size + v - 1) / v * v;
 	struct pat p;
 	unsigned char *tmp;
 
@@ -148,6 +281,8 @@ static int send_pattern(struct run *r, unsigned int v)
 			 "than the pattern period %u", bsz, v);
 		return -1;
 	}
+	if (need < L)
+		L = need;
 	if (pat_init(&p, v) < 0 || !(tmp = malloc(1u << 20))) {
 		errf(r, "out of memory");
 		return -1;
@@ -155,17 +290,26 @@ static int send_pattern(struct run *r, unsigned int v)
 	for (uint64_t o = 0; o < L; o += 1u << 20) {
 		size_t n = L - o < (1u << 20) ? (size_t)(L - o) : 1u << 20;
 
+		if (stopped(r))
+			break;
 		pat_fill(&p, tmp, n);
 		if (dmt_buf_write(r->buf, o, tmp, n) < 0) {
 			errf(r, "filling the buffer: %s",
 				 dmt_buf_last_error(r->buf)->message);
-			free(tmp);
-			pat_free(&p);
-			return -1;
+			break;
 		}
 	}
 	free(tmp);
 	pat_free(&p);
+	*Lp = L;
+	return r->err[0] ? -1 : 0;
+}
+
+static int send_pattern(struct run *r, uint64_t L)
+{
+	const struct client_cfg *c = r->c;
+	uint64_t msg = c->msg_size;
+
 	if (msg > L)
 		msg = L;
 	out_start(&r->o, now_s(), 0);
@@ -220,8 +364,12 @@ static int send_stdin(struct run *r)
 				return -1;
 			}
 		}
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR && !stopped(r))
 			continue;
+		if (r->err[0]) {
+			free(tmp);
+			return -1;
+		}
 		if (n < 0) {
 			errf(r, "reading stdin: %s",
 				 strerror(errno));
@@ -239,11 +387,17 @@ static int send_stdin(struct run *r)
 			ri = (ri + 1) % (unsigned int)(bsz / reg);
 			base = ri * reg;
 			wp = 0;
-			if (dmt_tx_wait_region(r->tx, base, reg,
-					       c->timeout_s * 1000) < 0) {
-				errf(r, "waiting for "
-					 "region %u: %s", ri,
-					 dmt_tx_last_error(r->tx)->message);
+			double end = now_s() + c->timeout_s;
+			int w;
+
+			while ((w = dmt_tx_wait_region(r->tx, base, reg, 200)) ==
+			       -ETIMEDOUT && !cli_stop && now_s() < end)
+				;
+			if (w < 0) {
+				if (!stopped(r))
+					errf(r, "waiting for region %u: %s%s", ri,
+					     dmt_tx_last_error(r->tx)->message,
+					     w == -ETIMEDOUT ? " (--timeout)" : "");
 				free(tmp);
 				return -1;
 			}
@@ -271,7 +425,8 @@ int client_run(const struct client_cfg *c)
 {
 	DMT_OPTS(dmt_ctx_opts, co, .log_fn = log_warn, .log_level = DMT_LOG_WARN);
 	DMT_OPTS(dmt_tx_opts, to, .engine = c->engine, .ifname = c->ifname,
-		 .max_iov = MAX_SEGS);
+		 .max_iov = MAX_SEGS, .nonblock = 1,
+		 .connect_timeout_ms = c->timeout_s * 1000);
 	DMT_OPTS(dmt_tx_stats, st);
 	struct sockaddr_storage dst, src;
 	socklen_t dlen, slen = 0;
@@ -279,6 +434,7 @@ int client_run(const struct client_cfg *c)
 	struct cpu_snap c0, c1, cd;
 	char why[1024], as[80];
 	unsigned int v = c->v ? c->v : PAT_MAX_V;
+	uint64_t L = 0;
 	double t0, t1, secs;
 	int ret = 1, verdict;
 	struct run *r;
@@ -312,6 +468,7 @@ int client_run(const struct client_cfg *c)
 	out_kv(&r->o, OUT_CONFIG, "engine_requested", true, "%s", dmt_engine_name(c->engine));
 	out_kv_str(&r->o, OUT_CONFIG, "ifname", c->ifname);
 	out_kv(&r->o, OUT_CONFIG, "interval", false, "%g", c->interval);
+	out_kv(&r->o, OUT_CONFIG, "timeout", false, "%d", c->timeout_s);
 
 	r->ctx = dmt_ctx_new(&co, &err);
 	if (!r->ctx) {
@@ -333,6 +490,8 @@ int client_run(const struct client_cfg *c)
 		fill_res(c->res, "buffer", dmt_buf_kind_name(dmt_buf_kind(r->buf)));
 		fill_res(c->res, "buffer_reason", why);
 	}
+	if (c->have_size && fill_pattern(r, v, &L) < 0)
+		goto out;
 	r->tx = dmt_tx_connect(r->ctx, r->buf, (struct sockaddr *)&dst, dlen,
 			       c->client ? (struct sockaddr *)&src : NULL, slen,
 			       &to, &err);
@@ -341,6 +500,8 @@ int client_run(const struct client_cfg *c)
 			 err.message : dmt_strerror(-errno));
 		goto out;
 	}
+	if (stopped(r))
+		goto out;
 	out_kv(&r->o, OUT_CONFIG, "engine", true, "%s",
 	       dmt_engine_name(dmt_tx_engine(r->tx)));
 	out_kv(&r->o, OUT_CONFIG, "engine_reason", true, "%s",
@@ -354,12 +515,9 @@ int client_run(const struct client_cfg *c)
 
 	cpu_snap_take(&c0);
 	t0 = now_s();
-	ret = c->have_size ? send_pattern(r, v) : send_stdin(r);
-	if (ret == 0 && dmt_tx_flush(r->tx, c->timeout_s * 1000) < 0) {
-		errf(r, "completions: %s",
-			 dmt_tx_last_error(r->tx)->message);
-		ret = -1;
-	}
+	ret = c->have_size ? send_pattern(r, L) : send_stdin(r);
+	if (ret == 0)
+		ret = flush_bounded(r);
 	t1 = now_s();
 	cpu_snap_take(&c1);
 	cpu_snap_delta(&c0, &c1, &cd);
@@ -378,6 +536,8 @@ int client_run(const struct client_cfg *c)
 			 "completion", dmt_tx_outstanding(r->tx));
 		ret = -1;
 	}
+	if (ret == 0)
+		ret = confirm_delivery(r);
 	ret = ret == 0 ? 0 : 1;
 
 	out_kv(&r->o, OUT_RESULT, "bytes", false, "%" PRIu64, r->sent);
@@ -427,13 +587,14 @@ int client_run(const struct client_cfg *c)
 		c->res->zc_copied = st.zc_copied;
 		c->res->zc_verdict = verdict;
 	}
+	r->reported = true;
 out:
 	if (r->err[0] && !ret)
 		ret = 1;
 	if (!r->err[0] && ret)
 		errf(r, "failed");
-	if (ret && r->o.json && !r->o.seclen[OUT_RESULT]) {
-		/* failed before sending: the document still says so */
+	if (!r->reported) {	/* failed before sending: still say so */
+		out_kv(&r->o, OUT_RESULT, "bytes", false, "0");
 		out_kv(&r->o, OUT_RESULT, "complete", false, "false");
 		out_kv_str(&r->o, OUT_RESULT, "error", r->err);
 	}
@@ -546,18 +707,19 @@ int cmd_client(int argc, char **argv)
 	jout_set(c.json, json_stream);
 	if (optind < argc)
 		return extra_args_error("client", argc, argv);
-	if (!c.server)
+	if (!c.server || !c.server[0])
 		return usage_error("client", "no server address: give -s ADDR");
 	if (parse_addr(c.server, c.port, AF_UNSPEC, &ss, &sl))
 		return usage_error("client", "bad server address '%s' (-s): give "
-				   "an IPv4 or IPv6 literal", c.server);
+				   "an IPv4 or IPv6 address or a host name that "
+				   "resolves", c.server);
 	if (c.client) {
 		struct sockaddr_storage cs;
 		socklen_t cl;
 
 		if (parse_addr(c.client, 0, AF_UNSPEC, &cs, &cl))
 			return usage_error("client", "bad client address '%s' "
-					   "(-c): give an IPv4 or IPv6 literal",
+					   "(-c): give an IPv4 or IPv6 address",
 					   c.client);
 		if (cs.ss_family != ss.ss_family)
 			return usage_error("client", "client address '%s' and "
@@ -573,6 +735,10 @@ int cmd_client(int argc, char **argv)
 				   "a %" PRIu64 "-byte send into more than %d "
 				   "iovecs: raise -z or lower --msg-size",
 				   c.chunk, c.msg_size, MAX_SEGS);
+	if (!buf_choice_gpu(&c.buf) &&
+	    (ret = check_buffer_fits("client", c.buf_size)))
+		return ret;
 	signal(SIGPIPE, SIG_IGN);	/* a closed peer is an error, not a kill */
+	cli_catch_stop();	/* SIGINT/SIGTERM: stop, report, exit 1 */
 	return client_run(&c);
 }

@@ -6,11 +6,15 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <net/if.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -254,53 +258,96 @@ int parse_seconds(const char *s, double *out)
 	return 0;
 }
 
-int parse_addr(const char *s, unsigned int port, int want_family,
-	       struct sockaddr_storage *ss, socklen_t *len)
+/* Store a resolved address with port; IPv4-mapped IPv6 becomes AF_INET. */
+static int set_addr(const struct sockaddr *sa, unsigned int port,
+		    struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-	struct in6_addr in6;
-	struct in_addr in4;
+
+	memset(ss, 0, sizeof(*ss));
+	if (sa->sa_family == AF_INET) {
+		memcpy(a4, sa, sizeof(*a4));
+		a4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*a4);
+		return 0;
+	}
+	if (sa->sa_family != AF_INET6)
+		return -EINVAL;
+	memcpy(a6, sa, sizeof(*a6));
+	if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
+		struct in_addr in4;
+
+		memcpy(&in4, &a6->sin6_addr.s6_addr[12], 4);
+		memset(ss, 0, sizeof(*ss));
+		a4->sin_family = AF_INET;
+		a4->sin_addr = in4;
+		a4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*a4);
+		return 0;
+	}
+	a6->sin6_port = htons((uint16_t)port);
+	*len = sizeof(*a6);
+	return 0;
+}
+
+/* A host name (RFC 1123 letters, digits, '-' and '.'; not all digits and
+ * dots, which is a broken IPv4 literal, not a name worth a DNS query). */
+static bool looks_like_name(const char *s)
+{
+	bool alpha = false;
+
+	if (strlen(s) > 253)
+		return false;
+	for (const char *c = s; *c; c++) {
+		if (isalpha((unsigned char)*c))
+			alpha = true;
+		else if (!isdigit((unsigned char)*c) && *c != '-' && *c != '.')
+			return false;
+	}
+	return alpha && s[0] != '-' && s[0] != '.';
+}
+
+int parse_addr(const char *s, unsigned int port, int want_family,
+	       struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	int ret = -EINVAL;
 
 	memset(ss, 0, sizeof(*ss));
 	if (port > 65535)
 		return -EINVAL;
-	if (!s || !*s) {
-		if (want_family == AF_INET) {
-			a4->sin_family = AF_INET;
-			a4->sin_port = htons((uint16_t)port);
-			a4->sin_addr.s_addr = htonl(INADDR_ANY);
-			*len = sizeof(*a4);
-		} else {
-			a6->sin6_family = AF_INET6;
-			a6->sin6_port = htons((uint16_t)port);
-			a6->sin6_addr = in6addr_any;
-			*len = sizeof(*a6);
+	if (!s) {
+		struct sockaddr_in a4 = { .sin_family = AF_INET,
+					  .sin_addr.s_addr = htonl(INADDR_ANY) };
+		struct sockaddr_in6 a6 = { .sin6_family = AF_INET6,
+					   .sin6_addr = IN6ADDR_ANY_INIT };
+
+		if (want_family == AF_INET)
+			return set_addr((struct sockaddr *)&a4, port, ss, len);
+		return set_addr((struct sockaddr *)&a6, port, ss, len);
+	}
+	if (!*s)
+		return -EINVAL;
+	/* literals first (a scope "%eth0" included), names after */
+	hints.ai_flags = AI_NUMERICHOST;
+	hints.ai_family = want_family == AF_INET ? AF_INET : AF_UNSPEC;
+	if (getaddrinfo(s, NULL, &hints, &res) != 0) {
+		res = NULL;
+		if (!looks_like_name(s))
+			return -EINVAL;
+		hints.ai_flags = AI_ADDRCONFIG;
+		hints.ai_family = want_family;
+		if (getaddrinfo(s, NULL, &hints, &res) != 0)
+			return -EINVAL;
+	}
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
+		if (!set_addr(ai->ai_addr, port, ss, len)) {
+			ret = 0;
+			break;
 		}
-		return 0;
-	}
-	if (inet_pton(AF_INET, s, &in4) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		a4->sin_addr = in4;
-		*len = sizeof(*a4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, &in6) == 1) {
-		if (IN6_IS_ADDR_V4MAPPED(&in6)) {
-			a4->sin_family = AF_INET;
-			a4->sin_port = htons((uint16_t)port);
-			memcpy(&a4->sin_addr, &in6.s6_addr[12], 4);
-			*len = sizeof(*a4);
-			return 0;
-		}
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		a6->sin6_addr = in6;
-		*len = sizeof(*a6);
-		return 0;
-	}
-	return -EINVAL;
+	freeaddrinfo(res);
+	return ret;
 }
 
 const char *addr_str(const struct sockaddr *sa, char *buf, size_t len)
@@ -313,8 +360,16 @@ const char *addr_str(const struct sockaddr *sa, char *buf, size_t len)
 		snprintf(buf, len, "%s:%u", ip, ntohs(a->sin_port));
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *a = (const void *)sa;
+		char scope[IF_NAMESIZE + 1] = "";
+
 		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
-		snprintf(buf, len, "[%s]:%u", ip, ntohs(a->sin6_port));
+		if (a->sin6_scope_id) {
+			scope[0] = '%';
+			if (!if_indextoname(a->sin6_scope_id, scope + 1))
+				snprintf(scope, sizeof(scope), "%%%u",
+					 a->sin6_scope_id);
+		}
+		snprintf(buf, len, "[%s%s]:%u", ip, scope, ntohs(a->sin6_port));
 	} else {
 		snprintf(buf, len, "?");
 	}
@@ -547,6 +602,80 @@ int probe_buffer(const struct buf_choice *c, size_t size, char *why,
 		snprintf(why, whylen, "the buffer probe died (%s)",
 			 WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "no answer");
 	return -1;
+}
+
+int check_buffer_fits(const char *cmd, uint64_t size)
+{
+	struct rlimit rl;
+	char line[256];
+	uint64_t avail = 0;
+	bool have = false;
+	FILE *f;
+
+	if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    size > (uint64_t)rl.rlim_cur)
+		return usage_error(cmd, "a %" PRIu64 "-byte buffer is more than "
+				   "the address-space limit (ulimit -v, %" PRIu64
+				   " KiB) allows: lower --buffer-size or raise "
+				   "the limit", size, (uint64_t)rl.rlim_cur >> 10);
+	if (getrlimit(RLIMIT_DATA, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    size > (uint64_t)rl.rlim_cur)
+		return usage_error(cmd, "a %" PRIu64 "-byte buffer is more than "
+				   "the data-segment limit (ulimit -d, %" PRIu64
+				   " KiB) allows: lower --buffer-size or raise "
+				   "the limit", size, (uint64_t)rl.rlim_cur >> 10);
+	f = fopen("/proc/meminfo", "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long long kb;
+
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+			avail = (uint64_t)kb << 10;
+			have = true;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (have && size > avail)
+		return usage_error(cmd, "a %" PRIu64 "-byte buffer is more than "
+				   "this machine has available (MemAvailable %"
+				   PRIu64 " MiB): lower --buffer-size", size,
+				   avail >> 20);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* SIGINT / SIGTERM                                                    */
+/* ------------------------------------------------------------------ */
+
+volatile sig_atomic_t cli_stop;
+
+static void on_stop(int sig)
+{
+	cli_stop = sig;
+}
+
+void cli_catch_stop(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;	/* no SA_RESTART: blocking calls return */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+void cli_release_stop(void)
+{
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+}
+
+const char *cli_stop_name(void)
+{
+	return cli_stop == SIGINT ? "SIGINT" : cli_stop == SIGTERM ? "SIGTERM" :
+	       "a signal";
 }
 
 /* ------------------------------------------------------------------ */

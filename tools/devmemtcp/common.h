@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <devmemtcp.h>
@@ -96,11 +97,14 @@ int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Non-negative seconds ("1", "0.5"); 0 or -EINVAL. */
 int parse_seconds(const char *s, double *out);
 /*
- * An IPv4 or IPv6 literal with a port. IPv4 (and IPv4-mapped IPv6,
- * ::ffff:a.b.c.d, which ncdevmem builds from IPv4 input) gives an AF_INET
- * address, so the library's route lookup and IP_RECVERR completions see
- * the plain IPv4 path. NULL or "" gives the wildcard of want_family
- * (AF_INET6 "::" when AF_UNSPEC). 0 or -EINVAL.
+ * An IPv4 or IPv6 address with a port: a literal, a scoped IPv6 literal
+ * ("fe80::1%eth0") or a host name (getaddrinfo; the first address of
+ * want_family, or of any family for AF_UNSPEC). IPv4 (and IPv4-mapped
+ * IPv6, ::ffff:a.b.c.d, which ncdevmem builds from IPv4 input) gives an
+ * AF_INET address, so the library's route lookup and IP_RECVERR
+ * completions see the plain IPv4 path. NULL gives the wildcard of
+ * want_family (AF_INET6 "::" when AF_UNSPEC); "" is -EINVAL (the commands
+ * refuse an empty -s rather than guess the wildcard). 0 or -EINVAL.
  */
 int parse_addr(const char *s, unsigned int port, int want_family,
 	       struct sockaddr_storage *ss, socklen_t *len);
@@ -152,6 +156,25 @@ bool buf_choice_gpu(const struct buf_choice *c);
  */
 int probe_buffer(const struct buf_choice *c, size_t size, char *why,
 		 size_t whylen);
+
+/*
+ * 0 when a host-memory buffer of size bytes can be had here, else the
+ * status of a usage error (exit 2) that names the limit: more than
+ * MemAvailable in /proc/meminfo, or than RLIMIT_AS / RLIMIT_DATA allow.
+ * Refusing up front beats meeting the OOM killer halfway through.
+ */
+int check_buffer_fits(const char *cmd, uint64_t size);
+
+/* ---- SIGINT/SIGTERM: end the run, keep the report ----
+ * cli_catch_stop() installs handlers (without SA_RESTART, so a blocking
+ * read, recv or poll returns EINTR) that set cli_stop to the signal
+ * number; the run loops check it, end, and print what was done so far.
+ * cli_release_stop() restores the default dispositions. */
+extern volatile sig_atomic_t cli_stop;
+void cli_catch_stop(void);
+void cli_release_stop(void);
+/* "SIGINT" / "SIGTERM" for cli_stop's value. */
+const char *cli_stop_name(void);
 
 /* ---- time and CPU ---- */
 double now_s(void);

@@ -115,6 +115,7 @@ static int server_fn(void *arg)
 	struct demo *d = arg;
 
 	close(d->ready[0]);
+	cli_catch_stop();	/* a signal ends the run with its report */
 	return server_run(&d->sc);
 }
 
@@ -123,6 +124,7 @@ static int client_fn(void *arg)
 	struct demo *d = arg;
 
 	signal(SIGPIPE, SIG_IGN);
+	cli_catch_stop();
 	return client_run(&d->cc);
 }
 
@@ -158,6 +160,30 @@ static int wait_child(pid_t pid, int *status)
 		if (errno != EINTR)
 			return -errno;
 	}
+}
+
+/* Ask a child to stop (SIGTERM: it ends its run and reports into shared
+ * memory); SIGKILL after 5 s. */
+static void stop_child(pid_t *pid, int *status)
+{
+	if (*pid <= 0)
+		return;
+	kill(*pid, SIGTERM);
+	for (int i = 0; i < 500; i++) {
+		int st;
+
+		if (waitpid(*pid, &st, WNOHANG) == *pid) {
+			*status = WIFEXITED(st) ? WEXITSTATUS(st) :
+						  128 + WTERMSIG(st);
+			*pid = 0;
+			return;
+		}
+		usleep(10000);
+	}
+	kill(*pid, SIGKILL);
+	while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	*pid = 0;
 }
 
 static void kill_child(pid_t *pid)
@@ -463,6 +489,8 @@ int cmd_demo(int argc, char **argv)
 	} else {
 		d->ns = true;
 	}
+	exp_ok = have_exporter(&bufc, exporter, sizeof(exporter));
+	cpu_snap_take(&m0);
 	if (g_stop)
 		goto stopped;
 	d->srv_addr = d->ns ? d->np.addr[1] : "127.0.0.1";
@@ -482,7 +510,6 @@ int cmd_demo(int argc, char **argv)
 			goto stopped;
 		}
 	}
-	exp_ok = have_exporter(&bufc, exporter, sizeof(exporter));
 
 	if (pipe2(d->ready, O_CLOEXEC) < 0) {
 		snprintf(err, sizeof(err), "pipe: %s", strerror(errno));
@@ -570,8 +597,23 @@ int cmd_demo(int argc, char **argv)
 	goto out;
 
 stopped:
-	kill_child(&cpid);
-	kill_child(&spid);
+	/* the report of what was done so far, then the namespaces go */
+	stop_child(&cpid, &st_c);
+	stop_child(&spid, &st_s);
+	cpu_snap_take(&m1);
+	cpu_snap_delta(&m0, &m1, &md);
+	{
+		size_t l = strlen(note);
+
+		snprintf(note + l, sizeof(note) - l, "%sstopped by %s before the "
+			 "end: the figures are what was done so far", l ? "; " : "",
+			 g_stop == SIGALRM ? "the 120 s limit" : g_stop == SIGTERM ?
+			 "SIGTERM" : "SIGINT");
+	}
+	if (json)
+		print_json(d, size, md.machine_s, false, exporter, exp_ok, note);
+	else
+		print_human(d, size, md.machine_s, false, exporter, exp_ok, note);
 	if (d->ns)
 		netpair_destroy(&d->np);
 	d->ns = false;

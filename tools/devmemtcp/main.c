@@ -20,6 +20,7 @@ static const struct {
 	{ "doctor", cmd_doctor, "explain whether devmem TCP works here" },
 	{ "bench", cmd_bench, "measure every engine side by side" },
 	{ "setup", cmd_setup, "NIC setup for devmem RX; --restore repairs" },
+	{ "selftest", cmd_selftest, "run every devmem hardware check with a peer" },
 };
 
 static void usage(FILE *f)
@@ -52,7 +53,8 @@ int main(int argc, char **argv)
 		/* --json: every run ends in exactly one document, an error
 		 * document when the command printed none (usage errors) */
 		jout_scan_argv(argc - 1, argv + 1, !strcmp(cmds[i].name, "doctor") ||
-			       !strcmp(cmds[i].name, "setup"));
+			       !strcmp(cmds[i].name, "setup") ||
+			       !strcmp(cmds[i].name, "selftest"));
 		return jout_end(cmds[i].name, cmds[i].fn(argc - 1, argv + 1));
 	}
 	fprintf(stderr, "devmemtcp: unknown command '%s': try 'devmemtcp --help'\n",

@@ -13,7 +13,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,6 +33,7 @@
 #define RECV_SIZE (1u << 20)
 #define STAGE_PIECE (32u << 20)	/* bytes per dmt_stage_recv() call */
 #define CHECK_CHUNK (4u << 20)	/* copy-out piece for validation */
+#define RX_SLICE_MS 250		/* a receive waits at most this long */
 
 struct srv {
 	const struct server_cfg *c;
@@ -44,6 +47,8 @@ struct srv {
 	uint64_t checked;	/* bytes compared with the pattern */
 	unsigned char *tmp;	/* copy-out space for read-back checks */
 	char why[1200];		/* engine reason, when composed here */
+	double idle_since;	/* last data (or the accept) */
+	bool reported;		/* the result section is written */
 	char err[1200];
 };
 
@@ -76,6 +81,37 @@ static void srv_deliver(struct srv *s, const void *data, size_t len)
 		srv_check_host(s, s->bytes, data, len);
 	s->bytes += len;
 	out_tick(&s->o, s->bytes);
+}
+
+/*
+ * A receive slice (SO_RCVTIMEO, RX_SLICE_MS) ended without data, or a
+ * signal came: 0 to go on receiving, or -1 with s->err saying why the run
+ * ends (a signal, or no data for --timeout seconds).
+ */
+static int srv_idle(struct srv *s)
+{
+	if (cli_stop) {
+		snprintf(s->err, sizeof(s->err), "interrupted by %s after %" PRIu64
+			 " bytes", cli_stop_name(), s->bytes);
+		return -1;
+	}
+	if (s->c->timeout_s && now_s() - s->idle_since >= s->c->timeout_s) {
+		snprintf(s->err, sizeof(s->err), "no data for %d s (--timeout) "
+			 "after %" PRIu64 " bytes: the peer stalled",
+			 s->c->timeout_s, s->bytes);
+		return -1;
+	}
+	return 0;
+}
+
+/* A receive error in words; returns -e. */
+static int recv_failed(struct srv *s, int e)
+{
+	snprintf(s->err, sizeof(s->err), "recv failed after %" PRIu64 " bytes: "
+		 "%s%s", s->bytes, strerror(e), e == ECONNRESET ? " (the peer "
+		 "reset the connection)" : e == ETIMEDOUT ? " (the peer stopped "
+		 "answering: TCP keepalive gave up)" : "");
+	return -e;
 }
 
 /* Does any byte of stream [pos, pos+len) need checking? */
@@ -176,6 +212,11 @@ static int rx_copy_run(struct srv *s, int fd)
 		ssize_t n;
 		int e;
 
+		if (cli_stop && srv_idle(s)) {	/* data flowing: no EINTR */
+			if (!map)
+				free(buf);
+			return -EINTR;
+		}
 		if (map)
 			dmt_buf_begin_cpu(s->buf, DMT_SYNC_RW);
 		n = recv(fd, buf + off, want, 0);
@@ -185,21 +226,18 @@ static int rx_copy_run(struct srv *s, int fd)
 		if (map)
 			dmt_buf_end_cpu(s->buf, DMT_SYNC_RW);
 		errno = e;
-		if (n > 0)
+		if (n > 0) {
+			s->idle_since = now_s();
 			continue;
+		}
 		if (n == 0)
 			break;
-		if (errno == EINTR)
+		if ((errno == EINTR || errno == EAGAIN) && !srv_idle(s))
 			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			snprintf(s->err, sizeof(s->err), "no data for %d s "
-				 "(--timeout): the peer stalled", s->c->timeout_s);
+		if (errno == EINTR || errno == EAGAIN)
+			e = cli_stop ? -EINTR : -EAGAIN;
 		else
-			snprintf(s->err, sizeof(s->err), "recv failed after %"
-				 PRIu64 " bytes: %s%s", s->bytes, strerror(errno),
-				 errno == ECONNRESET ? " (the peer reset the "
-				 "connection)" : "");
-		e = -errno;
+			e = recv_failed(s, errno);
 		if (!map)
 			free(buf);
 		return e;
@@ -233,21 +271,24 @@ static int rx_staged_run(struct srv *s, int fd)
 
 		if (len > STAGE_PIECE)
 			len = STAGE_PIECE;
+		if (cli_stop && srv_idle(s)) {
+			ret = -EINTR;
+			break;
+		}
 		n = dmt_stage_recv(stg, fd, off, len);
 		if (n == 0)
 			break;
+		if ((n == -EAGAIN || n == -EINTR) && !srv_idle(s))
+			continue;
 		if (n < 0) {
-			if (n == -EAGAIN)
-				snprintf(s->err, sizeof(s->err), "no data for %d s "
-					 "(--timeout): the peer stalled",
-					 s->c->timeout_s);
-			else
+			if (n != -EAGAIN && n != -EINTR)
 				snprintf(s->err, sizeof(s->err), "receive failed "
 					 "after %" PRIu64 " bytes: %.300s", s->bytes,
 					 dmt_stage_last_error(stg)->message);
 			ret = (int)n;
 			break;
 		}
+		s->idle_since = now_s();
 		if (s->checking) {
 			ret = srv_check_buf(s, s->bytes, (uint64_t)n, off, true);
 			if (ret < 0)
@@ -287,13 +328,6 @@ static struct {
 	struct dmt_nic_setup *setup;
 	char why[600];
 } dm;
-static volatile sig_atomic_t srv_stop;
-
-static void srv_on_signal(int sig)
-{
-	(void)sig;
-	srv_stop = 1;
-}
 
 static void dm_lines(struct srv *s, const char *sum)
 {
@@ -307,13 +341,12 @@ static void dm_lines(struct srv *s, const char *sum)
 }
 
 /* Before listening: buffer, NIC setup (or a plain bind with --no-setup),
- * signal handlers that let the run loop end so the NIC is restored.
+ * (SIGINT/SIGTERM end the run loop, so the NIC is restored: cmd_server).
  * 0, or -1 with dm.why saying why devmem RX cannot be used here. */
 static int dm_prepare(struct srv *s, const struct server_cfg *c)
 {
 	struct sockaddr_storage srv, cli;
 	socklen_t sl = 0, cl = 0;
-	struct sigaction sa;
 	struct dmt_error e;
 	int ifx, ret;
 
@@ -409,11 +442,6 @@ static int dm_prepare(struct srv *s, const struct server_cfg *c)
 		}
 		dm.binding = dmt_nic_setup_binding_id(dm.setup);
 	}
-	/* SIGINT/SIGTERM end the run so that the NIC is restored */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = srv_on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	return 0;
 }
 
@@ -426,8 +454,6 @@ static void dm_cleanup(struct srv *s)
 		dm_lines(s, dmt_nic_setup_summary(dm.setup) + before);
 		dmt_nic_setup_free(dm.setup);
 		dm.setup = NULL;
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
 	}
 	dmt_ctx_free(dm.ctx);	/* releases a --no-setup binding */
 	if (!dm.buf_borrowed)
@@ -461,17 +487,17 @@ static int rx_devmem_run(struct srv *s, int fd)
 		ret = e.err ? e.err : -EIO;
 		goto out;
 	}
-	while ((n = dmt_rx_recv(rx, f, 1024, &nf)) != 0) {
-		if (n == -EINTR && !srv_stop)
+	while ((n = cli_stop ? -EINTR : dmt_rx_recv(rx, f, 1024, &nf)) != 0) {
+		if ((n == -EINTR || n == -EAGAIN) && !srv_idle(s))
 			continue;
 		if (n < 0) {
-			snprintf(s->err, sizeof(s->err), "%.300s", n == -EINTR ?
-				 "interrupted by a signal" :
-				 n == -EAGAIN ? "no data (--timeout): the peer "
-				 "stalled" : dmt_rx_last_error(rx)->message);
+			if (n != -EINTR && n != -EAGAIN)
+				snprintf(s->err, sizeof(s->err), "%.300s",
+					 dmt_rx_last_error(rx)->message);
 			ret = (int)n;
 			break;
 		}
+		s->idle_since = now_s();
 		/* gather in stream order, in pieces that fit tmp; fragments
 		 * holding no byte to check are only counted */
 		for (unsigned int i = 0; i < nf;) {
@@ -574,6 +600,38 @@ static int listen_on(struct srv *s, struct sockaddr_storage *ss, socklen_t sl)
 	return fd;
 }
 
+/*
+ * One-shot: connections that completed their handshake while the first was
+ * accepted are refused with a reset (never accepted and left unread), and
+ * each is named on stderr; closing the listener then refuses later ones.
+ */
+static void refuse_pending(struct srv *s, int lfd)
+{
+	int fl = fcntl(lfd, F_GETFL);
+
+	if (fl < 0 || fcntl(lfd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return;
+	for (;;) {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+		struct sockaddr_storage p;
+		socklen_t pl = sizeof(p);
+		char a[80];
+		int fd = accept4(lfd, (struct sockaddr *)&p, &pl, SOCK_CLOEXEC);
+
+		if (fd < 0 && errno == EINTR)
+			continue;
+		if (fd < 0)
+			break;
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(fd);
+		if (!s->c->quiet)
+			fprintf(stderr, "devmemtcp server: refused a second "
+				"connection from %s: this server serves one "
+				"connection at a time\n",
+				addr_str((struct sockaddr *)&p, a, sizeof(a)));
+	}
+}
+
 static int accept_one(struct srv *s, int lfd, struct sockaddr_storage *peer)
 {
 	struct pollfd p = { .fd = lfd, .events = POLLIN };
@@ -581,9 +639,14 @@ static int accept_one(struct srv *s, int lfd, struct sockaddr_storage *peer)
 	int r, fd;
 
 	for (;;) {
-		r = poll(&p, 1, s->c->timeout_s ? s->c->timeout_s * 1000 : -1);
-		if (r < 0 && errno == EINTR && srv_stop) {
-			snprintf(s->err, sizeof(s->err), "interrupted by a signal");
+		/* a signal that came before the wait (during NIC setup) */
+		r = cli_stop ? -1 : poll(&p, 1, s->c->timeout_s ?
+					 s->c->timeout_s * 1000 : -1);
+		if (cli_stop)
+			errno = EINTR;
+		if (r < 0 && errno == EINTR && cli_stop) {
+			snprintf(s->err, sizeof(s->err), "interrupted by %s while "
+				 "waiting for a connection", cli_stop_name());
 			return -1;
 		}
 		if (r < 0 && errno == EINTR)
@@ -756,14 +819,25 @@ int server_run(const struct server_cfg *c)
 	fd = accept_one(s, lfd, &peer);
 	if (fd < 0)
 		goto out;
+	refuse_pending(s, lfd);
 	close(lfd);
 	lfd = -1;
 	out_kv(&s->o, OUT_CONFIG, "peer", true, "%s",
 	       addr_str((struct sockaddr *)&peer, as, sizeof(as)));
-	if (c->timeout_s) {
-		struct timeval tv = { .tv_sec = c->timeout_s };
+	{
+		/* receives wait in slices, so that a signal or --timeout ends
+		 * them whatever the engine does with EINTR; keepalive notices
+		 * a peer that vanished (about 25 s) without --timeout */
+		struct timeval tv = { .tv_usec = RX_SLICE_MS * 1000 };
+		int one = 1, idle = 10, intvl = 5, cnt = 3;
+
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 	}
+	s->idle_since = now_s();
 	cpu_snap_take(&c0);
 	t0 = now_s();
 	out_start(&s->o, t0, 0);
@@ -789,6 +863,11 @@ int server_run(const struct server_cfg *c)
 		ret = 1;
 	}
 	vname = !s->checking ? "off" : s->checked < s->bytes ? "sampled" : "full";
+	if (!ret && !s->bytes) {
+		snprintf(s->err, sizeof(s->err), "the peer closed the connection "
+			 "without sending any data");
+		ret = 1;
+	}
 	if (!ret && c->have_size && s->bytes != c->size) {
 		snprintf(s->err, sizeof(s->err), "received %" PRIu64 " bytes, "
 			 "expected %" PRIu64 " (--size)", s->bytes, c->size);
@@ -828,8 +907,13 @@ int server_run(const struct server_cfg *c)
 	if (ret)
 		out_kv(&s->o, OUT_RESULT, "error", true, "%s", s->err);
 	{
-		char vs[160] = "";
+		char vs[160] = "", verdict[1400];
 
+		/* a failed transfer is never "verified": say what happened,
+		 * and whether the bytes that did arrive were right */
+		snprintf(verdict, sizeof(verdict), "INCOMPLETE: %.1200s%s", s->err,
+			 s->checking && s->bytes ? "; the bytes received match "
+			 "the pattern" : "");
 		if (!strcmp(vname, "sampled"))
 			snprintf(vs, sizeof(vs), " (validation=sampled: %" PRIu64
 				 " of %" PRIu64 " bytes checked)", s->checked,
@@ -841,8 +925,8 @@ int server_run(const struct server_cfg *c)
 			 secs > 0 ? (double)s->bytes * 8 / secs / 1e9 : 0,
 			 per_gb(cd.proc_s, s->bytes),
 			 per_gb(cd.machine_s, s->bytes),
-			 !s->checking ? "not validated" : s->pat.mismatches ?
-			 "MISMATCHES" : "verified", vs);
+			 s->pat.mismatches ? "MISMATCHES" : ret ? verdict :
+			 !s->checking ? "not validated" : "verified", vs);
 	}
 	if (c->res) {
 		c->res->bytes = s->bytes;
@@ -854,10 +938,11 @@ int server_run(const struct server_cfg *c)
 		snprintf(c->res->validation, sizeof(c->res->validation), "%s",
 			 vname);
 	}
+	s->reported = true;
 out:
 	if (ret && !s->err[0])
 		snprintf(s->err, sizeof(s->err), "failed");
-	if (ret && !s->o.seclen[OUT_RESULT]) {	/* failed before receiving */
+	if (ret && !s->reported) {	/* failed before receiving */
 		out_kv(&s->o, OUT_RESULT, "complete", false, "false");
 		out_kv(&s->o, OUT_RESULT, "error", true, "%s", s->err);
 	}
@@ -890,7 +975,8 @@ static void server_usage(FILE *f)
 "                        [--engine E] [--buffer B] [--buffer-size N]\n"
 "                        [--validate M] [--once] [-i SEC] [--timeout SEC] [--json]\n"
 "  -l               listen (accepted for ncdevmem compatibility)\n"
-"  -s ADDR          address to listen on (default: all, IPv6 and IPv4)\n"
+"  -s ADDR          address or host name to listen on (default: all, IPv6\n"
+"                   and IPv4; fe80::1%%eth0 for a scoped address)\n"
 "  -p PORT          port (default %u; 0 picks one, printed as listen=)\n"
 "  -v MOD           validate the ncdevmem pattern of modulus 2..256 (0: off)\n"
 "  --size N         expected bytes; fewer or more is a failure\n"
@@ -909,7 +995,9 @@ static void server_usage(FILE *f)
 "  --no-setup       NIC configured by hand: only bind-rx\n"
 "  --once           serve one connection, then exit (the default)\n"
 "  -i SEC           interval report period, 0 off (default 1)\n"
-"  --timeout SEC    give up after SEC without a connection or data\n"
+"  --timeout SEC    give up after SEC without a connection or data (default:\n"
+"                   wait for a connection; a vanished peer is noticed by\n"
+"                   TCP keepalive in about 25 s)\n"
 "  --json           one JSON document on stdout\n"
 "  --json-stream    JSON lines: start, each interval, end\n", CLI_DEFAULT_PORT);
 }
@@ -999,7 +1087,7 @@ int cmd_server(int argc, char **argv)
 			if (parse_addr(optarg, 0, AF_UNSPEC, &ss, &sl))
 				return usage_error("server", "bad client address "
 						   "'%s' (-c): give an IPv4 or IPv6 "
-						   "literal", optarg);
+						   "address", optarg);
 			dm.client = optarg;
 			break;
 		case O_NO_SETUP:
@@ -1062,14 +1150,25 @@ int cmd_server(int argc, char **argv)
 	if (have_val && c.val != VAL_OFF && !c.v)
 		return usage_error("server", "--validate %s needs the pattern to "
 				   "check: add -v MOD", val_mode_name(c.val));
+	if (dm.ifname && !if_nametoindex(dm.ifname))
+		return usage_error("server", "no interface '%s' (-f): see 'ip "
+				   "link' for the names", dm.ifname);
 	if (c.engine && !strcmp(c.engine, "devmem") && !dm.ifname)
 		return usage_error("server", "--engine devmem needs the NIC: add "
 				   "-f IFNAME");
 	if (dm.ifname && !dm.no_setup && !c.port)
 		return usage_error("server", "devmem RX with -f needs a fixed port "
 				   "for the flow rule: give -p PORT");
+	if (c.addr && !c.addr[0])
+		return usage_error("server", "empty listen address (-s ''): give "
+				   "an address, or leave -s out to listen on all");
 	if (c.addr && parse_addr(c.addr, c.port, AF_UNSPEC, &ss, &sl))
 		return usage_error("server", "bad listen address '%s' (-s): give "
-				   "an IPv4 or IPv6 literal", c.addr);
+				   "an IPv4 or IPv6 address of this host or a host "
+				   "name that resolves", c.addr);
+	if (c.have_buf && !buf_choice_gpu(&c.buf) &&
+	    (ret = check_buffer_fits("server", c.buf_size)))
+		return ret;
+	cli_catch_stop();	/* SIGINT/SIGTERM: stop, report, restore, exit 1 */
 	return server_run(&c);
 }

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers for the CLI fault tests (cli_fault_*.c): a misbehaving receiver
+ * in a child process (never reads; reads some bytes into a file, then dies
+ * by SIGKILL or resets the connection), the devmemtcp client or server run
+ * with its stdout and stderr in files, and the JSON check by the
+ * independent parser (dmt_jsoncheck).
+ */
+#ifndef DMT_TEST_CLI_FAULT_H
+#define DMT_TEST_CLI_FAULT_H
+
+#include <stdarg.h>
+#include <sys/resource.h>
+
+#include "cli_util.h"
+
+enum cf_mode {
+	CF_NOREAD,	/* accept, never read */
+	CF_KILL,	/* read take bytes into file, wait, SIGKILL itself */
+	CF_RST,		/* read take bytes into file, wait, close with RST */
+};
+
+struct cf_recv {
+	enum cf_mode mode;
+	uint64_t take;		/* bytes read before the fault */
+	double wait_s;		/* then wait this long (the sender finishes) */
+	const char *file;	/* what was read, in order */
+	int port;		/* out */
+	pid_t pid;		/* out */
+};
+
+static inline void cf_recv_main(struct cf_recv *r, int lfd)
+{
+	static unsigned char buf[65536];
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	uint64_t got = 0;
+	int fd = accept(lfd, NULL, NULL), out = -1;
+
+	if (fd < 0)
+		_exit(3);
+	close(lfd);
+	if (r->mode == CF_NOREAD)
+		for (;;)
+			pause();
+	out = open(r->file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (out < 0)
+		_exit(3);
+	while (got < r->take) {
+		size_t want = r->take - got < sizeof(buf) ?
+			      (size_t)(r->take - got) : sizeof(buf);
+		ssize_t n = recv(fd, buf, want, 0);
+
+		if (n <= 0)
+			_exit(4);
+		if (write(out, buf, (size_t)n) != n)
+			_exit(5);
+		got += (uint64_t)n;
+	}
+	close(out);
+	usleep((useconds_t)(r->wait_s * 1e6));
+	if (r->mode == CF_KILL)
+		kill(getpid(), SIGKILL);
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	_exit(0);
+}
+
+/* Listen on 127.0.0.1 (a free port) and fork the receiver. */
+static inline void cf_recv_start(struct cf_recv *r)
+{
+	int lfd;
+
+	r->port = 0;
+	lfd = t_listen("127.0.0.1", &r->port);
+	fflush(NULL);
+	r->pid = fork();
+	T_CHECK(r->pid >= 0, "fork: %s", strerror(errno));
+	if (r->pid == 0)
+		cf_recv_main(r, lfd);
+	close(lfd);
+}
+
+static inline void cf_recv_stop(struct cf_recv *r)
+{
+	if (r->pid > 0) {
+		kill(r->pid, SIGKILL);
+		waitpid(r->pid, NULL, 0);
+		r->pid = 0;
+	}
+}
+
+/* argv for "devmemtcp ARGS..." (NULL-terminated list, at most 30). */
+static inline pid_t cf_spawn(const char *out, const char *err, ...)
+{
+	char *argv[32] = { (char *)t_cli() };
+	va_list ap;
+	int n = 1;
+
+	va_start(ap, err);
+	while (n < 31 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	return cu_spawn(argv, NULL, out, err);
+}
+
+/* Run dmt_jsoncheck on file for path; 0 with the value in out, or its
+ * exit status (3 invalid JSON, 4 no such path). */
+static inline int cf_json(const char *file, const char *path, char *out,
+			  size_t outlen)
+{
+	char cmd[600];
+	int st;
+
+	T_CHECK(getenv("DMT_JSONCHECK"), "DMT_JSONCHECK not set (run from CTest)");
+	snprintf(cmd, sizeof(cmd), "'%s' '%s' '%s'", getenv("DMT_JSONCHECK"),
+		 file, path);
+	st = t_run(cmd, out, outlen);
+	for (size_t l = strlen(out); l && out[l - 1] == '\n';)
+		out[--l] = '\0';
+	return st;
+}
+
+/* The number of times needle occurs in hay. */
+static inline int cf_count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* Print a file (for a failure's context). */
+static inline void cf_dump(const char *label, const char *path)
+{
+	char *t = cu_slurp(path, NULL);
+
+	fprintf(stderr, "--- %s (%s)\n%s---\n", label, path, t ? t : "(none)");
+	free(t);
+}
+
+#endif
