@@ -292,6 +292,6 @@ pr "$FLOWS flows / 1 flow aggregate (auto, 64K)" "$(med r_many)" ">=" 0.9
 pr "library heap per connection, KiB ($FLOWS flows)" \
 	"$(isnum "$MEM" && awk -v m="$MEM" 'BEGIN {printf "%.1f", m/1024}' || echo nan)" "<=" 64
 pr "heap allocations per send after warm-up (max)" "$MAXALLOC" "<=" 0
-echo "On loopback every zero-copy completion is COPIED (host-facts §6): the zero-copy"
+echo "On loopback every zero-copy completion is COPIED (local delivery copies): the zero-copy"
 echo "figures measure the API path, not NIC zero-copy. See docs/performance.md."
 exit 0

@@ -7,6 +7,8 @@
 #                          fuzz targets) and valgrind (memcheck pass)
 # Every program a test, script or benchmark runs is in these lists; the
 # tests use the library's own ethtool netlink code, never ethtool(8).
+#   scripts/deps.sh --package   also the Debian packaging tools
+#                          (scripts/build-deb.sh)
 set -euo pipefail
 
 pkgs=(
@@ -17,6 +19,7 @@ pkgs=(
 	iproute2 procps                          # ip(8) for tests, sysctl
 	socat netcat-openbsd iperf3              # foreign peers and baselines
 	openssh-client                           # selftest --ssh: the peer's side
+	groff-base                               # man pages checked (man_check)
 )
 case "${1:-}" in
 "") ;;
@@ -26,8 +29,10 @@ case "${1:-}" in
 		valgrind                         # memcheck over the tier A tests
 	)
 	;;
+--package)
+	pkgs+=(dpkg-dev debhelper fakeroot lintian) ;;
 *)
-	echo "usage: scripts/deps.sh [--ci]" >&2
+	echo "usage: scripts/deps.sh [--ci|--package]" >&2
 	exit 2
 	;;
 esac

@@ -10,6 +10,7 @@
 
 #include <devmemtcp.h>
 
+#include "dmt_config.h"
 #include "json_out.h"
 
 static struct {
@@ -199,8 +200,7 @@ json_t *jout_start(void)
 	time_t now = g.t0 ? g.t0 : time(NULL);
 	struct tm gm;
 
-	snprintf(ver, sizeof(ver), "devmemtcp %d.%d", dmt_version_major(),
-		 dmt_version_minor());
+	snprintf(ver, sizeof(ver), "devmemtcp %s", DMT_VERSION_STRING);
 	jout_set_str(st, "version", ver);
 	if (uname(&u) == 0) {
 		snprintf(sys, sizeof(sys), "%s %s %s %s", u.sysname, u.nodename,

@@ -6,6 +6,7 @@
 #include <devmemtcp.h>
 
 #include "cli.h"
+#include "dmt_config.h"
 #include "json_out.h"
 
 static const struct {
@@ -43,7 +44,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-		printf("devmemtcp %d.%d\n", dmt_version_major(), dmt_version_minor());
+		printf("devmemtcp %s\n", DMT_VERSION_STRING);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
