@@ -278,6 +278,7 @@ struct client_cfg {
 	enum dmt_engine engine;
 	bool have_size;
 	uint64_t size;		/* --size */
+	double time_s;		/* -t: send the pattern this long (0: not) */
 	struct buf_choice buf;
 	uint64_t buf_size;	/* --buffer-size */
 	uint64_t msg_size;	/* --msg-size: bytes per dmt_tx_send */
