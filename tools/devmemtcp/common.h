@@ -303,6 +303,7 @@ struct server_cfg {
 	bool json;
 	double interval;
 	int timeout_s;		/* accept and idle timeout, 0: none */
+	bool keep;		/* -K: serve one client after another */
 	bool quiet;
 	int ready_fd;		/* >= 0: write the port (u32) once listening */
 	struct xfer_result *res;
