@@ -39,7 +39,7 @@ static void client_usage(FILE *f)
 "                   default 256)\n"
 "  -z N             split each send into iovecs of at most N bytes\n"
 "  -f IFNAME        egress interface for devmem (default: route lookup)\n"
-"  --engine E       auto|devmem|uring|zerocopy|copy (default auto)\n"
+"  --engine E       auto|devmem|uring|zerocopy|copy|staged (default auto)\n"
 "  --size N         send N bytes of the pattern (K/M/G suffixes); else stdin\n"
 "  -t SEC           send the pattern for SEC seconds (instead of --size)\n"
 "  --buffer B       auto|host|udmabuf|dmaheap|cuda[:N]|rocm[:N] (default auto)\n"

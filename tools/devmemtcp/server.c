@@ -1083,6 +1083,7 @@ int cmd_server(int argc, char **argv)
 		.buf_size = CLI_DEFAULT_RX_BUF,
 	};
 	bool have_val = false, json_stream = false;
+	const char *nic_opt = NULL;	/* an option that only -f uses */
 	struct sockaddr_storage ss;
 	const char *why;
 	socklen_t sl;
@@ -1133,6 +1134,7 @@ int cmd_server(int argc, char **argv)
 						   "(-%c): give %s", opt == 'q' ?
 						   "count" : "index", optarg, opt,
 						   opt == 'q' ? "1..1023" : "0..1023");
+			nic_opt = opt == 'q' ? "-q" : "-t";
 			if (opt == 'q')
 				dm.nq = (unsigned int)u;
 			else
@@ -1145,9 +1147,11 @@ int cmd_server(int argc, char **argv)
 						   "'%s' (-c): give an IPv4 or IPv6 "
 						   "address", optarg);
 			dm.client = optarg;
+			nic_opt = "-c";
 			break;
 		case O_NO_SETUP:
 			dm.no_setup = true;
+			nic_opt = "--no-setup";
 			break;
 		case O_ENGINE:
 			if (!rx_pick(optarg, false, &why))
@@ -1209,6 +1213,10 @@ int cmd_server(int argc, char **argv)
 	if (dm.ifname && !if_nametoindex(dm.ifname))
 		return usage_error("server", "no interface '%s' (-f): see 'ip "
 				   "link' for the names", dm.ifname);
+	if (nic_opt && !dm.ifname)
+		return usage_error("server", "%s configures devmem RX on a NIC and "
+				   "means nothing without one: add -f IFNAME, or "
+				   "leave %s out", nic_opt, nic_opt);
 	if (c.engine && !strcmp(c.engine, "devmem") && !dm.ifname)
 		return usage_error("server", "--engine devmem needs the NIC: add "
 				   "-f IFNAME");
