@@ -52,6 +52,20 @@ int main(void)
 	}
 	T_SKIP_IF(!ll[0], "no IPv6 link-local address on %s (IPv6 disabled?)",
 		  np.ifname[1]);
+	/* the client's own link-local must be past duplicate detection too,
+	 * or its connect has no source address (EADDRNOTAVAIL) */
+	for (int i = 0, ok = 0; i < 100 && !ok; i++) {
+		char *argv[] = { "ip", "-6", "-o", "addr", "show", "dev",
+				 np.ifname[0], "scope", "link", NULL };
+		struct cu_exec e = { argv, NULL, f, NULL };
+
+		cu_wait(launch_ns(&np, 0, &e), 5);
+		t = cu_slurp(f, NULL);
+		ok = t && strstr(t, "inet6 fe80::") && !strstr(t, "tentative");
+		free(t);
+		if (!ok)
+			usleep(100000);
+	}
 	/* each side names the scope by its own interface */
 	snprintf(srv, sizeof(srv), "%s%%%s", ll, np.ifname[0]);
 	{
