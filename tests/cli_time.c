@@ -3,7 +3,8 @@
  * tier B: time-based client runs (-t SEC, as iperf3's -t). A client sending
  * the pattern for 1 s to a validating server on loopback must run about
  * 1 s (at least 1 s, well under the timeout), send bytes that the server
- * receives all of and verifies against the pattern, both ending complete;
+ * receives all of and verifies against the pattern, both ending complete,
+ * and report its CPU utilization (cpu_pct, user+sys % of wall time);
  * -t with --size, and -t 0 or -t x, are usage errors (exit 2).
  */
 #include "cli_fault.h"
@@ -32,7 +33,7 @@ int main(void)
 	char dir[64], so[256], se[256], co[256], ce[256], lis[128], port[16];
 	char *sout, *cout;
 	const char *k;
-	double t0, wall, secs;
+	double t0, wall, secs, cpu;
 	unsigned long long cb = 0, sb = 0;
 	int rs, rc, bad = 0;
 	pid_t sp, cp;
@@ -74,12 +75,20 @@ int main(void)
 		bad = 1;
 	if (!(k = cu_kv(cout, "time")) || strcmp(k, "1"))
 		bad = 1;	/* the configuration says the duration */
+	/* CPU utilization as iperf3 gives it: user+sys of the process over
+	 * the wall time; a 1 s loopback send keeps a CPU busy, and one
+	 * thread cannot exceed 100% by much */
+	cpu = (k = cu_kv(cout, "cpu_pct")) ? strtod(k, NULL) : -1;
+	if (cpu <= 1.0 || cpu > 150.0 || !cu_kv(sout, "cpu_pct") ||
+	    !strstr(cout, "%, zc="))
+		bad = 1;
 	/* the timed part lasts at least 1 s and ends within one send after */
 	if (secs < 1.0 || secs > 3.0 || wall > 10.0)
 		bad = 1;
-	printf("%s -t 1: client exit %d, %llu bytes in %.3f s (wall %.2f s); "
-	       "server exit %d, %llu bytes, mismatches %s\n", bad ? "FAIL" : "ok",
-	       rc, cb, secs, wall, rs, sb, cu_kv(sout, "mismatches") ?
+	printf("%s -t 1: client exit %d, %llu bytes in %.3f s (wall %.2f s, CPU "
+	       "%.1f%%); server exit %d, %llu bytes, mismatches %s\n",
+	       bad ? "FAIL" : "ok", rc, cb, secs, wall, cpu, rs, sb,
+	       cu_kv(sout, "mismatches") ?
 	       cu_kv(sout, "mismatches") : "?");
 	if (bad) {
 		cf_dump("server stdout", so);

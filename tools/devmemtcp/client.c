@@ -563,6 +563,8 @@ int client_run(const struct client_cfg *c)
 	out_kv(&r->o, OUT_RESULT, "throughput_Gbps", false, "%.3f",
 	       secs > 0 ? (double)r->sent * 8 / secs / 1e9 : 0);
 	out_kv(&r->o, OUT_RESULT, "cpu_s", false, "%.3f", cd.proc_s);
+	out_kv(&r->o, OUT_RESULT, "cpu_pct", false, "%.1f",
+	       secs > 0 ? 100.0 * cd.proc_s / secs : 0);
 	out_kv(&r->o, OUT_RESULT, "cpu_s_per_GB", false, "%.3f",
 	       per_gb(cd.proc_s, r->sent));
 	out_kv(&r->o, OUT_RESULT, "machine_cpu_s_per_GB", false, "%.3f",
@@ -587,10 +589,12 @@ int client_run(const struct client_cfg *c)
 	if (ret)
 		out_kv(&r->o, OUT_RESULT, "error", true, "%s", r->err);
 	out_line(&r->o, "summary: sent %" PRIu64 " bytes in %.2f s, %.2f GB/s "
-		 "(%.2f Gbit/s), %.2f CPU s/GB (machine %.2f), zc=%s%s",
+		 "(%.2f Gbit/s), %.2f CPU s/GB (machine %.2f), CPU %.1f%%, "
+		 "zc=%s%s",
 		 r->sent, secs, secs > 0 ? (double)r->sent / secs / 1e9 : 0,
 		 secs > 0 ? (double)r->sent * 8 / secs / 1e9 : 0,
 		 per_gb(cd.proc_s, r->sent), per_gb(cd.machine_s, r->sent),
+		 secs > 0 ? 100.0 * cd.proc_s / secs : 0,
 		 verdict == 1 ? "y" : verdict == 0 ? "n" : "-",
 		 ret ? " INCOMPLETE" : "");
 	if (c->res) {

@@ -902,6 +902,8 @@ next_client:	/* -K: each client gets its own report, configuration first */
 	out_kv(&s->o, OUT_RESULT, "throughput_Gbps", false, "%.3f",
 	       secs > 0 ? (double)s->bytes * 8 / secs / 1e9 : 0);
 	out_kv(&s->o, OUT_RESULT, "cpu_s", false, "%.3f", cd.proc_s);
+	out_kv(&s->o, OUT_RESULT, "cpu_pct", false, "%.1f",
+	       secs > 0 ? 100.0 * cd.proc_s / secs : 0);
 	out_kv(&s->o, OUT_RESULT, "cpu_s_per_GB", false, "%.3f",
 	       per_gb(cd.proc_s, s->bytes));
 	out_kv(&s->o, OUT_RESULT, "machine_cpu_s_per_GB", false, "%.3f",
@@ -937,11 +939,12 @@ next_client:	/* -K: each client gets its own report, configuration first */
 				 s->bytes);
 		out_line(&s->o, "summary: received %" PRIu64 " bytes in %.2f s, "
 			 "%.2f GB/s (%.2f Gbit/s), %.2f CPU s/GB (machine %.2f), "
-			 "%s%s", s->bytes, secs,
+			 "CPU %.1f%%, %s%s", s->bytes, secs,
 			 secs > 0 ? (double)s->bytes / secs / 1e9 : 0,
 			 secs > 0 ? (double)s->bytes * 8 / secs / 1e9 : 0,
 			 per_gb(cd.proc_s, s->bytes),
 			 per_gb(cd.machine_s, s->bytes),
+			 secs > 0 ? 100.0 * cd.proc_s / secs : 0,
 			 s->pat.mismatches ? "MISMATCHES" : ret ? verdict :
 			 !s->checking ? "not validated" : "verified", vs);
 	}
