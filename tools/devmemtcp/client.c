@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * devmemtcp client: send N bytes of the ncdevmem validation pattern, or
- * stdin, to a server through a libdevmemtcp TX engine.
+ * devmemtcp client: send N bytes (or SEC seconds) of the ncdevmem
+ * validation pattern, or stdin, to a server through a libdevmemtcp TX
+ * engine.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,16 +29,19 @@ static void client_usage(FILE *f)
 {
 	fprintf(f,
 "usage: devmemtcp client -s SERVER [-p PORT] [-c CLIENT] [-v MOD] [-z CHUNK]\n"
-"                        [-f IFNAME] [--engine E] [--size N] [--buffer B]\n"
+"                        [-f IFNAME] [--engine E] [--size N | -t SEC]\n"
+"                        [--buffer B]"
 "                        [--buffer-size N] [--msg-size N] [-i SEC] [--json]\n"
 "  -s ADDR          server address or host name (IPv4 or IPv6, fe80::1%%eth0)\n"
 "  -p PORT          server port (default %u)\n"
 "  -c ADDR          client (source) address to bind\n"
-"  -v MOD           validation pattern modulus 2..256 (with --size; default 256)\n"
+"  -v MOD           validation pattern modulus 2..256 (with --size or -t;\n"
+"                   default 256)\n"
 "  -z N             split each send into iovecs of at most N bytes\n"
 "  -f IFNAME        egress interface for devmem (default: route lookup)\n"
-"  --engine E       auto|devmem|uring|zerocopy|copy (default auto)\n"
+"  --engine E       auto|devmem|uring|zerocopy|copy|staged (default auto)\n"
 "  --size N         send N bytes of the pattern (K/M/G suffixes); else stdin\n"
+"  -t SEC           send the pattern for SEC seconds (instead of --size)\n"
 "  --buffer B       auto|host|udmabuf|dmaheap|cuda[:N]|rocm[:N] (default auto)\n"
 "  --buffer-size N  send buffer size (default 8M)\n"
 "  --msg-size N     bytes per send call (default 256K)\n"
@@ -61,6 +65,7 @@ static const struct option client_opts[] = {
 	{ "json-stream", no_argument, NULL, O_JSON_STREAM },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "interval", required_argument, NULL, 'i' },
+	{ "time", required_argument, NULL, 't' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -281,7 +286,7 @@ static int fill_pattern(struct run *r, unsigned int v, uint64_t *Lp)
 			 "than the pattern period %u", bsz, v);
 		return -1;
 	}
-	if (need < L)
+	if (r->c->have_size && need < L)	/* -t: the whole buffer */
 		L = need;
 	if (pat_init(&p, v) < 0 || !(tmp = malloc(1u << 20))) {
 		errf(r, "out of memory");
@@ -310,12 +315,17 @@ static int send_pattern(struct run *r, uint64_t L)
 	const struct client_cfg *c = r->c;
 	uint64_t msg = c->msg_size;
 
+	double t_end;
+
 	if (msg > L)
 		msg = L;
 	out_start(&r->o, now_s(), 0);
-	while (r->sent < c->size) {
+	t_end = now_s() + c->time_s;
+	/* --size: until N bytes; -t: until SEC seconds have passed (the
+	 * last send is whole, so the run ends within one send of SEC) */
+	while (c->have_size ? r->sent < c->size : now_s() < t_end) {
 		uint64_t off = r->sent % L;
-		uint64_t n = c->size - r->sent;
+		uint64_t n = c->have_size ? c->size - r->sent : msg;
 
 		if (n > msg)
 			n = msg;
@@ -437,6 +447,7 @@ int client_run(const struct client_cfg *c)
 	uint64_t L = 0;
 	double t0, t1, secs;
 	int ret = 1, verdict;
+	bool pattern = c->have_size || c->time_s > 0;
 	struct run *r;
 
 	r = calloc(1, sizeof(*r));
@@ -451,14 +462,19 @@ int client_run(const struct client_cfg *c)
 	out_kv(&r->o, OUT_CONFIG, "server", true, "%s",
 	       addr_str((struct sockaddr *)&dst, as, sizeof(as)));
 	out_kv_str(&r->o, OUT_CONFIG, "client", c->client);
-	out_kv(&r->o, OUT_CONFIG, "source", true, "%s", c->have_size ? "pattern" : "stdin");
-	if (c->have_size) {
+	out_kv(&r->o, OUT_CONFIG, "source", true, "%s", pattern ? "pattern" : "stdin");
+	if (c->have_size)
 		out_kv(&r->o, OUT_CONFIG, "size", false, "%" PRIu64, c->size);
-		out_kv(&r->o, OUT_CONFIG, "validation", false, "%u", v);
-	} else {	/* stdin: no size, no pattern (null in JSON) */
+	else	/* stdin or -t: no size (null in JSON) */
 		out_kv_str(&r->o, OUT_CONFIG, "size", NULL);
+	if (c->time_s > 0)
+		out_kv(&r->o, OUT_CONFIG, "time", false, "%g", c->time_s);
+	else
+		out_kv_str(&r->o, OUT_CONFIG, "time", NULL);
+	if (pattern)
+		out_kv(&r->o, OUT_CONFIG, "validation", false, "%u", v);
+	else	/* stdin: no pattern */
 		out_kv_str(&r->o, OUT_CONFIG, "validation", NULL);
-	}
 	if (c->chunk)
 		out_kv(&r->o, OUT_CONFIG, "chunk_size", false, "%" PRIu64, c->chunk);
 	else
@@ -504,7 +520,7 @@ int client_run(const struct client_cfg *c)
 		fill_res(c->res, "buffer", dmt_buf_kind_name(dmt_buf_kind(r->buf)));
 		fill_res(c->res, "buffer_reason", why);
 	}
-	if (c->have_size && fill_pattern(r, v, &L) < 0)
+	if (pattern && fill_pattern(r, v, &L) < 0)
 		goto out;
 	r->tx = dmt_tx_connect(r->ctx, r->buf, (struct sockaddr *)&dst, dlen,
 			       c->client ? (struct sockaddr *)&src : NULL, slen,
@@ -529,7 +545,7 @@ int client_run(const struct client_cfg *c)
 
 	cpu_snap_take(&c0);
 	t0 = now_s();
-	ret = c->have_size ? send_pattern(r, L) : send_stdin(r);
+	ret = pattern ? send_pattern(r, L) : send_stdin(r);
 	if (ret == 0)
 		ret = flush_bounded(r);
 	t1 = now_s();
@@ -561,6 +577,8 @@ int client_run(const struct client_cfg *c)
 	out_kv(&r->o, OUT_RESULT, "throughput_Gbps", false, "%.3f",
 	       secs > 0 ? (double)r->sent * 8 / secs / 1e9 : 0);
 	out_kv(&r->o, OUT_RESULT, "cpu_s", false, "%.3f", cd.proc_s);
+	out_kv(&r->o, OUT_RESULT, "cpu_pct", false, "%.1f",
+	       secs > 0 ? 100.0 * cd.proc_s / secs : 0);
 	out_kv(&r->o, OUT_RESULT, "cpu_s_per_GB", false, "%.3f",
 	       per_gb(cd.proc_s, r->sent));
 	out_kv(&r->o, OUT_RESULT, "machine_cpu_s_per_GB", false, "%.3f",
@@ -585,10 +603,12 @@ int client_run(const struct client_cfg *c)
 	if (ret)
 		out_kv(&r->o, OUT_RESULT, "error", true, "%s", r->err);
 	out_line(&r->o, "summary: sent %" PRIu64 " bytes in %.2f s, %.2f GB/s "
-		 "(%.2f Gbit/s), %.2f CPU s/GB (machine %.2f), zc=%s%s",
+		 "(%.2f Gbit/s), %.2f CPU s/GB (machine %.2f), CPU %.1f%%, "
+		 "zc=%s%s",
 		 r->sent, secs, secs > 0 ? (double)r->sent / secs / 1e9 : 0,
 		 secs > 0 ? (double)r->sent * 8 / secs / 1e9 : 0,
 		 per_gb(cd.proc_s, r->sent), per_gb(cd.machine_s, r->sent),
+		 secs > 0 ? 100.0 * cd.proc_s / secs : 0,
 		 verdict == 1 ? "y" : verdict == 0 ? "n" : "-",
 		 ret ? " INCOMPLETE" : "");
 	if (c->res) {
@@ -643,7 +663,7 @@ int cmd_client(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":s:c:p:v:z:f:i:h", client_opts,
+	while ((opt = getopt_long(argc, argv, ":s:c:p:v:z:f:i:t:h", client_opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 's':
@@ -676,6 +696,12 @@ int cmd_client(int argc, char **argv)
 		case 'i':
 			if ((ret = opt_interval("client", optarg, &c.interval)))
 				return ret;
+			break;
+		case 't':
+			if (parse_seconds(optarg, &c.time_s) || c.time_s <= 0)
+				return usage_error("client", "bad time '%s' (-t): "
+						   "give seconds > 0, e.g. 10 or "
+						   "0.5", optarg);
 			break;
 		case O_ENGINE:
 			if ((ret = opt_tx_engine("client", optarg, true, &c.engine)))
@@ -723,6 +749,9 @@ int cmd_client(int argc, char **argv)
 		return extra_args_error("client", argc, argv);
 	if (!c.server || !c.server[0])
 		return usage_error("client", "no server address: give -s ADDR");
+	if (c.have_size && c.time_s > 0)
+		return usage_error("client", "--size and -t both given: give one, "
+				   "a byte count or a duration");
 	if (parse_addr(c.server, c.port, AF_UNSPEC, &ss, &sl))
 		return usage_error("client", "bad server address '%s' (-s): give "
 				   "an IPv4 or IPv6 address or a host name that "

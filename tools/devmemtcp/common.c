@@ -471,10 +471,15 @@ int opt_timeout(const char *cmd, const char *arg, int *v)
 int opt_tx_engine(const char *cmd, const char *arg, bool staged_ok,
 		  enum dmt_engine *e)
 {
-	if (dmt_engine_from_name(arg, e) < 0 ||
-	    (!staged_ok && *e == DMT_ENGINE_STAGED))
+	if (dmt_engine_from_name(arg, e) < 0)
 		return usage_error(cmd, "unknown engine '%s' (--engine): use auto, "
-				   "devmem, uring, zerocopy or copy", arg);
+				   "devmem, uring, zerocopy, copy%s", arg,
+				   staged_ok ? " or staged" : " (staged is the "
+				   "client's, for GPU memory)");
+	if (!staged_ok && *e == DMT_ENGINE_STAGED)
+		return usage_error(cmd, "engine staged is not for %s (--engine): "
+				   "it is the client's, for GPU memory; use auto, "
+				   "devmem, uring, zerocopy or copy", cmd);
 	if (!dmt_engine_built(*e))
 		return usage_error(cmd, "engine %s is not built into this "
 				   "devmemtcp%s: use auto, zerocopy or copy", arg,

@@ -278,6 +278,7 @@ struct client_cfg {
 	enum dmt_engine engine;
 	bool have_size;
 	uint64_t size;		/* --size */
+	double time_s;		/* -t: send the pattern this long (0: not) */
 	struct buf_choice buf;
 	uint64_t buf_size;	/* --buffer-size */
 	uint64_t msg_size;	/* --msg-size: bytes per dmt_tx_send */
@@ -302,6 +303,7 @@ struct server_cfg {
 	bool json;
 	double interval;
 	int timeout_s;		/* accept and idle timeout, 0: none */
+	bool keep;		/* -K: serve one client after another */
 	bool quiet;
 	int ready_fd;		/* >= 0: write the port (u32) once listening */
 	struct xfer_result *res;

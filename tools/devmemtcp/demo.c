@@ -222,7 +222,8 @@ static void demo_usage(FILE *f)
 	fprintf(f,
 "usage: devmemtcp demo [--size N] [--engine E] [--buffer B] [--loopback] [--json]\n"
 "  --size N      bytes to move, at least 1M (default 1G)\n"
-"  --engine E    auto|devmem|uring|zerocopy|copy (default auto)\n"
+"  --engine E    auto|devmem|uring|zerocopy|copy (default auto; staged is\n"
+"                the client's, for GPU memory)\n"
 "  --buffer B    auto|host|udmabuf|dmaheap|cuda[:N]|rocm[:N], for the client\n"
 "                and the server (default auto: client udmabuf or host memory,\n"
 "                server its own host memory)\n"

@@ -274,6 +274,11 @@ void jout_event(const char *ev, json_t *data)
 	json_decref(e);
 }
 
+void jout_next(void)
+{
+	g.done = false;
+}
+
 void jout_note_error(const char *cmd, int status, const char *msg)
 {
 	if (g.err[0])

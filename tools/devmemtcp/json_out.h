@@ -69,6 +69,9 @@ int jout_emit(json_t *doc, enum jout_style style);
 void jout_event(const char *ev, json_t *data);
 /* Whether the run's document was printed. */
 bool jout_done(void);
+/* A new report begins (server -K: one document, or start..end events,
+ * per client): the next document is printed again. */
+void jout_next(void);
 
 /* An error message with its exit status (the CLI's usage and run error
  * printers call this); kept for the error document. The first error of a

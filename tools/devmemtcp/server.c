@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * devmemtcp server: accept one connection, receive the stream, validate it
- * against the ncdevmem pattern, report. The receive path is a pluggable
+ * devmemtcp server: accept one connection (or, with -K, one after another),
+ * receive the stream, validate it against the ncdevmem pattern, report. The receive path is a pluggable
  * engine (struct rx_engine): "copy" is plain recv() (into host memory, or
  * the CPU mapping of --buffer), "devmem" is devmem RX into a dma-buf, and
  * "staged" receives through host bounce buffers into memory without a CPU
@@ -681,7 +681,7 @@ int server_run(const struct server_cfg *c)
 	bool nomap = false;
 	uint64_t first_bad = 0;
 	char as[80];
-	int lfd = -1, fd = -1, ret = 1, rr = -1;
+	int lfd = -1, fd = -1, ret = 1, rr = -1, served = 0, failed = 0;
 	double t0 = 0, t1 = 0, secs;
 	uint32_t port32;
 	socklen_t sl;
@@ -766,6 +766,7 @@ int server_run(const struct server_cfg *c)
 		goto out;
 	sl = sizeof(ss);
 	getsockname(lfd, (struct sockaddr *)&ss, &sl);
+next_client:	/* -K: each client gets its own report, configuration first */
 	out_kv(&s->o, OUT_CONFIG, "listen", true, "%s",
 	       addr_str((struct sockaddr *)&ss, as, sizeof(as)));
 	/* absent values (no pattern, no --size, no --timeout) are null */
@@ -810,18 +811,34 @@ int server_run(const struct server_cfg *c)
 				 sizeof(c->res->buffer_reason), "%s", s->buf_why);
 		}
 	}
-	if (c->ready_fd >= 0) {
+	if (c->ready_fd >= 0 && !served) {
 		/* the demo waits for this; a short write shows as EOF there */
 		ssize_t w = write(c->ready_fd, &port32, sizeof(port32));
 		(void)w;
 	}
 
 	fd = accept_one(s, lfd, &peer);
+	if (fd < 0 && served) {
+		/* -K: a signal (or --timeout) between clients ends the
+		 * server; the exit status is that of the clients served */
+		if (!c->quiet)
+			fprintf(stderr, "devmemtcp server: %s; served %d "
+				"client%s, %d failed\n", s->err, served,
+				served == 1 ? "" : "s", failed);
+		s->reported = true;
+		s->o.quiet = true;	/* no empty report */
+		ret = failed ? 1 : 0;
+		snprintf(s->err, sizeof(s->err), "%d of %d clients failed",
+			 failed, served);
+		goto out;
+	}
 	if (fd < 0)
 		goto out;
 	refuse_pending(s, lfd);
-	close(lfd);
-	lfd = -1;
+	if (!c->keep) {
+		close(lfd);
+		lfd = -1;
+	}
 	out_kv(&s->o, OUT_CONFIG, "peer", true, "%s",
 	       addr_str((struct sockaddr *)&peer, as, sizeof(as)));
 	{
@@ -885,6 +902,8 @@ int server_run(const struct server_cfg *c)
 	out_kv(&s->o, OUT_RESULT, "throughput_Gbps", false, "%.3f",
 	       secs > 0 ? (double)s->bytes * 8 / secs / 1e9 : 0);
 	out_kv(&s->o, OUT_RESULT, "cpu_s", false, "%.3f", cd.proc_s);
+	out_kv(&s->o, OUT_RESULT, "cpu_pct", false, "%.1f",
+	       secs > 0 ? 100.0 * cd.proc_s / secs : 0);
 	out_kv(&s->o, OUT_RESULT, "cpu_s_per_GB", false, "%.3f",
 	       per_gb(cd.proc_s, s->bytes));
 	out_kv(&s->o, OUT_RESULT, "machine_cpu_s_per_GB", false, "%.3f",
@@ -920,11 +939,12 @@ int server_run(const struct server_cfg *c)
 				 s->bytes);
 		out_line(&s->o, "summary: received %" PRIu64 " bytes in %.2f s, "
 			 "%.2f GB/s (%.2f Gbit/s), %.2f CPU s/GB (machine %.2f), "
-			 "%s%s", s->bytes, secs,
+			 "CPU %.1f%%, %s%s", s->bytes, secs,
 			 secs > 0 ? (double)s->bytes / secs / 1e9 : 0,
 			 secs > 0 ? (double)s->bytes * 8 / secs / 1e9 : 0,
 			 per_gb(cd.proc_s, s->bytes),
 			 per_gb(cd.machine_s, s->bytes),
+			 secs > 0 ? 100.0 * cd.proc_s / secs : 0,
 			 s->pat.mismatches ? "MISMATCHES" : ret ? verdict :
 			 !s->checking ? "not validated" : "verified", vs);
 	}
@@ -939,6 +959,35 @@ int server_run(const struct server_cfg *c)
 			 vname);
 	}
 	s->reported = true;
+	if (c->keep && lfd >= 0 && !cli_stop) {
+		/* -K: this client's report ends; wait for the next one */
+		served++;
+		failed += ret != 0;
+		if (ret && !c->quiet)
+			run_error("server", "%s", s->err);
+		out_finish(&s->o);
+		out_free(&s->o);
+		jout_next();	/* the next client's document */
+		close(fd);
+		fd = -1;
+		s->bytes = s->checked = 0;
+		s->err[0] = '\0';
+		s->reported = false;
+		ret = 1;
+		rr = -1;
+		pat_free(&s->pat);
+		out_init(&s->o, "server", c->json, c->quiet, c->interval);
+		if (pat_init(&s->pat, c->v) < 0) {
+			snprintf(s->err, sizeof(s->err), "out of memory");
+			goto out;
+		}
+		sampler_init(&s->sm, vmode, c->have_size, c->size);
+		goto next_client;
+	}
+	if (c->keep && ret)
+		failed++;
+	if (c->keep && failed)
+		ret = 1;
 out:
 	if (ret && !s->err[0])
 		snprintf(s->err, sizeof(s->err), "failed");
@@ -973,7 +1022,8 @@ static void server_usage(FILE *f)
 	fprintf(f,
 "usage: devmemtcp server [-l] [-s ADDR] [-p PORT] [-v MOD] [--size N]\n"
 "                        [--engine E] [--buffer B] [--buffer-size N]\n"
-"                        [--validate M] [--once] [-i SEC] [--timeout SEC] [--json]\n"
+"                        [--validate M] [-1|--once|-K] [-i SEC] [--timeout SEC]\n"
+"                        [--json]\n"
 "  -l               listen (accepted for ncdevmem compatibility)\n"
 "  -s ADDR          address or host name to listen on (default: all, IPv6\n"
 "                   and IPv4; fe80::1%%eth0 for a scoped address)\n"
@@ -993,7 +1043,9 @@ static void server_usage(FILE *f)
 "  -t Q             first RX queue to bind (default: the last N)\n"
 "  -c ADDR          client address: 5-tuple flow rule (peer binds -p too)\n"
 "  --no-setup       NIC configured by hand: only bind-rx\n"
-"  --once           serve one connection, then exit (the default)\n"
+"  -1, --once       serve one connection, then exit (the default)\n"
+"  -K, --keep-serving  serve one client after another until SIGINT/SIGTERM\n"
+"                   (iperf3 -s); a report per client\n"
 "  -i SEC           interval report period, 0 off (default 1)\n"
 "  --timeout SEC    give up after SEC without a connection or data (default:\n"
 "                   wait for a connection; a vanished peer is noticed by\n"
@@ -1011,6 +1063,7 @@ static const struct option server_opts[] = {
 	{ "json", no_argument, NULL, O_JSON },
 	{ "json-stream", no_argument, NULL, O_JSON_STREAM },
 	{ "once", no_argument, NULL, O_ONCE },
+	{ "keep-serving", no_argument, NULL, 'K' },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "no-setup", no_argument, NULL, O_NO_SETUP },
 	{ "buffer", required_argument, NULL, O_BUFFER },
@@ -1033,6 +1086,7 @@ int cmd_server(int argc, char **argv)
 		.buf_size = CLI_DEFAULT_RX_BUF,
 	};
 	bool have_val = false, json_stream = false;
+	const char *nic_opt = NULL;	/* an option that only -f uses */
 	struct sockaddr_storage ss;
 	const char *why;
 	socklen_t sl;
@@ -1041,11 +1095,17 @@ int cmd_server(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":ls:p:v:i:hf:q:t:c:", server_opts,
+	while ((opt = getopt_long(argc, argv, ":ls:p:v:i:hf:q:t:c:1K", server_opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'l':
+			break;
+		case '1':
 		case O_ONCE:
+			c.keep = false;
+			break;
+		case 'K':
+			c.keep = true;
 			break;
 		case 's':
 			c.addr = optarg;
@@ -1077,6 +1137,7 @@ int cmd_server(int argc, char **argv)
 						   "(-%c): give %s", opt == 'q' ?
 						   "count" : "index", optarg, opt,
 						   opt == 'q' ? "1..1023" : "0..1023");
+			nic_opt = opt == 'q' ? "-q" : "-t";
 			if (opt == 'q')
 				dm.nq = (unsigned int)u;
 			else
@@ -1089,9 +1150,11 @@ int cmd_server(int argc, char **argv)
 						   "'%s' (-c): give an IPv4 or IPv6 "
 						   "address", optarg);
 			dm.client = optarg;
+			nic_opt = "-c";
 			break;
 		case O_NO_SETUP:
 			dm.no_setup = true;
+			nic_opt = "--no-setup";
 			break;
 		case O_ENGINE:
 			if (!rx_pick(optarg, false, &why))
@@ -1153,6 +1216,10 @@ int cmd_server(int argc, char **argv)
 	if (dm.ifname && !if_nametoindex(dm.ifname))
 		return usage_error("server", "no interface '%s' (-f): see 'ip "
 				   "link' for the names", dm.ifname);
+	if (nic_opt && !dm.ifname)
+		return usage_error("server", "%s configures devmem RX on a NIC and "
+				   "means nothing without one: add -f IFNAME, or "
+				   "leave %s out", nic_opt, nic_opt);
 	if (c.engine && !strcmp(c.engine, "devmem") && !dm.ifname)
 		return usage_error("server", "--engine devmem needs the NIC: add "
 				   "-f IFNAME");

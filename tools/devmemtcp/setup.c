@@ -21,6 +21,35 @@
 #include "common.h"
 #include "json_out.h"
 
+#define CAP_NET_ADMIN_BIT 12	/* linux/capability.h: CAP_NET_ADMIN */
+
+/* Whether the effective capability set holds CAP_NET_ADMIN (the CapEff
+ * line of /proc/self/status, read as untrusted text; unreadable: assume
+ * yes and let the kernel answer). */
+static bool has_net_admin(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	bool yes = true;
+
+	if (!f)
+		return true;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long caps;
+		char *end;
+
+		if (strncmp(line, "CapEff:", 7))
+			continue;
+		errno = 0;
+		caps = strtoull(line + 7, &end, 16);
+		if (!errno && end != line + 7)
+			yes = caps & (1ull << CAP_NET_ADMIN_BIT);
+		break;
+	}
+	fclose(f);
+	return yes;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -339,6 +368,14 @@ int cmd_setup(int argc, char **argv)
 	if (clilen && !have_cport)
 		o.client_port = o.port;	/* ncdevmem: the peer binds PORT too */
 	o.journal_dir = jdir;
+	/* the privilege first: without it every later complaint (queue
+	 * counts, the driver) would hide the real cause */
+	if (!(o.flags & DMT_NIC_F_DRY_RUN) && !has_net_admin())
+		return run_error("setup", "%s needs CAP_NET_ADMIN, which this "
+				 "process lacks: run as root or with "
+				 "CAP_NET_ADMIN%s", restore ? "restoring NIC "
+				 "settings" : "changing NIC settings", restore ?
+				 "" : " (-n shows the plan without it)");
 	ctx = dmt_ctx_new(NULL, &e);
 	if (!ctx)
 		return run_error("setup", "%s", e.message);
