@@ -32,6 +32,13 @@ static int child(void)
 	printf("cuda_alloc=%s\n", b ? "ok" : "failed");
 	printf("cuda_err=%s\n", b ? "" : err.message);
 	dmt_buf_free(b);
+	if (getauxval(AT_SECURE)) {
+		/* A setuid process is not dumpable, and its environment
+		 * (ASAN_OPTIONS) is not read: the sanitizer build's leak
+		 * check at exit cannot stop the world there and aborts. */
+		fflush(stdout);
+		_exit(0);
+	}
 	return 0;
 }
 
