@@ -96,6 +96,10 @@ int main(void)
 		      A("demo", "--engine", "bogus"));
 	bad += expect(false, 2, "engine staged is not for demo", NULL,
 		      A("demo", "--engine", "staged"));
+	/* an interface name longer than the kernel's is bad input, never cut
+	 * to a shorter name (restore used to answer 'no journal', exit 0/1) */
+	bad += expect(false, 2, "is not an interface name", NULL,
+		      A("setup", "--restore", "abcdefghijklmnopqrstuvwxyz"));
 	/* setup: the privilege before the queue counts */
 	bad += expect(true, 1, "run as root or with CAP_NET_ADMIN", "queues",
 		      A("setup", "lo", "--port", "5201"));

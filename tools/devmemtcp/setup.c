@@ -359,6 +359,9 @@ int cmd_setup(int argc, char **argv)
 	if (!restore && !iface)
 		return usage_error("setup", "name the interface (devmemtcp "
 				   "setup IFACE), or --restore");
+	if (iface && (!iface[0] || strlen(iface) >= IF_NAMESIZE))
+		return usage_error("setup", "'%s' is not an interface name (1 "
+				   "to %d characters)", iface, IF_NAMESIZE - 1);
 	if (iface && !restore && !(ifindex = (int)if_nametoindex(iface)))
 		return usage_error("setup", "no interface '%s' here (ip link "
 				   "lists them)", iface);
