@@ -214,4 +214,25 @@ static inline int cf_peer_dies(enum cf_mode mode, const char *name)
 	return T_PASS;
 }
 
+/* The four signal cases of cli_fault_sig_client and cli_fault_sig_server:
+ * ONE(dir, signal, json, variant) for SIGINT and SIGTERM, text and --json,
+ * with the test's variant off and on; NAME for the closing line. */
+static inline int cf_sig_cases(int (*one)(const char *, int, bool, bool),
+			       const char *name)
+{
+	char dir[64];
+	int bad = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	cu_tmpdir(dir, sizeof(dir));
+	bad += one(dir, SIGINT, false, false);
+	bad += one(dir, SIGTERM, true, false);
+	bad += one(dir, SIGINT, true, true);
+	bad += one(dir, SIGTERM, false, true);
+	cu_rmdir(dir);
+	T_CHECK(bad == 0, "%d cases failed", bad);
+	printf("%s: ok\n", name);
+	return T_PASS;
+}
+
 #endif

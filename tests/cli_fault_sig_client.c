@@ -98,17 +98,5 @@ static int one(const char *dir, int sig, bool json, bool noread)
 
 int main(void)
 {
-	char dir[64];
-	int bad = 0;
-
-	signal(SIGPIPE, SIG_IGN);
-	cu_tmpdir(dir, sizeof(dir));
-	bad += one(dir, SIGINT, false, false);
-	bad += one(dir, SIGTERM, true, false);
-	bad += one(dir, SIGINT, true, true);
-	bad += one(dir, SIGTERM, false, true);
-	cu_rmdir(dir);
-	T_CHECK(bad == 0, "%d cases failed", bad);
-	printf("cli_fault_sig_client: ok\n");
-	return T_PASS;
+	return cf_sig_cases(one, "cli_fault_sig_client");
 }
