@@ -5,8 +5,7 @@
 #include <libmnl/libmnl.h>
 
 #include "ethtool.h"
-#include "fuzz_util.h"
-#include "nl.h"
+#include "fuzz_nl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -14,16 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct nlmsghdr *nlh = buf;
 	int len = (int)(size > 65536 ? 65536 : size);
 
-	struct dmt_nl nl = { 0 };
-	struct dmt_error re;
-
-	if (size >= 16) {	/* as the reply to the request it names */
-		const struct nlmsghdr *h = buf;
-
-		nl.portid = h->nlmsg_pid;
-		FZ_ASSERT(dmt_nl_run(&nl, buf, len, h->nlmsg_seq, NULL, NULL,
-				     &re) <= 1);
-	}
+	fz_nl_run(buf, size, len);
 	for (; dmt_nl_msg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
 		struct dmt_rings r;
 		struct dmt_channels c;

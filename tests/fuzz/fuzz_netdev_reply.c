@@ -6,9 +6,8 @@
  * loop's walker (dmt_nl_run). */
 #include <libmnl/libmnl.h>
 
-#include "fuzz_util.h"
+#include "fuzz_nl.h"
 #include "netdev.h"
-#include "nl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -16,16 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct nlmsghdr *nlh = buf;
 	int len = (int)(size > 65536 ? 65536 : size);
 
-	struct dmt_nl nl = { 0 };
-	struct dmt_error re;
-
-	if (size >= 16) {	/* as the reply to the request it names */
-		const struct nlmsghdr *h = buf;
-
-		nl.portid = h->nlmsg_pid;
-		FZ_ASSERT(dmt_nl_run(&nl, buf, len, h->nlmsg_seq, NULL, NULL,
-				     &re) <= 1);
-	}
+	fz_nl_run(buf, size, len);
 	for (; dmt_nl_msg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
 		struct dmt_dev_info d;
 		struct dmt_queue_info q;
