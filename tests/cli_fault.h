@@ -140,55 +140,78 @@ static inline void cf_dump(const char *label, const char *path)
 	free(t);
 }
 
+/* A client run against the misbehaving receiver R: starts R, runs the
+ * client to 127.0.0.1 with ENGINE, --size SIZE, --timeout TIMEOUT (and
+ * --json), waits at most WAIT_S, stops R. Fills the paths of its stdout
+ * and stderr in DIR, their contents (the caller frees them), its exit
+ * status and the seconds it took. */
+struct cf_run {
+	char out[256], err[256];
+	char *o, *e;
+	int st;
+	double dt;
+};
+
+static inline void cf_client_run(struct cf_recv *r, const char *dir,
+				 const char *engine, const char *size,
+				 const char *timeout, bool json, double wait_s,
+				 struct cf_run *c)
+{
+	char port[16];
+	double t0;
+	pid_t pid;
+
+	snprintf(c->out, sizeof(c->out), "%s/out", dir);
+	snprintf(c->err, sizeof(c->err), "%s/err", dir);
+	cf_recv_start(r);
+	snprintf(port, sizeof(port), "%d", r->port);
+	t0 = cu_now();
+	pid = cf_spawn(c->out, c->err, "client", "-s", "127.0.0.1", "-p", port,
+		       "--engine", engine, "--size", size, "--timeout", timeout,
+		       "-i", "0", json ? "--json" : NULL, NULL);
+	c->st = cu_wait(pid, wait_s);
+	c->dt = cu_now() - t0;
+	cf_recv_stop(r);
+	c->o = cu_slurp(c->out, NULL);
+	c->e = cu_slurp(c->err, NULL);
+	T_CHECK(c->o && c->e, "outputs missing");
+}
+
 #define CF_TAKE (1u << 20)
 
 static inline int cf_die_one(enum cf_mode mode, const char *dir,
 			     const char *engine, const char *size, bool json)
 {
-	char out[256], err[256], file[256], port[16], v[256];
+	char file[256], v[256];
 	struct cf_recv r = { .mode = mode, .take = CF_TAKE, .wait_s = 1.0,
 			     .file = file };
-	char *o, *e;
-	double t0, dt;
+	struct cf_run c;
 	int64_t chk;
-	int st, bad = 0;
-	pid_t pid;
+	int bad = 0;
 
-	snprintf(out, sizeof(out), "%s/out", dir);
-	snprintf(err, sizeof(err), "%s/err", dir);
 	snprintf(file, sizeof(file), "%s/received", dir);
-	cf_recv_start(&r);
-	snprintf(port, sizeof(port), "%d", r.port);
-	t0 = cu_now();
-	pid = cf_spawn(out, err, "client", "-s", "127.0.0.1", "-p", port,
-		       "--engine", engine, "--size", size, "--timeout", "5",
-		       "-i", "0", json ? "--json" : NULL, NULL);
-	st = cu_wait(pid, 30);
-	dt = cu_now() - t0;
-	cf_recv_stop(&r);
-	o = cu_slurp(out, NULL);
-	e = cu_slurp(err, NULL);
-	T_CHECK(o && e, "outputs missing");
+	cf_client_run(&r, dir, engine, size, "5", json, 30, &c);
 	chk = cu_check_pattern(file, CF_TAKE, 256);
-	if (st != 1 || dt > 10 || chk != -1 ||
-	    !(strstr(e, "reset") || strstr(e, "Broken pipe")))
+	if (c.st != 1 || c.dt > 10 || chk != -1 ||
+	    !(strstr(c.e, "reset") || strstr(c.e, "Broken pipe")))
 		bad = 1;
 	if (json) {
-		if (cf_json(out, "result.complete", v, sizeof(v)) ||
-		    strcmp(v, "false") || cf_json(out, "result.bytes", v, sizeof(v)))
+		if (cf_json(c.out, "result.complete", v, sizeof(v)) ||
+		    strcmp(v, "false") ||
+		    cf_json(c.out, "result.bytes", v, sizeof(v)))
 			bad = 1;
-	} else if (!strstr(o, "complete=false") || !strstr(o, "summary:")) {
+	} else if (!strstr(c.o, "complete=false") || !strstr(c.o, "summary:")) {
 		bad = 1;
 	}
 	printf("%s engine=%s size=%s%s: exit %d after %.1f s, received file "
 	       "%s: %s", bad ? "FAIL" : "ok", engine, size, json ? " --json" : "",
-	       st, dt, chk == -1 ? "the pattern, 1 MiB" : "WRONG", e);
+	       c.st, c.dt, chk == -1 ? "the pattern, 1 MiB" : "WRONG", c.e);
 	if (bad) {
-		cf_dump("client stdout", out);
-		cf_dump("client stderr", err);
+		cf_dump("client stdout", c.out);
+		cf_dump("client stderr", c.err);
 	}
-	free(o);
-	free(e);
+	free(c.o);
+	free(c.e);
 	return bad;
 }
 

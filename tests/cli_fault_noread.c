@@ -11,47 +11,32 @@
 static int one(const char *dir, const char *engine, bool json)
 {
 	struct cf_recv r = { .mode = CF_NOREAD };
-	char out[256], err[256], port[16], v[256];
-	char *o, *e;
-	double t0, dt;
-	int st, bad = 0;
-	pid_t pid;
+	struct cf_run c;
+	char v[256];
+	int bad = 0;
 
-	snprintf(out, sizeof(out), "%s/out", dir);
-	snprintf(err, sizeof(err), "%s/err", dir);
-	cf_recv_start(&r);
-	snprintf(port, sizeof(port), "%d", r.port);
-	t0 = cu_now();
-	pid = cf_spawn(out, err, "client", "-s", "127.0.0.1", "-p", port,
-		       "--engine", engine, "--size", "1G", "--timeout", "2",
-		       "-i", "0", json ? "--json" : NULL, NULL);
-	st = cu_wait(pid, 20);
-	dt = cu_now() - t0;
-	cf_recv_stop(&r);
-	o = cu_slurp(out, NULL);
-	e = cu_slurp(err, NULL);
-	T_CHECK(o && e, "outputs missing");
-	if (st != 1 || dt > 10 || !strstr(e, "no progress") ||
-	    !strstr(e, "--timeout") || !strstr(e, "not reading"))
+	cf_client_run(&r, dir, engine, "1G", "2", json, 20, &c);
+	if (c.st != 1 || c.dt > 10 || !strstr(c.e, "no progress") ||
+	    !strstr(c.e, "--timeout") || !strstr(c.e, "not reading"))
 		bad = 1;
 	if (json) {
-		if (cf_json(out, "result.complete", v, sizeof(v)) ||
+		if (cf_json(c.out, "result.complete", v, sizeof(v)) ||
 		    strcmp(v, "false") ||
-		    cf_json(out, "result.error", v, sizeof(v)) ||
+		    cf_json(c.out, "result.error", v, sizeof(v)) ||
 		    !strstr(v, "no progress"))
 			bad = 1;
-	} else if (!strstr(o, "complete=false") || !strstr(o, "summary:") ||
-		   cf_count(o, "complete=") != 1) {
+	} else if (!strstr(c.o, "complete=false") || !strstr(c.o, "summary:") ||
+		   cf_count(c.o, "complete=") != 1) {
 		bad = 1;
 	}
 	printf("%s engine=%s%s: exit %d after %.1f s: %s", bad ? "FAIL" : "ok",
-	       engine, json ? " --json" : "", st, dt, e);
+	       engine, json ? " --json" : "", c.st, c.dt, c.e);
 	if (bad) {
-		cf_dump("client stdout", out);
-		cf_dump("client stderr", err);
+		cf_dump("client stdout", c.out);
+		cf_dump("client stderr", c.err);
 	}
-	free(o);
-	free(e);
+	free(c.o);
+	free(c.e);
 	return bad;
 }
 
