@@ -49,7 +49,8 @@ int main(int argc, char **argv)
 	struct dmt_error err;
 	struct dmt_rx *rx = NULL;
 	struct dmt_ctx *ctx;
-	int lfd = -1, out, one = 1, ret = 1;
+	struct dmt_rx_listener *l = NULL;
+	int out, ret = 1;
 	size_t fill = 0;
 	unsigned int n;
 	ssize_t r;
@@ -77,19 +78,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err.message);
 		goto out;
 	}
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 1)) {
-		perror("listen");
+	{
+		DMT_OPTS(dmt_rx_listen_opts, lo, .engine = DMT_ENGINE_COPY);
+
+		l = dmt_rx_listen(ctx, rbuf, (struct sockaddr *)&a, sizeof(a),
+				  &lo, &err);
+	}
+	if (!l) {
+		fprintf(stderr, "%s\n", err.message);
 		goto out;
 	}
 	printf("listening\n");
 	fflush(stdout);
-	{
-		DMT_OPTS(dmt_rx_opts, ro, .engine = DMT_ENGINE_COPY);
-
-		rx = dmt_rx_accept(ctx, rbuf, lfd, &ro, &err);
-	}
+	rx = dmt_rx_accept(l, NULL, NULL, &err);
 	if (!rx) {
 		fprintf(stderr, "%s\n", err.message);
 		goto out;
@@ -124,8 +125,7 @@ int main(int argc, char **argv)
 	ret = 0;
 out:
 	dmt_rx_free(rx);
-	if (lfd >= 0)
-		close(lfd);
+	dmt_rx_listener_free(l);
 	dmt_buf_free(gbuf);
 	dmt_buf_free(rbuf);
 	dmt_ctx_free(ctx);

@@ -290,7 +290,9 @@ enum dmt_engine {
 	DMT_ENGINE_URING,	/* io_uring SEND_ZC */
 	DMT_ENGINE_ZEROCOPY,	/* MSG_ZEROCOPY from the CPU mapping */
 	DMT_ENGINE_COPY,	/* plain send */
-	DMT_ENGINE_STAGED,	/* device -> host bounce -> send (GPU memory) */
+	DMT_ENGINE_STAGED,	/* GPU memory through host bounce buffers:
+				 * TX device -> bounce -> send, RX recv ->
+				 * bounce -> device */
 	DMT_ENGINE_MAX
 };
 DMT_API const char *dmt_engine_name(enum dmt_engine e);
@@ -444,69 +446,6 @@ DMT_API int dmt_tx_get_stats(const struct dmt_tx *tx,
 DMT_API int dmt_tx_zerocopy_verdict(const struct dmt_tx *tx);
 
 /* ------------------------------------------------------------------ */
-/* Staging: GPU memory <-> socket through host bounce buffers          */
-/* ------------------------------------------------------------------ */
-
-/*
- * A stage moves bytes between a stream socket and a buffer the CPU cannot
- * map (DMT_BUF_CUDA, DMT_BUF_ROCM) when devmem is unavailable. It owns two
- * host bounce halves of `chunk` bytes (pinned by the GPU runtime where it
- * allows: cuMemHostRegister, hsa_amd_memory_lock) and a copy thread, so the
- * device copy of one chunk overlaps the network transfer of the previous
- * one. It works with every buffer kind (through dmt_buf_read/write).
- * The TX side of the same pipeline is the staged engine (DMT_ENGINE_STAGED),
- * which dmt_tx_connect() picks by itself for such buffers.
- */
-struct dmt_stage;
-
-struct dmt_stage_opts {
-	size_t sz;
-	size_t chunk;		/* bytes per bounce half, default 4 MiB, page
-				 * rounded, at most 1 GiB */
-	size_t :0;
-};
-
-/* buf is borrowed and must outlive the stage. NULL + errno on failure. */
-DMT_API struct dmt_stage *dmt_stage_new(struct dmt_buf *buf,
-					const struct dmt_stage_opts *opts,
-					struct dmt_error *err);
-/* Stops the copy thread, unpins and frees the bounce halves. NULL is ok. */
-DMT_API void dmt_stage_free(struct dmt_stage *st);
-DMT_API size_t dmt_stage_chunk(const struct dmt_stage *st);
-
-/*
- * Receive len bytes from the stream socket fd into [off, off+len) of the
- * buffer. Blocks (unless fd is non-blocking) until len bytes have arrived
- * or the stream ends. Returns the bytes that reached the buffer (short at
- * end of stream or on a socket error after some bytes; never drops bytes
- * it took from the socket), 0 at end of stream before any byte, or -errno
- * (socket error before any byte; any device copy failure).
- */
-DMT_API ssize_t dmt_stage_recv(struct dmt_stage *st, int fd, uint64_t off,
-			       uint64_t len);
-/* Send [off, off+len) of the buffer on fd; bytes sent or -errno. */
-DMT_API ssize_t dmt_stage_send(struct dmt_stage *st, int fd, uint64_t off,
-			       uint64_t len);
-DMT_API const struct dmt_error *dmt_stage_last_error(const struct dmt_stage *st);
-
-struct dmt_stage_stats {
-	size_t sz;
-	uint64_t sent;		/* bytes sent from the bounce halves */
-	uint64_t received;	/* bytes received into the bounce halves */
-	uint64_t from_device;	/* bytes copied buffer -> bounce */
-	uint64_t to_device;	/* bytes copied bounce -> buffer */
-	uint64_t chunks;	/* chunk copies made by the copy thread */
-	uint64_t copy_ns;	/* time the copy thread spent copying */
-	uint64_t net_wait_ns;	/* time the socket side waited for the copies */
-	uint32_t pinned;	/* 1: bounce halves pinned by the GPU runtime */
-	uint32_t __reserved;
-	size_t :0;
-};
-/* Fill stats (stats->sz must be set; DMT_OPTS works for it). */
-DMT_API int dmt_stage_get_stats(const struct dmt_stage *st,
-				struct dmt_stage_stats *stats);
-
-/* ------------------------------------------------------------------ */
 /* Doctor: will devmem TCP work on this host, and if not, why          */
 /* ------------------------------------------------------------------ */
 
@@ -613,10 +552,94 @@ DMT_API const char *dmt_doctor_status_name(enum dmt_doctor_status s);
 DMT_API const char *dmt_doctor_group_name(enum dmt_doctor_group g);
 
 /* ------------------------------------------------------------------ */
-/* RX: receiving into a buffer (devmem fragments, or the copy engine)  */
+/* RX: receiving into a buffer (devmem fragments, staged, or copied)   */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Two objects, like a listening and a connected socket:
+ *  - a listener (dmt_rx_listen) owns what outlives one connection: the
+ *    receive buffer's devmem binding, the NIC setup that steers the flows to
+ *    the bound queues (undone when the listener is freed), and optionally
+ *    the listening socket. It decides the engine once, with one reason.
+ *  - a receiver (struct dmt_rx, from dmt_rx_accept or dmt_rx_from_fd) is one
+ *    connection; the fragments it lends lie in a buffer.
+ * Engines: DEVMEM (bind-rx + recvmsg MSG_SOCK_DEVMEM: the NIC writes the
+ * payload into the dma-buf), STAGED (recv into host bounce buffers, a second
+ * thread copies them into memory the CPU cannot map: GPU memory) and COPY
+ * (recv into the buffer, through a bounce when it is not host memory). AUTO
+ * takes devmem when everything it needs is there, else staged for a buffer
+ * without a CPU mapping, else copy.
+ *
+ * Threads: dmt_rx_accept() and dmt_rx_from_fd() may be called on one
+ * listener from several threads at once; each dmt_rx is used by one thread
+ * at a time; every dmt_rx of a listener is freed before the listener. The
+ * context's log_fn may then be called from those threads.
+ */
+struct dmt_rx_listener;
 struct dmt_rx;
+
+struct dmt_rx_listen_opts {
+	size_t sz;
+	enum dmt_engine engine;	/* AUTO (default), DEVMEM, STAGED or COPY */
+	const char *ifname;	/* devmem: the NIC the flows arrive on (NULL:
+				 * no devmem; AUTO then stages or copies) */
+	unsigned int nqueues;	/* devmem: RX queues to bind, default 1 */
+	unsigned int queue_start; /* first queue, with DMT_NIC_F_QUEUE_START
+				 * in nic_flags (default: the last nqueues) */
+	unsigned int nic_flags;	/* DMT_NIC_F_QUEUE_START, NO_RSS, NO_RULE,
+				 * NO_HDS (the NIC was set up by hand; all
+				 * four: bind-rx only) */
+	const struct sockaddr *peer; /* the sender's address: 5-tuple flow
+				 * rule (NULL: a rule on the local address
+				 * and port only) */
+	socklen_t peer_len;
+	uint16_t port;		/* TCP port of the flows (host order);
+				 * default: the port of addr */
+	uint16_t peer_port;	/* sender's source port in the rule, 0: any */
+	const char *journal_dir; /* NIC setup journal, default "/run/devmemtcp" */
+	int backlog;		/* listen() backlog, default 128 */
+	int no_socket;		/* addr only names the local end of the flows
+				 * (for the rule): no listening socket; the
+				 * caller makes the connections (accept or
+				 * connect) and passes them to dmt_rx_from_fd */
+	size_t :0;
+};
+
+/*
+ * Create a listener receiving into buf (borrowed: it must outlive the
+ * listener). addr (may be NULL) is the local end of the flows: it is bound
+ * with SO_REUSEADDR (an IPv6 address accepts IPv4 too) and listened on,
+ * unless opts->no_socket; without a listening socket the caller makes the
+ * connections and passes them to dmt_rx_from_fd().
+ * With AUTO or DEVMEM and opts->ifname, the library sets the NIC up (header
+ * split, RSS over the other queues, a flow rule to the bound queues; see
+ * dmt_nic_setup_apply) and binds buf's dma-buf to the queues; ctx must then
+ * outlive the listener (it owns the binding). ctx may be NULL: no devmem.
+ * A forced DEVMEM that cannot run fails naming every blocker at once
+ * (err->message: "devmem RX cannot run: A; B; C"); AUTO falls back with the
+ * same text as its reason (dmt_rx_listener_engine_reason). Returns NULL +
+ * errno, err explaining.
+ */
+DMT_API struct dmt_rx_listener *
+dmt_rx_listen(struct dmt_ctx *ctx, struct dmt_buf *buf,
+	      const struct sockaddr *addr, socklen_t addrlen,
+	      const struct dmt_rx_listen_opts *opts, struct dmt_error *err);
+/* Unbind, undo the NIC setup (each step logged at DMT_LOG_INFO through
+ * ctx), close the listening socket. NULL is fine. */
+DMT_API void dmt_rx_listener_free(struct dmt_rx_listener *l);
+/* The listening socket (owned by l), -1 without one: poll it for POLLIN
+ * before dmt_rx_accept() to bound the wait, getsockname() it to learn a
+ * port the kernel picked. */
+DMT_API int dmt_rx_listener_fd(const struct dmt_rx_listener *l);
+/* The engine connections get with engine AUTO, and one line saying why.
+ * Borrowed for the life of l. */
+DMT_API enum dmt_engine dmt_rx_listener_engine(const struct dmt_rx_listener *l);
+DMT_API const char *
+dmt_rx_listener_engine_reason(const struct dmt_rx_listener *l);
+/* What the NIC setup changed, one line per step, "" if nothing. Borrowed. */
+DMT_API const char *dmt_rx_listener_summary(const struct dmt_rx_listener *l);
+DMT_API const struct dmt_error *
+dmt_rx_listener_last_error(const struct dmt_rx_listener *l);
 
 /*
  * One received fragment, lent to the caller by dmt_rx_recv() until it is
@@ -625,7 +648,7 @@ struct dmt_rx;
  *  off      byte offset in the rx buffer (dmt_buf coordinates), or, with
  *           DMT_FRAG_LINEAR, in the rx's linear area (dmt_rx_linear())
  *  len      bytes
- *  token    devmem token (kernel), synthetic token (copy engine), 0 linear
+ *  token    devmem token (kernel), synthetic token (copy, staged), 0 linear
  *  binding  devmem binding id that received it, 0 otherwise
  *  flags    DMT_FRAG_*
  * Fragments come in stream order.
@@ -642,7 +665,8 @@ struct dmt_frag {
  * engine, the flow reached a queue without the binding. Valid until the
  * next dmt_rx_recv(). Nothing to release. */
 #define DMT_FRAG_LINEAR 0x1u
-/* Copy engine: the CPU copied these bytes into the buffer. */
+/* Copy and staged engines: the CPU (or the GPU runtime) copied these bytes
+ * into the buffer. */
 #define DMT_FRAG_COPIED 0x2u
 
 /* Called with every batch of fragments; they are released when it returns
@@ -657,13 +681,13 @@ typedef int (*dmt_rx_pressure_fn)(struct dmt_rx *rx, uint64_t outstanding,
 
 struct dmt_rx_opts {
 	size_t sz;
-	enum dmt_engine engine;	/* AUTO (default), DEVMEM or COPY */
-	uint32_t binding_id;	/* devmem: the bind-rx id of the queues the flow
-				 * is steered to (dmt_nic_setup_binding_id) */
-	const char *no_binding_reason; /* AUTO without binding: why (recorded) */
+	enum dmt_engine engine;	/* AUTO (default): the listener's engine;
+				 * DEVMEM, STAGED or COPY: that one */
 	size_t ctrl_size;	/* devmem control buffer, default 81920 bytes */
 	size_t linear_size;	/* devmem linear area, default 256 KiB */
 	size_t bounce_size;	/* copy engine bounce buffer, default 256 KiB */
+	size_t stage_chunk;	/* staged: bytes per bounce half, default 4 MiB,
+				 * at most 1 GiB */
 	unsigned int max_outstanding; /* fragments lent at once; default 3/4 of
 				 * the buffer's pages (the bound pool) */
 	dmt_rx_frag_fn frag_fn;	/* NULL: the caller releases explicitly */
@@ -675,35 +699,42 @@ struct dmt_rx_opts {
 };
 
 /*
- * Receive on a connected TCP socket (e.g. from accept()) into buf. The
- * socket stays the caller's. Engine choice: DEVMEM needs a dma-buf buffer
- * and opts->binding_id (the queues' bind-rx id); COPY works everywhere
- * (plain recv into a bounce buffer, then dmt_buf_write into buf); AUTO
- * takes devmem when both are there, else copy, with the reason in
- * dmt_rx_engine_reason(). ctx may be NULL (it is used for logging).
- * buf must outlive rx. Returns NULL + errno, err explaining.
+ * Accept one connection on the listener's socket (blocking unless it was
+ * made non-blocking; -EINTR goes back to the caller) and receive on it; rx
+ * owns (closes) the accepted socket. buf: where copy and staged fragments
+ * land; NULL: the listener's buffer, which one copy or staged receiver
+ * uses at a time (-EBUSY for a second: give each its own buffer). Devmem
+ * fragments always lie in the listener's bound buffer, shared by every
+ * devmem receiver of the listener (the kernel lends each its own pages).
  */
-DMT_API struct dmt_rx *dmt_rx_from_fd(struct dmt_ctx *ctx, struct dmt_buf *buf,
-				      int fd, const struct dmt_rx_opts *opts,
-				      struct dmt_error *err);
-/* Accept one connection on listen_fd and receive on it; rx owns (closes)
- * the accepted socket. */
-DMT_API struct dmt_rx *dmt_rx_accept(struct dmt_ctx *ctx, struct dmt_buf *buf,
-				     int listen_fd,
+DMT_API struct dmt_rx *dmt_rx_accept(struct dmt_rx_listener *l,
+				     struct dmt_buf *buf,
 				     const struct dmt_rx_opts *opts,
 				     struct dmt_error *err);
+/*
+ * Receive on a connected TCP socket; it stays the caller's. l may be NULL
+ * (no devmem: AUTO stages or copies into buf, which is then required).
+ * Returns NULL + errno, err explaining; a forced engine that cannot run
+ * names every blocker.
+ */
+DMT_API struct dmt_rx *dmt_rx_from_fd(struct dmt_rx_listener *l,
+				      struct dmt_buf *buf, int fd,
+				      const struct dmt_rx_opts *opts,
+				      struct dmt_error *err);
 /* Releases every fragment still lent (the kernel frees socket tokens on
  * close anyway) and closes an owned socket. NULL is fine. */
 DMT_API void dmt_rx_free(struct dmt_rx *rx);
 
+/* The connected socket (owned by rx after dmt_rx_accept): for
+ * getpeername(), socket options such as SO_RCVTIMEO and keepalive, and
+ * poll() before dmt_rx_recv() with nonblock. */
 DMT_API int dmt_rx_fd(const struct dmt_rx *rx);
 DMT_API enum dmt_engine dmt_rx_engine(const struct dmt_rx *rx);
 /* One line: why this engine. Borrowed for the life of rx. */
 DMT_API const char *dmt_rx_engine_reason(const struct dmt_rx *rx);
-DMT_API uint32_t dmt_rx_binding_id(const struct dmt_rx *rx);
 DMT_API const struct dmt_error *dmt_rx_last_error(const struct dmt_rx *rx);
 /* The linear area DMT_FRAG_LINEAR offsets point into (host memory owned by
- * rx, overwritten by the next dmt_rx_recv()). NULL for the copy engine. */
+ * rx, overwritten by the next dmt_rx_recv()). NULL for copy and staged. */
 DMT_API const void *dmt_rx_linear(const struct dmt_rx *rx);
 /* Fragments lent and not yet released. */
 DMT_API uint64_t dmt_rx_outstanding(const struct dmt_rx *rx);
@@ -711,11 +742,12 @@ DMT_API uint64_t dmt_rx_outstanding(const struct dmt_rx *rx);
 /*
  * Receive once: up to max fragments into frags (max >= 1), *nfrags set.
  * Returns bytes received (linear + buffer), 0 at end of stream, or -errno:
- *  -EAGAIN (nonblock), -ENOBUFS (max_outstanding fragments lent: release
- *  some), -DMT_ERR_FLOW_STEERING (data of another binding, outside the
- *  buffer, or no devmem data at all with the devmem engine),
- *  -DMT_ERR_HEADER_SPLIT (linear bytes with no_linear), -EMSGSIZE
- *  (MSG_CTRUNC lost fragments; the control buffer is grown), ...
+ *  -EAGAIN (nonblock, or a receive timeout set on the socket), -EINTR,
+ *  -ENOBUFS (max_outstanding fragments lent: release some),
+ *  -DMT_ERR_FLOW_STEERING (data of another binding, outside the buffer, or
+ *  no devmem data at all with the devmem engine), -DMT_ERR_HEADER_SPLIT
+ *  (linear bytes with no_linear), -EMSGSIZE (MSG_CTRUNC lost fragments; the
+ *  control buffer is grown), ...
  * The per-fragment path does no allocation and no syscall. With frag_fn,
  * the fragments are passed to it and released before returning.
  */
@@ -724,9 +756,9 @@ DMT_API ssize_t dmt_rx_recv(struct dmt_rx *rx, struct dmt_frag *frags,
 /*
  * Give fragments back: devmem tokens through batched SO_DEVMEM_DONTNEED
  * (contiguous tokens merged into runs, at most 128 runs and 1024 frags per
- * call, each call's count checked), copy-engine space to the ring; linear
- * frags are skipped. Returns fragments released, or -ENOENT when the kernel
- * did not know some tokens (released twice, or from another socket).
+ * call, each call's count checked), copy and staged space to the ring;
+ * linear frags are skipped. Returns fragments released, or -ENOENT when
+ * some were not lent by rx (released twice, or from another socket).
  */
 DMT_API int dmt_rx_release(struct dmt_rx *rx, const struct dmt_frag *frags,
 			   unsigned int n);
@@ -748,7 +780,7 @@ struct dmt_rx_stats {
 	uint64_t bytes;		/* all bytes received */
 	uint64_t devmem_bytes;	/* landed in the dma-buf */
 	uint64_t linear_bytes;	/* landed in host memory (header split missed) */
-	uint64_t copied_bytes;	/* copy engine */
+	uint64_t copied_bytes;	/* copy and staged engines */
 	uint64_t frags;		/* fragments lent */
 	uint64_t recv_calls;	/* recvmsg/recv syscalls */
 	uint64_t tokens_released;
@@ -758,6 +790,13 @@ struct dmt_rx_stats {
 	uint64_t pressure;	/* times the max_outstanding bound was hit */
 	uint64_t ctrunc;	/* MSG_CTRUNC seen */
 	uint64_t etoosmall;	/* errno 525 seen */
+	uint64_t stage_chunk;	/* staged: bytes per bounce half */
+	uint64_t stage_chunks;	/* staged: chunk copies into the buffer */
+	uint64_t stage_copy_ns;	/* staged: time the copy thread copied */
+	uint64_t stage_net_wait_ns; /* staged: time receives waited for it */
+	uint32_t stage_pinned;	/* staged: 1 when the GPU runtime pinned the
+				 * bounce halves */
+	uint32_t __reserved;
 	size_t :0;
 };
 /* Fill stats (stats->sz must be set; DMT_OPTS works for it). */

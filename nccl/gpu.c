@@ -294,9 +294,9 @@ struct pn_gpu_comm {
 	bool recorded[PN_MAX_REQS];
 	CUdeviceptr rxmem;
 	size_t rxsize;
-	struct dmt_ctx *ctx;	/* owns the RX binding and the NIC setup */
+	struct dmt_ctx *ctx;	/* owns the RX binding */
 	struct dmt_buf *rxbuf;
-	struct dmt_nic_setup *setup;
+	struct dmt_rx_listener *rxl;	/* the NIC setup and the binding */
 	bool devmem;		/* devmem RX bound, else host bounce */
 };
 
@@ -343,7 +343,7 @@ void pn_gpu_recv_setup(struct pn_comm *c, struct pn_listen *l)
 	struct sockaddr_storage local, peer;
 	socklen_t ll = sizeof(local), pl = sizeof(peer);
 	struct dmt_error err;
-	int dmabuf_fd = -1, ret;
+	int dmabuf_fd = -1;
 	CUresult r;
 
 	if (!g)
@@ -370,15 +370,19 @@ void pn_gpu_recv_setup(struct pn_comm *c, struct pn_listen *l)
 		goto fail;
 	getsockname(c->st[0].fd, (struct sockaddr *)&local, &ll);
 	getpeername(c->st[0].fd, (struct sockaddr *)&peer, &pl);
-	DMT_OPTS(dmt_nic_setup_opts, so, .nqueues = 1,
-		 .server = (struct sockaddr *)&local, .server_len = ll,
-		 .port = (uint16_t)pn_port(&local));
-	g->setup = dmt_nic_setup_new(g->ctx, l->dev->ifindex, &so, &err);
-	if (!g->setup)
-		goto fail;
-	if ((ret = dmt_nic_setup_apply(g->setup, g->rxbuf)) < 0) {
-		err = *dmt_nic_setup_last_error(g->setup);
-		goto fail;
+	{
+		/* the connections exist already: the listener only sets the
+		 * NIC up and binds (no_socket) */
+		char ifname[IF_NAMESIZE] = "";
+		DMT_OPTS(dmt_rx_listen_opts, lo, .engine = DMT_ENGINE_DEVMEM,
+			 .ifname = if_indextoname((unsigned int)l->dev->ifindex,
+						  ifname),
+			 .no_socket = 1);
+
+		g->rxl = dmt_rx_listen(g->ctx, g->rxbuf,
+				       (struct sockaddr *)&local, ll, &lo, &err);
+		if (!g->rxl)
+			goto fail;
 	}
 	for (int i = 0; i < c->nsocks; i++) {
 		struct pn_gpu_stream *gs = calloc(1, sizeof(*gs));
@@ -387,9 +391,8 @@ void pn_gpu_recv_setup(struct pn_comm *c, struct pn_listen *l)
 			goto nomem;
 		c->st[i].gpu = gs;
 		DMT_OPTS(dmt_rx_opts, ro, .engine = DMT_ENGINE_DEVMEM,
-			 .binding_id = dmt_nic_setup_binding_id(g->setup),
 			 .nonblock = 1);
-		gs->rx = dmt_rx_from_fd(g->ctx, g->rxbuf, c->st[i].fd, &ro, &err);
+		gs->rx = dmt_rx_from_fd(g->rxl, NULL, c->st[i].fd, &ro, &err);
 		if (!gs->rx)
 			goto fail;
 	}
@@ -401,8 +404,8 @@ fail:
 nomem:
 	for (int i = 0; i < c->nsocks; i++)
 		pn_gpu_stream_fini(c, &c->st[i]);
-	dmt_nic_setup_free(g->setup);	/* undoes the NIC changes */
-	g->setup = NULL;
+	dmt_rx_listener_free(g->rxl);	/* undoes the NIC changes */
+	g->rxl = NULL;
 	dmt_ctx_free(g->ctx);
 	g->ctx = NULL;
 	dmt_buf_free(g->rxbuf);
@@ -445,7 +448,7 @@ void pn_gpu_comm_fini(struct pn_comm *c)
 			cu.event_destroy(g->ev[i]);
 	if (g->stream)
 		cu.stream_destroy(g->stream);
-	dmt_nic_setup_free(g->setup);
+	dmt_rx_listener_free(g->rxl);
 	dmt_ctx_free(g->ctx);
 	dmt_buf_free(g->rxbuf);
 	if (g->rxmem)

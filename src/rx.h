@@ -1,104 +1,69 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * RX internals: the devmem cmsg parser (rx_parse.c), the token batcher
- * (tokens.c) and the receive object (rx.c). The parser and the batcher are
- * pure: no allocation, no syscall of their own (the batcher calls the
- * SO_DEVMEM_DONTNEED function it is given), so tier A tests drive them
- * with synthetic msghdr/cmsg buffers and a simulated kernel.
+ * RX internals: the receive object (rx.c), its engines (rx_devmem.c,
+ * rx_copy.c: copy and staged) and the listener that owns the NIC setup and
+ * the devmem binding (rx_listen.c). The pure parts stand alone:
+ * rx_parse.h (cmsg parser) and tokens.h (token batcher).
+ *
+ * A walk of one fragment: dmt_rx_recv (rx.c) -> engine recv (recvmsg or
+ * recv) -> parser -> the caller -> dmt_rx_release (rx.c) -> token batcher
+ * (SO_DEVMEM_DONTNEED) or the copy ring.
  */
 #ifndef DMT_RX_H
 #define DMT_RX_H
 
+#include <net/if.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
 #include "buffer.h"
-#include "uapi.h"
+#include "rx_parse.h"
+#include "tokens.h"
 
-/* Bytes of control buffer one devmem cmsg takes (CMSG_SPACE of a
- * struct dmabuf_cmsg): 40 on LP64. */
-#define DMT_RX_CMSG_SPACE CMSG_SPACE(sizeof(struct dmt_uapi_dmabuf_cmsg))
+struct dmt_rx;
 
-/* ---- parser (rx_parse.c) ---- */
-
-struct dmt_rx_parse_cfg {
-	uint32_t binding;	/* our binding id; every dmabuf frag must carry it */
-	uint64_t base;		/* buffer's offset inside the dma-buf */
-	uint64_t size;		/* buffer size */
-	uint64_t dmabuf_size;	/* the dma-buf's real size: frags must lie in
-				 * [base, dmabuf_size); 0: base + size */
-	uint64_t linear_off;	/* where this call's linear bytes start in the
-				 * linear area (normally 0) */
-	bool devmem_expected;	/* data without any devmem cmsg is an error */
+/* One receive engine. Every function leaves a sentence in rx->err when it
+ * fails (not for -EAGAIN / -EINTR). */
+struct dmt_rx_engine {
+	enum dmt_engine id;
+	/* Allocate the engine's state; opts are validated. 0 or -errno. */
+	int (*setup)(struct dmt_rx *rx, const struct dmt_rx_opts *opts);
+	/* One receive into frags[0..max) (max >= 1, within max_outstanding):
+	 * bytes (> 0, *nfrags set), 0 at end of stream, or -errno. */
+	ssize_t (*recv)(struct dmt_rx *rx, struct dmt_frag *frags,
+			unsigned int max, unsigned int *nfrags);
+	/* Fragments lent now. */
+	uint64_t (*outstanding)(const struct dmt_rx *rx);
+	void (*destroy)(struct dmt_rx *rx);
 };
 
-struct dmt_rx_parse_res {
-	unsigned int nfrags;	/* records stored */
-	unsigned int ndmabuf;	/* SCM_DEVMEM_DMABUF cmsgs */
-	unsigned int nlinear;	/* SCM_DEVMEM_LINEAR cmsgs */
-	uint64_t devmem_bytes;
-	uint64_t linear_bytes;	/* reported by SCM_DEVMEM_LINEAR */
-	uint64_t plain_bytes;	/* returned without any devmem cmsg */
-	bool ctrunc;		/* MSG_CTRUNC: cmsgs were lost */
-	bool full;		/* more cmsgs than frag slots (caller bug) */
+extern const struct dmt_rx_engine dmt_rx_engine_devmem;	/* rx_devmem.c */
+extern const struct dmt_rx_engine dmt_rx_engine_copy;	/* rx_copy.c */
+extern const struct dmt_rx_engine dmt_rx_engine_staged;	/* rx_copy.c */
+
+/* The listener (rx_listen.c). After dmt_rx_listen() returns, only
+ * buf_users changes: connections may be made from several threads. */
+struct dmt_rx_listener {
+	struct dmt_ctx *ctx;
+	struct dmt_buf *buf;
+	int fd;				/* listening socket, -1: none */
+	enum dmt_engine engine;		/* what AUTO connections get */
+	struct dmt_nic_setup *setup;	/* devmem: owns the binding */
+	uint32_t binding;
+	char ifname[IF_NAMESIZE];
+	int block_err;			/* first reason devmem cannot run, 0 */
+	char blockers[1024];		/* every reason, "; " between them */
+	atomic_uint buf_users;		/* copy/staged receivers on buf */
+	char reason[1200];
+	struct dmt_error err;
 };
-
-/*
- * Parse the control messages of one recvmsg(MSG_SOCK_DEVMEM) that returned
- * ret bytes into frags[0..max). Stream order is kept: a linear cmsg's bytes
- * come before the dmabuf frags that follow it. Dmabuf frags get off relative
- * to the buffer (frag_offset - base). Returns 0, or:
- *  -DMT_ERR_FLOW_STEERING  a frag of another binding, a frag outside the
- *                          buffer, or (devmem_expected) data with no devmem
- *                          cmsg at all; e->message says which
- *  -EPROTO                 a devmem cmsg of the wrong size
- * On error res still counts what was parsed, and frags[0..res->nfrags)
- * holds every dmabuf token seen (so the caller can return them).
- * No allocation, no syscall.
- */
-int dmt_rx_parse(const struct msghdr *msg, size_t ret,
-		 const struct dmt_rx_parse_cfg *cfg, struct dmt_frag *frags,
-		 unsigned int max, struct dmt_rx_parse_res *res,
-		 struct dmt_error *e);
-
-/* ---- token batcher (tokens.c) ---- */
-
-/* SO_DEVMEM_DONTNEED: returns frags freed (>= 0) or -errno. */
-typedef int (*dmt_dontneed_fn)(void *user, int fd,
-			       const struct dmt_uapi_dmabuf_token *t,
-			       unsigned int n);
-/* The real one: setsockopt(fd, SOL_SOCKET, SO_DEVMEM_DONTNEED, ...). */
-int dmt_dontneed_sys(void *user, int fd, const struct dmt_uapi_dmabuf_token *t,
-		     unsigned int n);
-
-struct dmt_tok_result {
-	uint64_t requested;	/* tokens handed to the kernel */
-	uint64_t freed;		/* tokens the kernel said it freed */
-	unsigned int calls;	/* SO_DEVMEM_DONTNEED calls */
-	unsigned int short_calls; /* calls that freed fewer than asked */
-	unsigned int max_entries; /* largest entry count of one call */
-	unsigned int max_frags;	/* largest frag count of one call */
-};
-
-/*
- * Return the tokens of frags[0..n) (linear and copied frags are skipped):
- * numerically contiguous runs merged into {start, count}, at most
- * DMT_DONTNEED_MAX_TOKENS entries and DMT_DONTNEED_MAX_FRAGS frags per call,
- * every call's count checked. res accumulates (zero it first).
- * Returns tokens freed, -ENOENT when the kernel freed fewer than asked
- * (tokens released twice or foreign: res says how many), or the first
- * -errno of a call (later batches are not sent). No allocation.
- */
-int dmt_tokens_release(int fd, const struct dmt_frag *frags, unsigned int n,
-		       dmt_dontneed_fn fn, void *user,
-		       struct dmt_tok_result *res);
-
-/* ---- receive object (rx.c) ---- */
 
 typedef ssize_t (*dmt_recvmsg_fn)(void *user, int fd, struct msghdr *msg,
 				  int flags);
 
+/* Copy and staged engines: one record per lent fragment. */
 struct dmt_rx_copy_rec {
 	uint64_t off;
 	uint32_t len;
@@ -106,31 +71,35 @@ struct dmt_rx_copy_rec {
 };
 
 struct dmt_rx {
-	struct dmt_ctx *ctx;		/* may be NULL (logging only) */
+	struct dmt_rx_listener *l;	/* may be NULL */
+	struct dmt_ctx *ctx;		/* logging only; may be NULL */
 	struct dmt_buf *buf;
+	bool buf_counted;		/* holds one of l->buf_users */
 	int fd;
 	bool own_fd;
 	bool nonblock;
 	bool no_linear;
+	const struct dmt_rx_engine *eng;
+	unsigned int max_outstanding;
+	/* devmem (rx_devmem.c) */
 	bool auto_engine;		/* AUTO picked devmem: plain data is
 					 * delivered as linear, not an error */
-	enum dmt_engine engine;		/* DEVMEM or COPY */
 	uint32_t binding;
-	/* devmem */
 	char *ctrl;
 	size_t ctrl_size, ctrl_max;
 	char *linear;
 	size_t linear_size;
 	uint64_t outstanding;		/* devmem tokens lent */
-	unsigned int max_outstanding;
-	/* copy engine: ring over the buffer, synthetic tokens */
+	/* copy and staged (rx_copy.c): a ring over the buffer, synthetic
+	 * tokens */
 	char *bounce;
 	size_t bounce_size;
+	struct dmt_stage *stage;	/* staged */
 	struct dmt_rx_copy_rec *ring;	/* max_outstanding records */
 	uint64_t tok_head, tok_tail;	/* next token to lend / oldest lent
 					 * (64-bit counters; token = low 32) */
-	char *scratch;			/* gather between unmapped buffers */
 	uint64_t wpos;			/* next write offset in buf */
+	char *scratch;			/* gather between unmapped buffers */
 	/* callbacks */
 	dmt_rx_frag_fn frag_fn;
 	dmt_rx_pressure_fn pressure_fn;
@@ -141,9 +110,27 @@ struct dmt_rx {
 	void *sys_user;
 	bool eof;
 	struct dmt_rx_stats st;
-	char reason[256];
+	char reason[1300];
 	struct dmt_error err;
 };
+
+/* A failure on rx: the sentence in rx->err, err in errno; returns err. */
+#define DMT_RX_FAIL(r_, e_, ...) dmt_ret(dmt_err_set(&(r_)->err, (e_), __VA_ARGS__))
+/* AUTO without devmem: staged for memory without a CPU mapping, else
+ * copy; and that choice in words (for a reason line). */
+const struct dmt_rx_engine *dmt_rx_fallback(const struct dmt_buf *buf);
+void dmt_rx_fallback_text(const struct dmt_buf *buf, char *out, size_t len);
+/* Does ifindex's driver have netmem RX? 0, or -EOPNOTSUPP (no), -EPERM
+ * (no CAP_NET_ADMIN to ask), -ENODEV; the kernel's extack in ext. */
+int dmt_rx_netmem_probe(int ifindex, char *ext, size_t extlen);
+/* Back-pressure: ask the caller's callback to release fragments; true
+ * when fewer are lent afterwards. */
+bool dmt_rx_relieved(struct dmt_rx *rx);
+/* Release frags without changing rx->err (cleanup after an error). */
+void dmt_rx_release_quiet(struct dmt_rx *rx, const struct dmt_frag *frags,
+			  unsigned int n);
+/* Copy-ring release of one fragment: 1 when it was lent by rx. */
+int dmt_rx_copy_release(struct dmt_rx *rx, const struct dmt_frag *f);
 
 /* Test hooks (tier A): replace the two syscalls, force the devmem path on
  * a host buffer with a given binding id. */

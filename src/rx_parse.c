@@ -3,7 +3,7 @@
  * into struct dmt_frag records. Pure: no allocation, no syscall. */
 #include <stdio.h>
 
-#include "rx.h"
+#include "rx_parse.h"
 
 static int steering(struct dmt_error *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

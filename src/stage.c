@@ -28,8 +28,6 @@
 #include "stage.h"
 
 #define NSLOT 2
-#define STAGE_CHUNK_DEFAULT (4u << 20)
-#define STAGE_CHUNK_MAX (1ull << 30)
 
 enum job { JOB_NONE, JOB_SEND, JOB_RECV, JOB_QUIT };
 
@@ -220,13 +218,11 @@ static void job_wait(struct dmt_stage *s)
 
 /* ---- public API ---- */
 
-DMT_EXPORT struct dmt_stage *dmt_stage_new(struct dmt_buf *buf,
-					   const struct dmt_stage_opts *opts,
-					   struct dmt_error *err)
+struct dmt_stage *dmt_stage_new(struct dmt_buf *buf, size_t chunk,
+				struct dmt_error *err)
 {
 	size_t ps = dmt_page_size();
 	struct dmt_stage *s;
-	size_t chunk;
 	int ret;
 
 	dmt_err_clear(err);
@@ -235,15 +231,10 @@ DMT_EXPORT struct dmt_stage *dmt_stage_new(struct dmt_buf *buf,
 		errno = EINVAL;
 		return NULL;
 	}
-	if (!DMT_OPTS_VALID(opts, dmt_stage_opts)) {
-		dmt_err_set(err, -EINVAL, "dmt_stage_opts: unknown fields set or "
-			    "sz too small: rebuild against this library's header");
-		errno = EINVAL;
-		return NULL;
-	}
-	chunk = DMT_OPTS_GET(opts, chunk, STAGE_CHUNK_DEFAULT);
-	if (chunk > STAGE_CHUNK_MAX) {
-		dmt_err_set(err, -EINVAL, "stage: chunk %zu is above the limit of "
+	if (!chunk)
+		chunk = DMT_STAGE_CHUNK_DEFAULT;
+	if (chunk > DMT_STAGE_CHUNK_MAX) {
+		dmt_err_set(err, -EINVAL, "stage_chunk %zu is above the limit of "
 			    "1 GiB", chunk);
 		errno = EINVAL;
 		return NULL;
@@ -271,7 +262,6 @@ DMT_EXPORT struct dmt_stage *dmt_stage_new(struct dmt_buf *buf,
 	for (int i = 0; i < NSLOT; i++)
 		s->slot[i].p = s->mem + (size_t)i * chunk;
 	s->pinned = dmt_gpu_pin(buf, s->mem, s->memlen) == 1;
-	s->st.sz = sizeof(s->st);
 	s->st.pinned = s->pinned;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv_worker, NULL);
@@ -288,7 +278,7 @@ DMT_EXPORT struct dmt_stage *dmt_stage_new(struct dmt_buf *buf,
 	return s;
 }
 
-DMT_EXPORT void dmt_stage_free(struct dmt_stage *s)
+void dmt_stage_free(struct dmt_stage *s)
 {
 	if (!s)
 		return;
@@ -308,31 +298,21 @@ DMT_EXPORT void dmt_stage_free(struct dmt_stage *s)
 	free(s);
 }
 
-DMT_EXPORT const struct dmt_error *dmt_stage_last_error(const struct dmt_stage *s)
+const struct dmt_error *dmt_stage_last_error(const struct dmt_stage *s)
 {
 	return &s->err;
 }
 
-DMT_EXPORT size_t dmt_stage_chunk(const struct dmt_stage *s)
+size_t dmt_stage_chunk(const struct dmt_stage *s)
 {
 	return s->chunk;
 }
 
-DMT_EXPORT int dmt_stage_get_stats(const struct dmt_stage *s,
-				   struct dmt_stage_stats *stats)
+void dmt_stage_get_stats(const struct dmt_stage *s, struct dmt_stage_stats *o)
 {
-	struct dmt_stage_stats v;
-	size_t n;
-
-	if (!stats || stats->sz < sizeof(size_t))
-		return dmt_ret(-EINVAL);
 	pthread_mutex_lock((pthread_mutex_t *)&s->mu);
-	v = s->st;
+	*o = s->st;
 	pthread_mutex_unlock((pthread_mutex_t *)&s->mu);
-	n = stats->sz < sizeof(v) ? stats->sz : sizeof(v);
-	v.sz = stats->sz;
-	memcpy(stats, &v, n);
-	return 0;
 }
 
 static int wait_fd(int fd, short ev)
@@ -435,38 +415,12 @@ ssize_t dmt_stage_sendv(struct dmt_stage *s, int fd, const struct iovec *iov,
 	return dmt_ret(err);
 }
 
-DMT_EXPORT ssize_t dmt_stage_send(struct dmt_stage *s, int fd, uint64_t off,
-				  uint64_t len)
-{
-	struct iovec v = { .iov_base = (void *)(uintptr_t)off, .iov_len = len };
-	uint64_t sent = 0;
-
-	if (!len)
-		return 0;
-	if (!dmt_buf_range_ok(s->buf, off, len))
-		return dmt_ret(dmt_err_set(&s->err, -EINVAL, "stage: send [%llu, "
-			"+%llu) lies outside the %zu-byte buffer",
-			(unsigned long long)off, (unsigned long long)len,
-			s->buf->size));
-	while (sent < len) {
-		ssize_t r;
-
-		v.iov_base = (void *)(uintptr_t)(off + sent);
-		v.iov_len = len - sent;
-		r = dmt_stage_sendv(s, fd, &v, 1, false, NULL);
-		if (r < 0)
-			return sent ? (ssize_t)sent : r;
-		sent += (uint64_t)r;
-	}
-	return (ssize_t)sent;
-}
-
-DMT_EXPORT ssize_t dmt_stage_recv(struct dmt_stage *s, int fd, uint64_t off,
-				  uint64_t len)
+ssize_t dmt_stage_recv(struct dmt_stage *s, int fd, uint64_t off, uint64_t len,
+		       bool dontwait, uint64_t *syscalls)
 {
 	uint64_t got = 0, landed0;
 	int err = 0, werr;
-	bool eof = false;
+	bool eof = false, drained = false;
 
 	if (!len)
 		return 0;
@@ -478,7 +432,7 @@ DMT_EXPORT ssize_t dmt_stage_recv(struct dmt_stage *s, int fd, uint64_t off,
 	pthread_mutex_lock(&s->mu);
 	landed0 = s->st.to_device;
 	job_start(s, JOB_RECV);
-	while (got < len && !eof && !err) {
+	while (got < len && !eof && !err && !drained) {
 		struct slot *sl;
 		size_t want, n = 0;
 		uint64_t t0 = now_ns();
@@ -492,7 +446,13 @@ DMT_EXPORT ssize_t dmt_stage_recv(struct dmt_stage *s, int fd, uint64_t off,
 		pthread_mutex_unlock(&s->mu);
 		want = len - got < s->chunk ? (size_t)(len - got) : s->chunk;
 		while (n < want) {
-			ssize_t r = recv(fd, sl->p + n, want - n, 0);
+			/* only the first byte is waited for: then the call
+			 * takes what the socket holds and returns */
+			ssize_t r = recv(fd, sl->p + n, want - n,
+					 dontwait || got + n ? MSG_DONTWAIT : 0);
+
+			if (syscalls)
+				(*syscalls)++;
 			if (r > 0) {
 				n += (size_t)r;
 				continue;
@@ -503,6 +463,10 @@ DMT_EXPORT ssize_t dmt_stage_recv(struct dmt_stage *s, int fd, uint64_t off,
 			}
 			if (errno == EINTR)
 				continue;
+			if (errno == EAGAIN && got + n) {
+				drained = true;
+				break;
+			}
 			err = dmt_neg_errno();
 			break;
 		}

@@ -4,7 +4,7 @@
  * kernel stops after 1024 frags). No allocation. */
 #include <sys/socket.h>
 
-#include "rx.h"
+#include "tokens.h"
 
 int dmt_dontneed_sys(void *user, int fd, const struct dmt_uapi_dmabuf_token *t,
 		     unsigned int n)

@@ -18,7 +18,7 @@
 static int staged_setup(struct dmt_tx *tx)
 {
 	struct dmt_error e = { 0 };
-	struct dmt_stage *s = dmt_stage_new(tx->buf, NULL, &e);
+	struct dmt_stage *s = dmt_stage_new(tx->buf, 0, &e);
 
 	if (!s) {
 		snprintf(tx->reason, sizeof(tx->reason), "%.*s",

@@ -248,32 +248,51 @@ static void test_roundtrip(const char *label)
 }
 
 struct pump {
-	struct dmt_stage *st;
-	int fd;
-	uint64_t off, len;
+	struct dmt_rx *rx;
+	unsigned char *dst;
+	uint64_t len;
 	ssize_t ret;
 };
 
+/* Receive len bytes with the staged RX engine, gathered out of the GPU
+ * buffer into dst in stream order. */
 static void *pump_recv(void *arg)
 {
 	struct pump *p = arg;
+	struct dmt_frag f[16];
+	uint64_t got = 0;
+	unsigned int n;
+	ssize_t r;
 
-	p->ret = dmt_stage_recv(p->st, p->fd, p->off, p->len);
+	while (got < p->len && (r = dmt_rx_recv(p->rx, f, 16, &n)) > 0) {
+		if (dmt_rx_gather(p->rx, f, n, p->dst + got, p->len - got) != r ||
+		    dmt_rx_release(p->rx, f, n) != (int)n)
+			break;
+		got += (uint64_t)r;
+	}
+	p->ret = (ssize_t)got;
 	return NULL;
 }
 
-/* GPU -> socket -> GPU through two stages with small chunks, so both copy
- * threads run many chunks (and must push the CUDA context themselves). */
+/* GPU -> socket -> GPU through the staged TX and RX engines with small
+ * chunks on the receive side, so both copy threads run many chunks (and
+ * must push the CUDA context themselves). */
 static void test_stage_pair(void)
 {
 	size_t size = 8u << 20;
-	DMT_OPTS(dmt_stage_opts, so, .chunk = 64 << 10);
-	DMT_OPTS(dmt_stage_stats, ss);
+	DMT_OPTS(dmt_tx_opts, to, .engine = DMT_ENGINE_STAGED);
+	DMT_OPTS(dmt_rx_opts, ro, .engine = DMT_ENGINE_STAGED,
+		 .stage_chunk = 64 << 10);
+	DMT_OPTS(dmt_rx_stats, rs);
 	struct dmt_error e;
 	struct dmt_buf *a = cuda_new(size, 0, NULL, &e), *b;
-	struct dmt_stage *sa, *sb;
+	struct dmt_frag f[4];
+	struct dmt_tx *tx;
+	struct dmt_rx *rx;
 	unsigned char *pat, *back;
+	struct dmt_seg seg;
 	struct pump p;
+	unsigned int n;
 	pthread_t thr;
 	int sv[2];
 
@@ -284,47 +303,46 @@ static void test_stage_pair(void)
 	back = malloc(size);
 	fill(pat, size, 11);
 	T_CHECK(dmt_buf_write(a, 0, pat, size) == 0, "write");
-	sa = dmt_stage_new(a, &so, &e);
-	T_CHECK(sa, "stage: %s", e.message);
-	sb = dmt_stage_new(b, &so, &e);
-	T_CHECK(sb, "stage: %s", e.message);
-	T_CHECK(dmt_stage_chunk(sa) == 64 << 10, "chunk %zu", dmt_stage_chunk(sa));
-	T_CHECK(fstats().registered == 2, "bounce halves not registered with "
-		"the driver (cuMemHostRegister): %d", fstats().registered);
 	T_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0,
 		"socketpair");
-	/* receive the middle 5 MiB + 123 at offset 4096+7 of b */
-	p = (struct pump){ .st = sb, .fd = sv[1], .off = 4103,
-			   .len = (5u << 20) + 123 };
+	tx = dmt_tx_from_fd(NULL, a, sv[0], &to, &e);
+	T_CHECK(tx && dmt_tx_engine(tx) == DMT_ENGINE_STAGED, "staged tx: %s",
+		e.message);
+	rx = dmt_rx_from_fd(NULL, b, sv[1], &ro, &e);
+	T_CHECK(rx && dmt_rx_engine(rx) == DMT_ENGINE_STAGED, "staged rx: %s",
+		e.message);
+	T_CHECK(fstats().registered == 2, "bounce halves not registered with "
+		"the driver (cuMemHostRegister): %d", fstats().registered);
+	/* send 5 MiB + 123 from offset 1000 of a */
+	seg = (struct dmt_seg){ .off = 1000, .len = (5u << 20) + 123 };
+	p = (struct pump){ .rx = rx, .dst = back, .len = seg.len };
 	pthread_create(&thr, NULL, pump_recv, &p);
-	T_CHECK(dmt_stage_send(sa, sv[0], 1000, p.len) == (ssize_t)p.len,
-		"stage send: %s", dmt_stage_last_error(sa)->message);
+	T_CHECK(dmt_tx_send(tx, &seg, 1) == (ssize_t)seg.len,
+		"staged send: %s", dmt_tx_last_error(tx)->message);
 	pthread_join(thr, NULL);
-	T_CHECK(p.ret == (ssize_t)p.len, "stage recv returned %zd: %s", p.ret,
-		dmt_stage_last_error(sb)->message);
-	T_CHECK(dmt_buf_read(b, p.off, back, p.len) == 0, "read back");
-	T_CHECK(!memcmp(back, pat + 1000, p.len), "staged bytes differ");
-	T_CHECK(dmt_stage_get_stats(sa, &ss) == 0, "stats");
-	T_CHECK(ss.pinned == 1 && ss.from_device == p.len && ss.sent == p.len &&
-		ss.chunks == (p.len + (64 << 10) - 1) / (64 << 10),
-		"send stats: pinned %u from_device %llu sent %llu chunks %llu",
-		ss.pinned, (unsigned long long)ss.from_device,
-		(unsigned long long)ss.sent, (unsigned long long)ss.chunks);
-	T_CHECK(dmt_stage_get_stats(sb, &ss) == 0 && ss.to_device == p.len &&
-		ss.received == p.len, "recv stats");
-	/* end of stream: a short count, then 0 */
-	close(sv[0]);
-	T_CHECK(dmt_stage_recv(sb, sv[1], 0, 4096) == 0, "recv at EOF");
+	T_CHECK(p.ret == (ssize_t)seg.len, "staged recv got %zd: %s", p.ret,
+		dmt_rx_last_error(rx)->message);
+	T_CHECK(!memcmp(back, pat + 1000, seg.len), "staged bytes differ");
+	T_CHECK(dmt_rx_get_stats(rx, &rs) == 0 && rs.stage_pinned == 1 &&
+		rs.copied_bytes == seg.len && rs.stage_chunk == 64 << 10 &&
+		rs.stage_chunks >= seg.len / (64 << 10),
+		"recv stats: pinned %u copied %llu chunks %llu", rs.stage_pinned,
+		(unsigned long long)rs.copied_bytes,
+		(unsigned long long)rs.stage_chunks);
 	/* a device copy failure is reported, not swallowed */
 	setenv("FAKE_CUDA_COPY_ERR", "999", 1);
-	T_CHECK(dmt_stage_send(sa, sv[1], 0, 4096) < 0, "send with a failing "
-		"copy succeeded");
-	T_CHECK(strstr(dmt_stage_last_error(sa)->message, "cuMemcpyDtoH"),
-		"copy failure message: %s", dmt_stage_last_error(sa)->message);
+	seg = (struct dmt_seg){ .off = 0, .len = 4096 };
+	T_CHECK(dmt_tx_send(tx, &seg, 1) < 0, "send with a failing copy "
+		"succeeded");
+	T_CHECK(strstr(dmt_tx_last_error(tx)->message, "cuMemcpyDtoH"),
+		"copy failure message: %s", dmt_tx_last_error(tx)->message);
 	unsetenv("FAKE_CUDA_COPY_ERR");
+	/* end of stream */
+	dmt_tx_free(tx);
+	close(sv[0]);
+	T_CHECK(dmt_rx_recv(rx, f, 4, &n) == 0, "recv at EOF");
+	dmt_rx_free(rx);
 	close(sv[1]);
-	dmt_stage_free(sa);
-	dmt_stage_free(sb);
 	T_CHECK(fstats().registered == 0, "bounce halves not unregistered");
 	dmt_buf_free(a);
 	dmt_buf_free(b);

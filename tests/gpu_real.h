@@ -10,7 +10,7 @@
  *   2. send 1 GiB of a pattern over loopback from host memory (copy engine)
  *      and from the GPU buffer (AUTO: devmem fails on lo, so staged), each
  *      verified byte for byte by the receiver; print both throughputs;
- *   3. receive 1 GiB into a second GPU buffer with dmt_stage_recv() and
+ *   3. receive 1 GiB into a second GPU buffer with the staged RX engine and
  *      verify it by copying out.
  */
 #include <arpa/inet.h>
@@ -51,16 +51,11 @@ static void *real_rx_main(void *arg)
 	if (c < 0)
 		return NULL;
 	if (r->into) {
-		struct dmt_error e;
-		struct dmt_stage *s = dmt_stage_new(r->into, NULL, &e);
-		ssize_t n = s ? dmt_stage_recv(s, c, 0, r->len) : -1;
+		ssize_t n = t_rx_staged_fill(r->into, c, r->len, 0, NULL, r->err,
+					     sizeof(r->err));
 
-		if (n < 0)
-			snprintf(r->err, sizeof(r->err), "%s", s ?
-				 dmt_stage_last_error(s)->message : e.message);
-		else
+		if (n >= 0)
 			r->got = (uint64_t)n;
-		dmt_stage_free(s);
 	} else {
 		static unsigned char b[1 << 20];
 		ssize_t n;

@@ -109,29 +109,44 @@ static void roundtrip(uint64_t want_off, const char *label)
 }
 
 struct pump {
-	struct dmt_stage *st;
-	int fd;
+	struct dmt_rx *rx;
+	unsigned char *dst;
 	uint64_t len;
 	ssize_t ret;
 };
 
+/* The staged RX engine, gathered out of the GPU buffer in stream order. */
 static void *pump_recv(void *arg)
 {
 	struct pump *p = arg;
+	struct dmt_frag f[16];
+	uint64_t got = 0;
+	unsigned int n;
+	ssize_t r;
 
-	p->ret = dmt_stage_recv(p->st, p->fd, 0, p->len);
+	while (got < p->len && (r = dmt_rx_recv(p->rx, f, 16, &n)) > 0) {
+		if (dmt_rx_gather(p->rx, f, n, p->dst + got, p->len - got) != r ||
+		    dmt_rx_release(p->rx, f, n) != (int)n)
+			break;
+		got += (uint64_t)r;
+	}
+	p->ret = (ssize_t)got;
 	return NULL;
 }
 
 static void stage_pair(void)
 {
 	size_t size = 4u << 20;
-	DMT_OPTS(dmt_stage_opts, so, .chunk = 256 << 10);
-	DMT_OPTS(dmt_stage_stats, ss);
+	DMT_OPTS(dmt_tx_opts, to, .engine = DMT_ENGINE_STAGED);
+	DMT_OPTS(dmt_rx_opts, ro, .engine = DMT_ENGINE_STAGED,
+		 .stage_chunk = 256 << 10);
+	DMT_OPTS(dmt_rx_stats, rs);
 	struct dmt_error e;
 	struct dmt_buf *a = rocm_new(size, 0, NULL, &e), *b;
-	struct dmt_stage *sa, *sb;
 	unsigned char *pat = malloc(size), *back = malloc(size);
+	struct dmt_seg seg = { .off = 0, .len = size };
+	struct dmt_tx *tx;
+	struct dmt_rx *rx;
 	struct pump p;
 	pthread_t thr;
 	int sv[2];
@@ -142,26 +157,27 @@ static void stage_pair(void)
 	for (size_t i = 0; i < size; i++)
 		pat[i] = (unsigned char)(i ^ (i >> 8));
 	T_CHECK(dmt_buf_write(a, 0, pat, size) == 0, "write");
-	sa = dmt_stage_new(a, &so, &e);
-	sb = dmt_stage_new(b, &so, &e);
-	T_CHECK(sa && sb, "stage: %s", e.message);
+	T_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "sp");
+	tx = dmt_tx_from_fd(NULL, a, sv[0], &to, &e);
+	T_CHECK(tx, "staged tx: %s", e.message);
+	rx = dmt_rx_from_fd(NULL, b, sv[1], &ro, &e);
+	T_CHECK(rx && dmt_rx_engine(rx) == DMT_ENGINE_STAGED, "staged rx: %s",
+		e.message);
 	T_CHECK(fstats().locked == 2, "bounce halves not locked "
 		"(hsa_amd_memory_lock): %d", fstats().locked);
-	T_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "sp");
-	p = (struct pump){ .st = sb, .fd = sv[1], .len = size };
+	p = (struct pump){ .rx = rx, .dst = back, .len = size };
 	pthread_create(&thr, NULL, pump_recv, &p);
-	T_CHECK(dmt_stage_send(sa, sv[0], 0, size) == (ssize_t)size, "send: %s",
-		dmt_stage_last_error(sa)->message);
+	T_CHECK(dmt_tx_send(tx, &seg, 1) == (ssize_t)size, "send: %s",
+		dmt_tx_last_error(tx)->message);
 	pthread_join(thr, NULL);
 	T_CHECK(p.ret == (ssize_t)size, "recv %zd: %s", p.ret,
-		dmt_stage_last_error(sb)->message);
-	T_CHECK(dmt_buf_read(b, 0, back, size) == 0 && !memcmp(back, pat, size),
-		"staged bytes differ");
-	T_CHECK(dmt_stage_get_stats(sa, &ss) == 0 && ss.pinned == 1, "pinned");
+		dmt_rx_last_error(rx)->message);
+	T_CHECK(!memcmp(back, pat, size), "staged bytes differ");
+	T_CHECK(dmt_rx_get_stats(rx, &rs) == 0 && rs.stage_pinned == 1, "pinned");
+	dmt_tx_free(tx);
+	dmt_rx_free(rx);
 	close(sv[0]);
 	close(sv[1]);
-	dmt_stage_free(sa);
-	dmt_stage_free(sb);
 	dmt_buf_free(a);
 	dmt_buf_free(b);
 	check_clean();

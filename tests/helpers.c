@@ -186,3 +186,52 @@ void t_print_tx_stats(const char *label, const struct dmt_tx_stats *st)
 	       (unsigned long long)st->zc_copied,
 	       (unsigned long long)st->copy_sends);
 }
+
+ssize_t t_rx_staged_fill(struct dmt_buf *buf, int fd, uint64_t len,
+			 size_t chunk, struct dmt_rx_stats *st, char *err,
+			 size_t errlen)
+{
+	DMT_OPTS(dmt_rx_opts, o, .engine = DMT_ENGINE_STAGED,
+		 .stage_chunk = chunk);
+	struct dmt_frag keep[256], f[16];
+	unsigned int nkeep = 0, n;
+	struct dmt_error e;
+	struct dmt_rx *rx;
+	uint64_t got = 0;
+	ssize_t r = 0;
+
+	err[0] = '\0';
+	rx = dmt_rx_from_fd(NULL, buf, fd, &o, &e);
+	if (!rx) {
+		snprintf(err, errlen, "%s", e.message);
+		return -1;
+	}
+	while (got < len && (r = dmt_rx_recv(rx, f, 16, &n)) > 0) {
+		for (unsigned int i = 0; i < n; i++) {
+			if (f[i].off != got || nkeep == 256) {
+				snprintf(err, errlen, "fragment at %llu, want %llu "
+					 "(or more than 256 fragments)",
+					 (unsigned long long)f[i].off,
+					 (unsigned long long)got);
+				r = -1;
+				goto out;
+			}
+			keep[nkeep++] = f[i];
+			got += f[i].len;
+		}
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "%s", dmt_rx_last_error(rx)->message);
+		goto out;
+	}
+	/* the sender closes: with the ring given back, end of stream */
+	if (got == len && (dmt_rx_release(rx, keep, nkeep) != (int)nkeep ||
+			   dmt_rx_recv(rx, f, 16, &n) != 0))
+		snprintf(err, errlen, "no end of stream after %llu bytes: %s",
+			 (unsigned long long)got, dmt_rx_last_error(rx)->message);
+	if (st)
+		dmt_rx_get_stats(rx, st);
+out:
+	dmt_rx_free(rx);
+	return r < 0 ? -1 : (ssize_t)got;
+}

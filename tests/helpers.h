@@ -55,6 +55,13 @@ int t_run(const char *cmd, char *out, size_t outlen);
 /* Start a TCP listener on 127.0.0.1 (port 0: pick one); returns the fd
  * and stores the port. */
 int t_listen(const char *addr, int *port);
+/* Receive len bytes from fd with the staged RX engine into buf[0, len)
+ * (the fragments stay lent until all arrived, so the ring fills the buffer
+ * in stream order), then check end of stream. Bytes received, or -1; err
+ * says what went wrong. st (may be NULL, sz set) receives the stats. */
+ssize_t t_rx_staged_fill(struct dmt_buf *buf, int fd, uint64_t len,
+			 size_t chunk, struct dmt_rx_stats *st, char *err,
+			 size_t errlen);
 
 #endif
 

@@ -20,7 +20,7 @@
 
 #include "helpers.h"
 #include "netdev.h"
-#include "rx.h"
+#include "rx_parse.h"
 #include "uapi.h"
 #include "ztrack.h"
 

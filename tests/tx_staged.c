@@ -6,7 +6,7 @@
  *    (reason "cuda buffer: devmem unavailable (...); staging through host
  *    memory");
  *  - segments in arbitrary order arrive byte for byte, received with
- *    dmt_stage_recv() into a second cuda buffer (RX staging) and checked
+ *    the staged RX engine into a second cuda buffer and checked
  *    by copying out;
  *  - a CPU engine is refused for a buffer without a CPU mapping;
  *  - the staged engine also works for host buffers when asked for.
@@ -28,37 +28,22 @@ struct rx {
 	struct dmt_buf *buf;
 	uint64_t len;
 	ssize_t got;
-	struct dmt_stage_stats st;
+	struct dmt_rx_stats st;
 	char err[512];
 };
 
 static void *rx_main(void *arg)
 {
 	struct rx *r = arg;
-	DMT_OPTS(dmt_stage_opts, so, .chunk = 1 * MiB);
-	struct dmt_error e;
-	struct dmt_stage *s = dmt_stage_new(r->buf, &so, &e);
-	int c;
+	int c = accept(r->lfd, NULL, NULL);
 
 	r->got = -1;
-	if (!s) {
-		snprintf(r->err, sizeof(r->err), "%s", e.message);
-		return NULL;
-	}
-	c = accept(r->lfd, NULL, NULL);
 	if (c >= 0) {
-		r->got = dmt_stage_recv(s, c, 0, r->len);
-		if (r->got < 0)
-			snprintf(r->err, sizeof(r->err), "%s",
-				 dmt_stage_last_error(s)->message);
-		/* the sender closes: the next call must report end of stream */
-		if (r->got == (ssize_t)r->len && dmt_stage_recv(s, c, 0, 1) != 0)
-			snprintf(r->err, sizeof(r->err), "no EOF after the stream");
+		r->st.sz = sizeof(r->st);
+		r->got = t_rx_staged_fill(r->buf, c, r->len, 1 * MiB, &r->st,
+					  r->err, sizeof(r->err));
 		close(c);
 	}
-	r->st.sz = sizeof(r->st);
-	dmt_stage_get_stats(s, &r->st);
-	dmt_stage_free(s);
 	return NULL;
 }
 
@@ -115,9 +100,10 @@ static void run(struct dmt_ctx *ctx, struct dmt_buf *buf,
 	close(r.lfd);
 	T_CHECK(r.got == (ssize_t)total && !r.err[0], "%s: received %zd of %llu: %s",
 		label, r.got, (unsigned long long)total, r.err);
-	T_CHECK(r.st.to_device == total && r.st.chunks >= total / MiB,
-		"recv stats: to_device %llu chunks %llu",
-		(unsigned long long)r.st.to_device, (unsigned long long)r.st.chunks);
+	T_CHECK(r.st.copied_bytes == total && r.st.stage_chunks >= total / MiB,
+		"recv stats: copied %llu chunks %llu",
+		(unsigned long long)r.st.copied_bytes,
+		(unsigned long long)r.st.stage_chunks);
 	got = malloc(total);
 	T_CHECK(dmt_buf_read(r.buf, 0, got, total) == 0, "copy out");
 	for (unsigned int i = 0; i < nseg; i++) {

@@ -5,7 +5,7 @@
 #include <sys/socket.h>
 
 #include "fuzz_util.h"
-#include "rx.h"
+#include "rx_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -425,7 +425,7 @@ static int rx_case(const struct hw_cfg *cfg, struct dmt_ctx *ctx,
 			   them = { .sin_family = AF_INET };
 	static unsigned char tmp[1 << 20];
 	double deadline = now() + cfg->timeout_s;
-	struct dmt_nic_setup *s = NULL;
+	struct dmt_rx_listener *l = NULL;
 	struct dmt_frag f[256];
 	struct dmt_rx *rx = NULL;
 	struct dmt_error e;
@@ -443,22 +443,20 @@ static int rx_case(const struct hw_cfg *cfg, struct dmt_ctx *ctx,
 	me.sin_port = htons((uint16_t)port);
 	them.sin_port = htons((uint16_t)pport);
 	{
-		DMT_OPTS(dmt_nic_setup_opts, so, .port = (uint16_t)port,
-			 .client_port = (uint16_t)pport,
-			 .server = (struct sockaddr *)&me, .server_len = sizeof(me),
-			 .client = (struct sockaddr *)&them,
-			 .client_len = sizeof(them),
+		/* the NIC setup and binding for the flow from the peer to
+		 * me:port; the sockets are made here (no_socket) */
+		DMT_OPTS(dmt_rx_listen_opts, lo, .engine = DMT_ENGINE_DEVMEM,
+			 .ifname = cfg->ifname, .peer_port = (uint16_t)pport,
+			 .peer = (struct sockaddr *)&them,
+			 .peer_len = sizeof(them), .no_socket = 1,
 			 .journal_dir = cfg->journal_dir);
-		s = dmt_nic_setup_new(ctx, (int)if_nametoindex(cfg->ifname), &so,
-				      &e);
-		if (!s) {
+
+		l = dmt_rx_listen(ctx, buf, (struct sockaddr *)&me, sizeof(me),
+				  &lo, &e);
+		if (!l) {
 			why(row, HW_FAIL, "setup: %s", e.message);
 			return -1;
 		}
-	}
-	if (dmt_nic_setup_apply(s, buf) < 0) {
-		why(row, HW_FAIL, "setup: %s", dmt_nic_setup_last_error(s)->message);
-		goto out;
 	}
 	if (cfg->ssh) {
 		lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -502,9 +500,8 @@ static int rx_case(const struct hw_cfg *cfg, struct dmt_ctx *ctx,
 	}
 	{
 		DMT_OPTS(dmt_rx_opts, ro, .engine = DMT_ENGINE_DEVMEM,
-			 .binding_id = dmt_nic_setup_binding_id(s), .nonblock = 1,
-			 .no_linear = strict);
-		rx = dmt_rx_from_fd(ctx, buf, cfd, &ro, &e);
+			 .nonblock = 1, .no_linear = strict);
+		rx = dmt_rx_from_fd(l, NULL, cfd, &ro, &e);
 		if (!rx) {
 			why(row, HW_FAIL, "rx: %s", e.message);
 			goto out;
@@ -570,13 +567,13 @@ static int rx_case(const struct hw_cfg *cfg, struct dmt_ctx *ctx,
 			ret = 0;
 	}
 out:
-	dmt_rx_free(rx);	/* closes cfd */
-	if (!rx && cfd >= 0)
+	dmt_rx_free(rx);
+	if (cfd >= 0)
 		close(cfd);
 	if (lfd >= 0)
 		close(lfd);
 	peer_free(&p);
-	dmt_nic_setup_free(s);
+	dmt_rx_listener_free(l);	/* unbinds, restores the NIC */
 	return ret;
 }
 

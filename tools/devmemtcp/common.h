@@ -307,6 +307,13 @@ struct server_cfg {
 	bool quiet;
 	int ready_fd;		/* >= 0: write the port (u32) once listening */
 	struct xfer_result *res;
+	/* devmem RX on a NIC (-f, -q, -t, -c, --no-setup) */
+	const char *ifname;	/* -f, NULL: no devmem */
+	unsigned int nq;	/* -q, 0: one queue */
+	unsigned int qstart;	/* -t, with have_qstart */
+	bool have_qstart;
+	const char *client;	/* -c: 5-tuple flow rule */
+	bool no_setup;		/* --no-setup: bind-rx only */
 };
 
 #define CLI_DEFAULT_PORT 5201
