@@ -137,7 +137,7 @@ done:
 				"cmsg: the flow reached an RX queue that is not "
 				"bound (the ntuple rule does not match it, or RSS "
 				"spreads it); check the rule's addresses and "
-				"ports, or run devmemtcp setup", ret);
+				"ports (dmt_rx_listen_opts.peer, port)", ret);
 	}
 	return err;
 }
