@@ -52,6 +52,7 @@ int main(int argc, char **argv)
 	}
 	printf("engine %s: %s\n", dmt_engine_name(dmt_rx_listener_engine(l)),
 	       dmt_rx_listener_engine_reason(l));
+	fflush(stdout);
 
 	/* 4. One connection: fragments are lent; use them, give them back. */
 	rx = dmt_rx_accept(l, NULL, NULL, &err);

@@ -9,10 +9,13 @@
  *  rx_gather      the test sends that file to the example, which writes
  *                 what it gathered to a file: compared
  *  tx_minimal     its one message arrives whole
+ *  rx_minimal     the test sends it 1 MB; it reports the byte count and
+ *                 the engine the listener picked (lo: copy, with why)
  * Each example runs under timeout(1). Needs DMT_EXAMPLES_DIR from CTest.
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -277,6 +280,55 @@ int main(void)
 		free(have);
 	}
 	free(want);
+	/* rx_minimal: listens on a port picked here, prints the engine line
+	 * once it listens, receives what the test sends */
+	{
+		struct sockaddr_in a = { .sin_family = AF_INET,
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		static char buf[1 << 20];
+		char line[1024] = "", p_s[16], path[512];
+		int pfd[2], fd, s, q = 0;
+		bool counted = false;
+		pid_t pid;
+		FILE *f;
+
+		port = 0;
+		s = t_listen("127.0.0.1", &port);	/* a free port */
+		close(s);
+		snprintf(p_s, sizeof(p_s), "%d", port);
+		T_CHECK(pipe(pfd) == 0, "pipe");
+		pid = fork();
+		T_CHECK(pid >= 0, "fork");
+		if (!pid) {
+			dup2(pfd[1], 1);
+			close(pfd[0]);
+			snprintf(path, sizeof(path), "%s/example_rx_minimal", ex);
+			execlp("timeout", "timeout", "60", path, p_s, "lo",
+			       (char *)NULL);
+			_exit(127);
+		}
+		close(pfd[1]);
+		f = fdopen(pfd[0], "r");
+		T_CHECK(f && fgets(line, sizeof(line), f) &&
+			!strncmp(line, "engine copy: devmem RX unavailable (", 36),
+			"rx_minimal did not start: '%s'", line);
+		printf("rx_minimal: %s", line);
+		a.sin_port = htons((uint16_t)port);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		T_CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0,
+			"connect to rx_minimal: %s", strerror(errno));
+		T_CHECK(send(fd, buf, sizeof(buf), MSG_NOSIGNAL) == sizeof(buf),
+			"send to rx_minimal");
+		close(fd);
+		while (fgets(line, sizeof(line), f)) {
+			printf("rx_minimal: %s", line);
+			counted |= !strcmp(line, "received 1048576 bytes\n");
+		}
+		fclose(f);
+		T_CHECK(waitpid(pid, &q, 0) == pid, "waitpid");
+		T_CHECK(WIFEXITED(q) && WEXITSTATUS(q) == 0 && counted,
+			"rx_minimal exited with status %#x", q);
+	}
 	printf("examples_run: all examples ran and their bytes match\n");
 	return T_PASS;
 }
