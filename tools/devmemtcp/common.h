@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Code shared by the devmemtcp subcommands (not part of the library):
+ * Code shared by the devmemtcp subcommands (not part of the library),
+ * one file per concern: pattern.c (the pattern, sampled validation),
+ * parse.c (options, addresses, errors), bufpolicy.c (buffers), stop.c
+ * (SIGINT/SIGTERM), cpu.c (time, CPU), out.c (output):
  * the ncdevmem validation pattern, option parsing helpers, output (human
  * key=value lines, iperf3-like interval lines, or one JSON document), CPU
  * accounting, and the client/server entry points the demo reuses.

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: MIT
+/* The client/server protocol around the data: hello and result lines
+ * (session.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "json_out.h"
+#include "session.h"
+
+static const char *dir_name(enum sess_dir d)
+{
+	return d == SESS_REV ? "reverse" : d == SESS_BIDIR ? "bidir" : "forward";
+}
+
+/* The tag, the compact JSON of obj, '\n'. */
+static char *line_of(const char *tag, size_t taglen, json_t *obj, size_t *len)
+{
+	char *js = json_dumps(obj, JSON_COMPACT), *l;
+	size_t n;
+
+	if (!js)
+		return NULL;
+	n = strlen(js);
+	l = malloc(taglen + n + 1);
+	if (l) {
+		memcpy(l, tag, taglen);
+		memcpy(l + taglen, js, n);
+		l[taglen + n] = '\n';
+		*len = taglen + n + 1;
+	}
+	free(js);
+	return l;
+}
+
+char *sess_hello_line(const struct sess_hello *h, size_t *len)
+{
+	json_t *o = json_object();
+	char *l;
+
+	jout_set_str(o, "mode", dir_name(h->dir));
+	jout_set_int(o, "streams", h->streams);
+	jout_set_int(o, "stream", h->stream);
+	jout_set_u64(o, "cookie", h->cookie);
+	jout_set_int(o, "v", h->v);
+	jout_set_u64(o, "size", h->size);
+	jout_set_num(o, "time", h->time_s);
+	jout_set_u64(o, "msg_size", h->msg_size);
+	l = line_of(SESS_HELLO_TAG, SESS_HELLO_TAGLEN, o, len);
+	json_decref(o);
+	return l;
+}
+
+static uint64_t get_u64(json_t *o, const char *k, uint64_t dflt)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_integer(v) && json_integer_value(v) >= 0 ?
+		(uint64_t)json_integer_value(v) : dflt;
+}
+
+/* The hello's JSON into h; -1 with err for what is wrong. */
+static int hello_parse(const char *js, size_t n, struct sess_hello *h,
+		       char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *o = json_loadb(js, n, 0, &je), *m;
+	const char *mode;
+
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "a broken hello from the client: %s",
+			 o ? "not a JSON object" : je.text);
+		json_decref(o);
+		return -1;
+	}
+	m = json_object_get(o, "mode");
+	mode = json_is_string(m) ? json_string_value(m) : "forward";
+	h->dir = !strcmp(mode, "reverse") ? SESS_REV :
+		 !strcmp(mode, "bidir") ? SESS_BIDIR : SESS_FWD;
+	h->streams = (unsigned int)get_u64(o, "streams", 1);
+	h->stream = (unsigned int)get_u64(o, "stream", 0);
+	h->cookie = get_u64(o, "cookie", 0);
+	h->v = (unsigned int)get_u64(o, "v", PAT_MAX_V);
+	h->size = get_u64(o, "size", 0);
+	h->msg_size = get_u64(o, "msg_size", CLI_DEFAULT_MSG);
+	m = json_object_get(o, "time");
+	h->time_s = json_is_number(m) ? json_number_value(m) : 0;
+	json_decref(o);
+	if (strcmp(mode, "forward") && strcmp(mode, "reverse") &&
+	    strcmp(mode, "bidir")) {
+		snprintf(err, errlen, "the client asked for mode '%.40s', which "
+			 "this server does not know (a newer client?)", mode);
+		return -1;
+	}
+	if (!h->streams || h->streams > SESS_MAX_STREAMS ||
+	    h->stream >= h->streams || h->v < 2 || h->v > PAT_MAX_V ||
+	    !h->msg_size || h->msg_size > (1ull << 30) ||
+	    (h->dir != SESS_FWD && !h->size && !(h->time_s > 0)) ||
+	    h->time_s < 0 || h->time_s > 86400 * 7) {
+		snprintf(err, errlen, "the client's hello is out of range "
+			 "(streams 1..%d, v 2..256, a size or a time)",
+			 SESS_MAX_STREAMS);
+		return -1;
+	}
+	return 0;
+}
+
+int sess_hello_read(int fd, int timeout_s, struct sess_hello *h, char *err,
+		    size_t errlen)
+{
+	double end = now_s() + (timeout_s ? timeout_s : 30);
+	char *line = NULL;
+	size_t have = 0;
+	ssize_t n;
+
+	memset(h, 0, sizeof(*h));
+	h->streams = 1;
+	/* 1: is it a hello? Decided at the first byte that differs from
+	 * the tag (a pattern's first byte already does). */
+	for (;;) {
+		char peek[SESS_HELLO_TAGLEN];
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		double left = end - now_s();
+
+		if (cli_stop || left <= 0) {
+			if (cli_stop)
+				snprintf(err, errlen, "interrupted by %s while "
+					 "reading the client's first bytes",
+					 cli_stop_name());
+			else
+				snprintf(err, errlen, "the client sent nothing, or "
+					 "a partial hello, for %d s", timeout_s ?
+					 timeout_s : 30);
+			return -1;
+		}
+		if (poll(&p, 1, left > 0.25 ? 250 : (int)(left * 1000) + 1) <= 0)
+			continue;
+		n = recv(fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0)	/* EOF, an error, or devmem data (EFAULT): the
+				 * engine meets it and says so */
+			return 0;
+		if (memcmp(peek, SESS_HELLO_TAG, (size_t)n))
+			return 0;	/* data */
+		if (n == SESS_HELLO_TAGLEN)
+			break;
+		/* a prefix of the tag so far: wait for more (readable
+		 * already, so poll would not wait) */
+		usleep(10000);
+	}
+	/* 2: read the line up to '\n', byte runs at a time, never past it */
+	line = malloc(SESS_LINE_MAX);
+	if (!line) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (;;) {
+		char *nl;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		double left = end - now_s();
+
+		if (cli_stop || left <= 0 || have == SESS_LINE_MAX) {
+			snprintf(err, errlen, "the client's hello %s",
+				 have == SESS_LINE_MAX ? "is too long" :
+				 cli_stop ? "was interrupted" : "did not end in time");
+			free(line);
+			return -1;
+		}
+		n = recv(fd, line + have, SESS_LINE_MAX - have,
+			 MSG_PEEK | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			poll(&p, 1, left > 0.25 ? 250 : (int)(left * 1000) + 1);
+			continue;
+		}
+		if (n <= 0) {
+			snprintf(err, errlen, "the client closed the connection "
+				 "inside its hello");
+			free(line);
+			return -1;
+		}
+		nl = memchr(line + have, '\n', (size_t)n);
+		/* take the peeked bytes, up to and with the newline */
+		n = nl ? nl - (line + have) + 1 : n;
+		if (recv(fd, line + have, (size_t)n, 0) != n) {
+			snprintf(err, errlen, "reading the client's hello: %s",
+				 strerror(errno));
+			free(line);
+			return -1;
+		}
+		have += (size_t)n;
+		if (nl)
+			break;
+	}
+	h->present = true;
+	if (hello_parse(line + SESS_HELLO_TAGLEN, have - SESS_HELLO_TAGLEN - 1,
+			h, err, errlen) < 0) {
+		free(line);
+		return -1;
+	}
+	free(line);
+	return 0;
+}
+
+int sess_result_send(int fd, json_t *obj, int timeout_s)
+{
+	double end = now_s() + (timeout_s ? timeout_s : 10);
+	size_t len = 0, off = 0;
+	char *l = line_of(SESS_RESULT_TAG, SESS_RESULT_TAGLEN, obj, &len);
+	int ret = 0;
+
+	if (!l)
+		return -ENOMEM;
+	while (off < len) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		ssize_t n = send(fd, l + off, len - off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			ret = -errno;
+			break;
+		}
+		if (cli_stop || now_s() >= end) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		poll(&p, 1, 200);
+	}
+	free(l);
+	return ret;
+}
+
+json_t *sess_result_parse(const char *buf, size_t len, char *err, size_t errlen)
+{
+	json_error_t je;
+	const char *nl;
+	json_t *o;
+
+	if (len < SESS_RESULT_TAGLEN ||
+	    memcmp(buf, SESS_RESULT_TAG, SESS_RESULT_TAGLEN)) {
+		snprintf(err, errlen, "the receiver sent %zu bytes that are not a "
+			 "devmemtcp result", len);
+		return NULL;
+	}
+	nl = memchr(buf, '\n', len);
+	if (!nl) {
+		snprintf(err, errlen, "the receiver's result was cut short "
+			 "(%zu bytes, no end of line)", len);
+		return NULL;
+	}
+	o = json_loadb(buf + SESS_RESULT_TAGLEN,
+		       (size_t)(nl - buf) - SESS_RESULT_TAGLEN, 0, &je);
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "the receiver's result is not a JSON "
+			 "object: %s", o ? "another value" : je.text);
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
