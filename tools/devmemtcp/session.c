@@ -3,6 +3,7 @@
  * (session.h). */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "common.h"
 #include "json_out.h"
 #include "session.h"
+#include "stream.h"
 
 static const char *dir_name(enum sess_dir d)
 {
@@ -208,13 +210,42 @@ int sess_hello_read(int fd, int timeout_s, struct sess_hello *h, char *err,
 	return 0;
 }
 
-int sess_result_send(int fd, json_t *obj, int timeout_s)
+static json_t *result_obj(const struct sess_result *r)
+{
+	json_t *o = json_object();
+
+	jout_set_bool(o, "complete", r->complete);
+	jout_set_str(o, "error", r->complete ? NULL : r->error);
+	jout_set_str(o, "verdict", r->verdict);
+	jout_set_u64(o, "bytes", r->bytes);
+	jout_set_num(o, "seconds", round(r->seconds * 1e6) / 1e6);
+	jout_set_u64(o, "bits_per_second", r->seconds > 0 ?
+		     (uint64_t)llround((double)r->bytes * 8 / r->seconds) : 0);
+	jout_set_num(o, "cpu_s", round(r->cpu_s * 1e3) / 1e3);
+	jout_set_num(o, "cpu_pct", round(r->cpu_pct * 10) / 10);
+	jout_set_num(o, "cpu_s_per_GB", round(per_gb(r->cpu_s, r->bytes +
+						      r->sent) * 1e3) / 1e3);
+	jout_set_str(o, "engine", r->engine);
+	jout_set_str(o, "validation", r->validation);
+	jout_set_u64(o, "checked_bytes", r->checked);
+	jout_set_u64(o, "mismatches", r->mismatches);
+	if (r->sent_valid) {
+		jout_set_u64(o, "sent", r->sent);
+		jout_set_str(o, "tx_engine", r->tx_engine);
+	}
+	jout_set_u64(o, "retransmits", r->retransmits);
+	return o;
+}
+
+int sess_result_send(int fd, const struct sess_result *r, int timeout_s)
 {
 	double end = now_s() + (timeout_s ? timeout_s : 10);
 	size_t len = 0, off = 0;
+	json_t *obj = result_obj(r);
 	char *l = line_of(SESS_RESULT_TAG, SESS_RESULT_TAGLEN, obj, &len);
 	int ret = 0;
 
+	json_decref(obj);
 	if (!l)
 		return -ENOMEM;
 	while (off < len) {
@@ -238,6 +269,100 @@ int sess_result_send(int fd, json_t *obj, int timeout_s)
 	}
 	free(l);
 	return ret;
+}
+
+/* ---- the server's stream (-R, --bidir) ---- */
+
+static void *tx_thread(void *arg)
+{
+	struct sess_tx *t = arg;
+
+	t->ret = snd_pattern(t->sd, t->size, t->time_s);
+	return NULL;
+}
+
+int sess_tx_run(struct sess_tx *t, int fd, const struct sess_hello *h,
+		int timeout_s, struct out_ivl *iv, bool thread)
+{
+	DMT_OPTS(dmt_tx_opts, to, .engine = DMT_ENGINE_AUTO,
+		 .max_iov = SND_MAX_SEGS, .nonblock = 1);
+	const struct buf_choice host = { .kind = DMT_BUF_HOST };
+	struct sender *sd;
+	struct dmt_error e;
+	char why[256];
+
+	memset(t, 0, sizeof(*t));
+	t->sd = sd = calloc(1, sizeof(*sd));
+	if (!sd)
+		return -1;
+	sd->msg_size = h->msg_size;
+	sd->timeout_s = timeout_s ? timeout_s : 30;
+	sd->iv = iv;
+	sd->buf = alloc_buffer(&host, CLI_DEFAULT_BUF, why, sizeof(why));
+	if (!sd->buf) {
+		snprintf(sd->err, sizeof(sd->err), "send buffer: %s", why);
+		return t->ret = -1;
+	}
+	if (snd_fill_pattern(sd, h->v, h->size) < 0)
+		return t->ret = -1;
+	sd->tx = dmt_tx_from_fd(NULL, sd->buf, fd, &to, &e);
+	if (!sd->tx) {
+		snprintf(sd->err, sizeof(sd->err), "send: %.300s", e.message);
+		return t->ret = -1;
+	}
+	snprintf(t->engine, sizeof(t->engine), "%s",
+		 dmt_engine_name(dmt_tx_engine(sd->tx)));
+	if (iv)
+		out_ivl_start(iv, now_s());
+	if (!thread) {
+		t->ret = snd_pattern(sd, h->size, h->time_s);
+		return t->ret;
+	}
+	/* tx_thread sends with the hello's size or time */
+	t->threaded = true;
+	t->size = h->size;
+	t->time_s = h->time_s;
+	if (pthread_create(&t->th, NULL, tx_thread, t)) {
+		t->threaded = false;
+		snprintf(sd->err, sizeof(sd->err), "cannot start the sending "
+			 "thread");
+		return t->ret = -1;
+	}
+	return 0;
+}
+int sess_tx_join(struct sess_tx *t)
+{
+	if (!t->sd)
+		return -1;
+	if (t->threaded) {
+		pthread_join(t->th, NULL);
+		t->threaded = false;
+	}
+	if (t->ret == 0 && t->sd->tx)
+		t->ret = snd_flush(t->sd);
+	return t->ret;
+}
+
+uint64_t sess_tx_sent(const struct sess_tx *t)
+{
+	return t->sd ? t->sd->sent : 0;
+}
+
+const char *sess_tx_error(const struct sess_tx *t)
+{
+	return t->sd ? t->sd->err : "out of memory";
+}
+
+void sess_tx_free(struct sess_tx *t)
+{
+	if (t->threaded)
+		pthread_join(t->th, NULL);
+	if (t->sd) {
+		dmt_tx_free(t->sd->tx);
+		dmt_buf_free(t->sd->buf);
+		free(t->sd);
+	}
+	memset(t, 0, sizeof(*t));
 }
 
 json_t *sess_result_parse(const char *buf, size_t len, char *err, size_t errlen)

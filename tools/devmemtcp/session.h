@@ -27,7 +27,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <pthread.h>
+
 #include <jansson.h>
+
+#include "common.h"
+
+struct sender;
 
 #define SESS_HELLO_TAG "\0DMT-HELLO 1 "
 #define SESS_HELLO_TAGLEN 13
@@ -67,9 +73,50 @@ char *sess_hello_line(const struct sess_hello *h, size_t *len);
 int sess_hello_read(int fd, int timeout_s, struct sess_hello *h, char *err,
 		    size_t errlen);
 
-/* Write the result line (tag, JSON of obj, '\n') to fd: bounded by
- * timeout_s, errors ignored but returned (-errno). */
-int sess_result_send(int fd, json_t *obj, int timeout_s);
+/* What the server says about one connection, sent back to the client. */
+struct sess_result {
+	bool complete;
+	const char *error;	/* NULL when complete */
+	const char *verdict;	/* verified, not validated, MISMATCHES, ... */
+	uint64_t bytes;		/* received (forward, --bidir) */
+	double seconds;
+	double cpu_s, cpu_pct;	/* process user+sys; % of the wall time */
+	const char *engine;	/* receive engine */
+	const char *validation;	/* full, sampled, off */
+	uint64_t checked, mismatches;
+	/* -R, --bidir: what the server sent */
+	bool sent_valid;
+	uint64_t sent;
+	const char *tx_engine;
+	uint64_t retransmits;	/* TCP_INFO total_retrans of the server end */
+};
+
+/* Write the result line (tag, JSON, '\n') to fd: bounded by timeout_s
+ * (0: 10 s). 0 or -errno (the client may be gone: nothing else to do). */
+int sess_result_send(int fd, const struct sess_result *r, int timeout_s);
+
+/* The server's own stream for -R and --bidir: the pattern the hello asks
+ * for, sent on fd through a TX engine (auto, from host memory). */
+struct sess_tx {
+	struct sender *sd;
+	pthread_t th;
+	bool threaded;
+	uint64_t size;
+	double time_s;
+	int ret;
+	char engine[32];
+};
+/* Start sending (thread: in a thread of its own, for --bidir; else
+ * here, to the end). 0, or -1 with t->sd->err. */
+int sess_tx_run(struct sess_tx *t, int fd, const struct sess_hello *h,
+		int timeout_s, struct out_ivl *iv, bool thread);
+/* Wait for the sender (threaded) and flush it; its status, 0 or -1. */
+int sess_tx_join(struct sess_tx *t);
+/* Bytes sent, error text (empty when none). */
+uint64_t sess_tx_sent(const struct sess_tx *t);
+const char *sess_tx_error(const struct sess_tx *t);
+void sess_tx_free(struct sess_tx *t);
+
 /*
  * Parse what a receiver sent back: buf[0..len) starting at the tag.
  * Returns a new reference to the object, or NULL with why in err (not a
