@@ -339,6 +339,10 @@ struct client_cfg {
 	double interval;	/* -i */
 	int timeout_s;		/* completions wait */
 	bool quiet;
+	unsigned int streams;	/* -P: parallel connections (0, 1: one) */
+	int dir;		/* enum sess_dir: forward, -R, --bidir */
+	bool have_cport;
+	unsigned int cport;	/* --cport: source port (with -c: -p's) */
 	struct xfer_result *res; /* filled when not NULL */
 };
 

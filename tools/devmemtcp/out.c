@@ -371,15 +371,15 @@ static void emit_interval(struct out_ivl *iv, double t, uint64_t bytes)
 
 		if (!o->header_done) {
 			printf("[ ID] Interval           Transfer     Bitrate"
-			       "        %s\n", iv->sender ? " Retr  Cwnd"
-			       "          RTT" : " RTT");
+			       "          Retr  Cwnd          RTT\n");
 			o->header_done = true;
 		}
 		if (tcp && iv->sender)
 			snprintf(extra, sizeof(extra), "  %4u  %-12s  %u us", retr,
 				 fmt_bytes(cwa, sizeof(cwa), (double)cwnd), rtt);
-		else if (tcp)
-			snprintf(extra, sizeof(extra), "  %u us", rtt);
+		else if (tcp)	/* a receiver: no Retr, no Cwnd of its own */
+			snprintf(extra, sizeof(extra), "  %4s  %-12s  %u us", "",
+				 "", rtt);
 		printf("[%3u]%s%s %6.2f-%-6.2f sec  %-12s  %-15s%s\n",
 		       iv->id ? iv->id : 1u, iv->tag ? " " : "",
 		       iv->tag ? iv->tag : "", a, b,

@@ -818,7 +818,7 @@ static int srv_report(struct srv *s)
 	double secs = s->t1 - s->t0;
 	uint64_t first_bad = 0, sent = sess_tx_sent(&s->tx);
 	const char *vname;
-	char verdict[1400], vs[160] = "", amt[32], rate[32];
+	char verdict[1400], vs[160] = "", amt[32], rate[32], sid[16] = "";
 	struct sess_result sr = { 0 };
 	int ret = s->rr < 0 ? 1 : 0;
 
@@ -853,8 +853,10 @@ static int srv_report(struct srv *s)
 			 "expected 0x%02x", s->pat.bad[i].off, s->pat.bad[i].got,
 			 s->pat.bad[i].want);
 	}
-	if (s->o.iv.id)
+	if (s->o.iv.id) {
 		out_kv(&s->o, OUT_RESULT, "stream", false, "%u", s->o.iv.id);
+		snprintf(sid, sizeof(sid), " [%3u]", s->o.iv.id);
+	}
 	out_kv(&s->o, OUT_RESULT, "bytes", false, "%" PRIu64, s->bytes);
 	if (sends)
 		out_kv(&s->o, OUT_RESULT, "sent", false, "%" PRIu64, sent);
@@ -900,8 +902,7 @@ static int srv_report(struct srv *s)
 		     !recv ? "sent" : !s->checking ? "not validated" : "verified";
 	if (recv)
 		out_line(&s->o, "summary:%s received %s in %.2f s, %s, %.2f CPU "
-			 "s/GB (machine %.2f), CPU %.1f%%, %s%s", s->o.iv.id ?
-			 " [stream]" : "", fmt_bytes(amt, sizeof(amt),
+			 "s/GB (machine %.2f), CPU %.1f%%, %s%s", sid, fmt_bytes(amt, sizeof(amt),
 			 (double)s->bytes), secs, fmt_rate(rate, sizeof(rate),
 			 (double)s->bytes, secs), per_gb(s->cd.proc_s, s->bytes +
 			 sent), per_gb(s->cd.machine_s, s->bytes + sent),
@@ -909,8 +910,8 @@ static int srv_report(struct srv *s)
 			 s->pat.mismatches ? "MISMATCHES" : ret ? verdict :
 			 !s->checking ? "not validated" : "verified", vs);
 	if (sends)
-		out_line(&s->o, "summary: sent %s in %.2f s, %s, engine %s%s%s",
-			 fmt_bytes(amt, sizeof(amt), (double)sent), secs,
+		out_line(&s->o, "summary:%s sent %s in %.2f s, %s, engine %s%s%s",
+			 sid, fmt_bytes(amt, sizeof(amt), (double)sent), secs,
 			 fmt_rate(rate, sizeof(rate), (double)sent, secs),
 			 s->tx.engine[0] ? s->tx.engine : "-",
 			 ret && !recv ? ", " : "", ret && !recv ? verdict : "");
@@ -1352,7 +1353,7 @@ static void server_usage(FILE *f)
 "usage: devmemtcp server [-l] [-s ADDR] [-p PORT] [-v MOD] [--size N]\n"
 "                        [--engine E] [--buffer B] [--buffer-size N]\n"
 "                        [--validate M] [-1|--once|-K] [-i SEC] [--timeout SEC]\n"
-"                        [--json]\n"
+"                        [--format F] [-V] [--json]\n"
 "  -l               listen (accepted for ncdevmem compatibility)\n"
 "  -s ADDR          address or host name to listen on (default: all, IPv6\n"
 "                   and IPv4; fe80::1%%eth0 for a scoped address)\n"
@@ -1375,7 +1376,11 @@ static void server_usage(FILE *f)
 "  -1, --once       serve one connection, then exit (the default)\n"
 "  -K, --keep-serving  serve one client after another until SIGINT/SIGTERM\n"
 "                   (iperf3 -s); a report per client\n"
+"                   (a client's -P streams, -R and --bidir: see devmemtcp(1))\n"
 "  -i SEC           interval report period, 0 off (default 1)\n"
+"  --format F       units: a (auto, default), k|m|g (Kbits|Mbits|Gbits/sec),\n"
+"                   K|M|G (KBytes|MBytes|GBytes/sec)\n"
+"  -V, --verbose    also the configuration as key=value lines\n"
 "  --timeout SEC    give up after SEC without a connection or data (default:\n"
 "                   wait for a connection; a vanished peer is noticed by\n"
 "                   TCP keepalive in about 25 s)\n"
@@ -1384,7 +1389,7 @@ static void server_usage(FILE *f)
 }
 
 enum { O_ENGINE = 256, O_SIZE, O_JSON, O_ONCE, O_TIMEOUT, O_NO_SETUP,
-       O_BUFFER, O_BUFSIZE, O_VALIDATE, O_JSON_STREAM };
+       O_BUFFER, O_BUFSIZE, O_VALIDATE, O_JSON_STREAM, O_FORMAT };
 
 static const struct option server_opts[] = {
 	{ "engine", required_argument, NULL, O_ENGINE },
@@ -1399,6 +1404,8 @@ static const struct option server_opts[] = {
 	{ "buffer-size", required_argument, NULL, O_BUFSIZE },
 	{ "validate", required_argument, NULL, O_VALIDATE },
 	{ "interval", required_argument, NULL, 'i' },
+	{ "format", required_argument, NULL, O_FORMAT },
+	{ "verbose", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -1424,7 +1431,7 @@ int cmd_server(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":ls:p:v:i:hf:q:t:c:1K", server_opts,
+	while ((opt = getopt_long(argc, argv, ":ls:p:v:i:hf:q:t:c:1KV", server_opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'l':
@@ -1435,6 +1442,15 @@ int cmd_server(int argc, char **argv)
 			break;
 		case 'K':
 			c.keep = true;
+			break;
+		case 'V':
+			out_set_verbose(true);
+			break;
+		case O_FORMAT:
+			if (out_set_format(optarg))
+				return usage_error("server", "bad format '%s' "
+						   "(--format): give a, k, m, g, K, M "
+						   "or G", optarg);
 			break;
 		case 's':
 			c.addr = optarg;

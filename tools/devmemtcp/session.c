@@ -93,13 +93,14 @@ static int hello_parse(const char *js, size_t n, struct sess_hello *h,
 	h->msg_size = get_u64(o, "msg_size", CLI_DEFAULT_MSG);
 	m = json_object_get(o, "time");
 	h->time_s = json_is_number(m) ? json_number_value(m) : 0;
-	json_decref(o);
 	if (strcmp(mode, "forward") && strcmp(mode, "reverse") &&
 	    strcmp(mode, "bidir")) {
 		snprintf(err, errlen, "the client asked for mode '%.40s', which "
 			 "this server does not know (a newer client?)", mode);
+		json_decref(o);
 		return -1;
 	}
+	json_decref(o);
 	if (!h->streams || h->streams > SESS_MAX_STREAMS ||
 	    h->stream >= h->streams || h->v < 2 || h->v > PAT_MAX_V ||
 	    !h->msg_size || h->msg_size > (1ull << 30) ||
