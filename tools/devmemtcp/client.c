@@ -248,8 +248,9 @@ static void not_taken(struct cstream *cs, int e)
 static void take_result(struct cstream *cs, const char *buf, size_t len)
 {
 	if (!len) {
-		snprintf(cs->server_note, sizeof(cs->server_note), "the receiver "
-			 "sent no result (not a devmemtcp server)");
+		snprintf(cs->server_note, sizeof(cs->server_note), "the %s sent "
+			 "no result (not a devmemtcp server)", cs->r->dir ==
+			 SESS_FWD ? "receiver" : "server");
 		return;
 	}
 	cs->server = sess_result_parse(buf, len, cs->server_note,
@@ -696,8 +697,8 @@ static void summary_lines(struct crun *r, double secs, uint64_t sent,
 				 fmt_bytes(amt, sizeof(amt), (double)b),
 				 fmt_rate(rate, sizeof(rate), (double)b,
 					  isnan(sd_) ? 0 : sd_), v ? v : "?");
-		} else if (r->dir != SESS_REV) {
-			out_text(o, "[%s]   receiver: %s", id, cs->server_note);
+		} else if (!cs->server) {	/* a foreign peer, or none */
+			out_text(o, "[%s]   %s", id, cs->server_note);
 		}
 		if (cs->server && !isnan(jnum(cs->server, "cpu_pct"))) {
 			rcpu += jnum(cs->server, "cpu_pct");
