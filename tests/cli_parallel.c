@@ -75,6 +75,25 @@ int main(void)
 		     "the client's JSON has each server verdict", co, so);
 	free(o);
 
+	/* the server's JSON with -P 2: one document per stream */
+	{
+		int pn = cu_free_port();
+		char ps[16], cmd[512], out[64];
+
+		snprintf(ps, sizeof(ps), "%d", pn);
+		sp = cf_spawn(so, se, "server", "-s", "127.0.0.1", "-p", ps, "-v",
+			      "251", "-i", "0", "--timeout", "20", "--json", NULL);
+		T_CHECK(cu_wait_listen(pn, 10), "server did not listen");
+		rc = cu_wait(client(co, ce, ps, "-P", "2", "--size", "4M", NULL),
+			     60);
+		rs = cu_wait(sp, 20);
+		snprintf(cmd, sizeof(cmd), "'%s' --lines '%s'",
+			 getenv("DMT_JSONCHECK"), so);
+		bad += check(rc == 0 && rs == 0 && t_run(cmd, out, sizeof(out)) == 0
+			     && atoi(out) == 2, "server --json, -P 2: two JSON "
+			     "documents, one per stream", so, se);
+	}
+
 	/* -K server: -R, --bidir, a busy refusal, SIGINT */
 	unlink(so);
 	sp = cf_spawn(so, se, "server", "-K", "-s", "127.0.0.1", "-p", "0", "-v",
