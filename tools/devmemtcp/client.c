@@ -115,6 +115,7 @@ struct cstream {
 	uint64_t retr;		/* TCP retransmits of this connection */
 	pthread_t th, sth;
 	bool th_started;
+	bool done;		/* cs_run has ended (atomic) */
 	int snd_ret, ret;
 	double t0, t1;
 	struct dmt_tx_stats st;
@@ -434,7 +435,40 @@ static void *cs_run(void *arg)
 			cs->retr = ti.tcpi_total_retrans;
 	}
 	cs->ret = ret ? 1 : 0;
+	__atomic_store_n(&cs->done, true, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+/* -P: while the streams run, a [SUM] line per interval of what they
+ * moved together; returns when every stream has ended. */
+static void sum_lines(struct crun *r, double t0)
+{
+	double period = r->c->interval, last_t = t0;
+	uint64_t last = 0;
+
+	for (;;) {
+		bool all = true;
+		uint64_t tot = 0;
+		double t;
+
+		for (unsigned int i = 0; i < r->n; i++) {
+			struct cstream *cs = &r->s[i];
+
+			all &= !cs->th_started ||
+			       __atomic_load_n(&cs->done, __ATOMIC_ACQUIRE);
+			tot += __atomic_load_n(&cs->sd.sent, __ATOMIC_RELAXED) +
+			       __atomic_load_n(&cs->rv.bytes, __ATOMIC_RELAXED);
+		}
+		if (all)
+			return;
+		t = now_s();
+		if (period > 0 && t - last_t >= period) {
+			out_sum(&r->o, last_t - t0, t - t0, tot - last);
+			last_t = t;
+			last = tot;
+		}
+		usleep(20000);
+	}
 }
 
 /* The source address to bind (-c, --cport), for stream i. */
@@ -938,6 +972,7 @@ int client_run(const struct client_cfg *c)
 		for (unsigned int i = 0; i < r->n; i++)
 			r->s[i].th_started = !pthread_create(&r->s[i].th, NULL,
 							     cs_run, &r->s[i]);
+		sum_lines(r, t0);
 		for (unsigned int i = 0; i < r->n; i++) {
 			if (r->s[i].th_started)
 				pthread_join(r->s[i].th, NULL);

@@ -278,6 +278,9 @@ void out_ivl_init(struct out *o, struct out_ivl *iv, unsigned int id, int fd,
 void out_ivl_start(struct out_ivl *iv, double t0);
 void out_ivl_tick(struct out_ivl *iv, uint64_t bytes);
 void out_ivl_final(struct out_ivl *iv, uint64_t bytes);
+/* -P: one [SUM] interval line (JSON: an interval with "sum": true) of
+ * bytes moved by all streams between a and b seconds. */
+void out_sum(struct out *o, double a, double b, uint64_t bytes);
 /* JSON: add member key (steals v) to the document (e.g. "streams",
  * "server"); nothing in text mode. */
 void out_doc_set(struct out *o, const char *key, struct json_t *v);

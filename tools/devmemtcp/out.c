@@ -390,6 +390,37 @@ static void emit_interval(struct out_ivl *iv, double t, uint64_t bytes)
 	pthread_mutex_unlock(&out_lock);
 }
 
+void out_sum(struct out *o, double a, double b, uint64_t bytes)
+{
+	double dt = b - a;
+
+	if (o->quiet)
+		return;
+	pthread_mutex_lock(&out_lock);
+	if (o->json) {
+		json_t *j = json_object();
+
+		jout_set_bool(j, "sum", true);
+		jout_set_num(j, "start", round(a * 1000) / 1000);
+		jout_set_num(j, "end", round(b * 1000) / 1000);
+		jout_set_u64(j, "bytes", bytes);
+		jout_set_u64(j, "bits_per_second", dt > 0 ?
+			     (uint64_t)llround((double)bytes * 8 / dt) : 0);
+		if (o->stream)
+			jout_event("interval", j);
+		else
+			json_array_append_new(o->ivl, j);
+	} else {
+		char amt[32], rate[32];
+
+		printf("[SUM] %6.2f-%-6.2f sec  %-12s  %s\n", a, b,
+		       fmt_bytes(amt, sizeof(amt), (double)bytes),
+		       fmt_rate(rate, sizeof(rate), (double)bytes, dt));
+		fflush(stdout);
+	}
+	pthread_mutex_unlock(&out_lock);
+}
+
 void out_ivl_tick(struct out_ivl *iv, uint64_t bytes)
 {
 	double t;

@@ -84,7 +84,8 @@ int snd_range(struct sender *sd, uint64_t off, uint64_t len)
 		s = dmt_tx_send(sd->tx, sd->segs, n);
 		if (s > 0) {
 			done += (uint64_t)s;
-			sd->sent += (uint64_t)s;
+			/* atomic: the client's [SUM] lines read it meanwhile */
+			__atomic_fetch_add(&sd->sent, (uint64_t)s, __ATOMIC_RELAXED);
 			if (sd->iv)
 				out_ivl_tick(sd->iv, sd->sent);
 			stall = now_s();
@@ -250,7 +251,7 @@ static int rcv_take(struct receiver *rv, const unsigned char *d, size_t len)
 
 		if (n) {
 			pat_check(&rv->pat, d, n);
-			rv->bytes += n;
+			__atomic_fetch_add(&rv->bytes, (uint64_t)n, __ATOMIC_RELAXED);
 		}
 		d += n;
 		len -= n;
