@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,28 +120,41 @@ int sess_hello_read(int fd, int timeout_s, struct sess_hello *h, char *err,
 		    size_t errlen)
 {
 	double end = now_s() + (timeout_s ? timeout_s : 30);
+	int one = 1, idle = 10, intvl = 5, cnt = 3;
+	bool any = false;
 	char *line = NULL;
 	size_t have = 0;
 	ssize_t n;
 
 	memset(h, 0, sizeof(*h));
 	h->streams = 1;
+	/* Without --timeout the first byte may take as long as it takes (a
+	 * client sending its stdin); keepalive notices a peer that vanished
+	 * (about 25 s), as it does during the transfer. */
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 	/* 1: is it a hello? Decided at the first byte that differs from
 	 * the tag (a pattern's first byte already does). */
 	for (;;) {
 		char peek[SESS_HELLO_TAGLEN];
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		double left = end - now_s();
+		double left;
 
+		if (!timeout_s && !any)
+			end = now_s() + 30;	/* no bound before a first byte */
+		left = end - now_s();
 		if (cli_stop || left <= 0) {
 			if (cli_stop)
 				snprintf(err, errlen, "interrupted by %s while "
 					 "reading the client's first bytes",
 					 cli_stop_name());
 			else
-				snprintf(err, errlen, "the client sent nothing, or "
-					 "a partial hello, for %d s", timeout_s ?
-					 timeout_s : 30);
+				snprintf(err, errlen, "no data for %d s%s after 0 "
+					 "bytes: the peer stalled%s", timeout_s ?
+					 timeout_s : 30, timeout_s ? " (--timeout)" :
+					 "", any ? " inside its hello" : "");
 			return -1;
 		}
 		if (poll(&p, 1, left > 0.25 ? 250 : (int)(left * 1000) + 1) <= 0)
@@ -152,6 +167,7 @@ int sess_hello_read(int fd, int timeout_s, struct sess_hello *h, char *err,
 			return 0;
 		if (memcmp(peek, SESS_HELLO_TAG, (size_t)n))
 			return 0;	/* data */
+		any = true;
 		if (n == SESS_HELLO_TAGLEN)
 			break;
 		/* a prefix of the tag so far: wait for more (readable
