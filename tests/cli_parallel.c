@@ -7,8 +7,9 @@
  *    streams each carrying the server's verdict, the server exits 0;
  *  - a -K server then serves, one after another, -R (the client validates
  *    the server's pattern), --bidir (both ends validate), a -P 2 -t 3
- *    test during which another client is refused with a reset (named by
- *    the server, an error on that client, never accepted and dropped),
+ *    test and a -t 2 test, during each of which another client is
+ *    refused with a reset (named by the server, an error on that client,
+ *    never accepted and dropped),
  *    and a -P 2 -t 30 client stopped by SIGINT, which still prints its
  *    per-stream and [SUM] lines and exits 1.
  */
@@ -130,6 +131,21 @@ int main(void)
 	bad += check(rc == 0 && o && strstr(o, "[SUM]") &&
 		     cf_count(o, "receiver (server: verified)") == 2,
 		     "-P 2 -t 3 on the -K server while refusing another", co, ce);
+	free(o);
+
+	/* the same during a single stream */
+	cp = client(co, ce, port, "-t", "2", NULL, NULL, NULL);
+	usleep(800000);
+	rc = cu_wait(client(c2o, c2e, port, "--size", "1M", NULL, NULL, NULL), 30);
+	e = cu_slurp(c2e, NULL);
+	bad += check(rc == 1 && e && (strstr(e, "reset") || strstr(e, "refused")),
+		     "a client during a single-stream test is refused cleanly",
+		     c2o, c2e);
+	free(e);
+	rc = cu_wait(cp, 30);
+	o = cu_slurp(co, NULL);
+	bad += check(rc == 0 && o && strstr(o, "receiver (server: verified)"),
+		     "-t 2 on the -K server while refusing another", co, ce);
 	free(o);
 
 	cp2 = client(co, ce, port, "-P", "2", "-t", "30", NULL);

@@ -1013,8 +1013,9 @@ static unsigned int srv_gather(struct srv *s0, int lfd, struct srv **st,
 }
 
 /*
- * Run a test's streams (one inline; several in threads, the listener
- * refusing newcomers meanwhile) and report each. Returns how many
+ * Run a test's streams and report each. One stream of a one-shot server
+ * runs here; otherwise each in a thread, while this one refuses
+ * newcomers on the listener (-K: one test at a time). Returns how many
  * failed.
  */
 static int srv_test(struct srv **st, unsigned int n, int lfd)
@@ -1022,13 +1023,17 @@ static int srv_test(struct srv **st, unsigned int n, int lfd)
 	unsigned int started = 0;
 	int failed = 0;
 
-	if (n == 1) {
+	if (n == 1 && lfd < 0) {
 		srv_data(st[0]);
 	} else {
-		for (; started < n; started++)
+		for (; started < n; started++) {
+			/* -K reuses the first stream's state */
+			__atomic_store_n(&st[started]->finished, false,
+					 __ATOMIC_RELEASE);
 			if (pthread_create(&st[started]->th, NULL, srv_thread,
 					   st[started]))
 				break;
+		}
 		for (unsigned int i = started; i < n; i++) {
 			snprintf(st[i]->err, sizeof(st[i]->err), "cannot start "
 				 "a thread for stream %u", i + 1);

@@ -69,9 +69,8 @@ static uint64_t get_u64(json_t *o, const char *k, uint64_t dflt)
 		(uint64_t)json_integer_value(v) : dflt;
 }
 
-/* The hello's JSON into h; -1 with err for what is wrong. */
-static int hello_parse(const char *js, size_t n, struct sess_hello *h,
-		       char *err, size_t errlen)
+int sess_hello_parse(const char *js, size_t n, struct sess_hello *h,
+		     char *err, size_t errlen)
 {
 	json_error_t je;
 	json_t *o = json_loadb(js, n, 0, &je), *m;
@@ -218,7 +217,7 @@ int sess_hello_read(int fd, int timeout_s, struct sess_hello *h, char *err,
 			break;
 	}
 	h->present = true;
-	if (hello_parse(line + SESS_HELLO_TAGLEN, have - SESS_HELLO_TAGLEN - 1,
+	if (sess_hello_parse(line + SESS_HELLO_TAGLEN, have - SESS_HELLO_TAGLEN - 1,
 			h, err, errlen) < 0) {
 		free(line);
 		return -1;

@@ -91,6 +91,11 @@ struct sess_result {
 	uint64_t retransmits;	/* TCP_INFO total_retrans of the server end */
 };
 
+/* The hello's JSON part (after the tag, before '\n') into h; 0, or -1
+ * with err saying what is wrong. */
+int sess_hello_parse(const char *js, size_t n, struct sess_hello *h,
+		     char *err, size_t errlen);
+
 /* Write the result line (tag, JSON, '\n') to fd: bounded by timeout_s
  * (0: 10 s). 0 or -errno (the client may be gone: nothing else to do). */
 int sess_result_send(int fd, const struct sess_result *r, int timeout_s);
