@@ -1176,6 +1176,11 @@ int cmd_client(int argc, char **argv)
 				   "or -t SEC (stdin is one forward stream)",
 				   c.streams > 1 ? "-P" : c.dir == SESS_REV ? "-R" :
 				   "--bidir");
+	if (c.dir == SESS_REV && (c.engine != DMT_ENGINE_AUTO ||
+				  (c.buf.kind && c.buf.kind != DMT_BUF_HOST)))
+		return usage_error("client", "-R receives into host memory (the "
+				   "server sends): --engine and --buffer choose "
+				   "how to send; leave them out, or use --bidir");
 	if (c.have_cport && c.cport && c.cport + (c.streams ? c.streams : 1) - 1 >
 	    65535)
 		return usage_error("client", "--cport %u with -P %u runs past port "
