@@ -881,6 +881,69 @@ static void client_report(struct crun *r, const struct cpu_snap *cd,
 	}
 }
 
+/* Each stream's status, with the receiving end's word on it: 0, or 1
+ * with the first failure's text in errbuf. */
+static int verdicts(struct crun *r, char *errbuf, size_t len)
+{
+	int ret = 0;
+
+	for (unsigned int i = 0; i < r->n; i++) {
+		struct cstream *cs = &r->s[i];
+		json_t *sc;
+
+		/* the receiving end says the stream failed: so does this run */
+		if (!cs->ret && cs->server && r->dir != SESS_REV &&
+		    (sc = json_object_get(cs->server, "complete")) &&
+		    json_is_false(sc)) {
+			cs_err(cs, "the server reports: %s",
+			       jstr(cs->server, "error") ? jstr(cs->server, "error") :
+			       "the stream failed");
+			cs->ret = 1;
+		}
+		if (cs->ret && !errbuf[0])
+			snprintf(errbuf, len, "%s%.1300s",
+				 r->n > 1 ? "a stream failed: " : "", cs->err);
+		ret |= cs->ret;
+	}
+	return ret;
+}
+
+/* The engine in use and why: the first line a user sees. */
+static void engine_lines(struct crun *r)
+{
+	const struct client_cfg *c = r->c;
+	struct cstream *s0 = &r->s[0];
+	const char *eng = dmt_engine_name(dmt_tx_engine(s0->sd.tx));
+	const char *ewhy = dmt_tx_engine_reason(s0->sd.tx);
+
+	out_kv(&r->o, OUT_CONFIG, "buffer", true, "%s",
+	       dmt_buf_kind_name(dmt_buf_kind(s0->buf)));
+	out_kv(&r->o, OUT_CONFIG, "buffer_reason", true, "%s", r->buf_why);
+	if (r->dir == SESS_REV) {
+		out_kv(&r->o, OUT_CONFIG, "engine", true, "%s",
+		       s0->rv.engine);
+		out_kv(&r->o, OUT_CONFIG, "engine_reason", true, "%s",
+		       dmt_rx_engine_reason(s0->rv.rx));
+		out_line(&r->o, "engine: %s receive (%s); the server sends",
+			 s0->rv.engine, dmt_rx_engine_reason(s0->rv.rx));
+	} else {
+		out_kv(&r->o, OUT_CONFIG, "engine", true, "%s", eng);
+		out_kv(&r->o, OUT_CONFIG, "engine_reason", true, "%s", ewhy);
+		out_line(&r->o, "engine: %s (%s)%s%s", eng, ewhy,
+			 r->dir == SESS_BIDIR ? "; receive: " : "",
+			 r->dir == SESS_BIDIR ? s0->rv.engine : "");
+	}
+	if (out_verbose())
+		out_line(&r->o, "buffer: %s (%s)",
+			 dmt_buf_kind_name(dmt_buf_kind(s0->buf)),
+			 r->buf_why);
+	if (c->res) {
+		snprintf(c->res->engine, sizeof(c->res->engine), "%s", eng);
+		snprintf(c->res->engine_reason,
+			 sizeof(c->res->engine_reason), "%s", ewhy);
+	}
+}
+
 int client_run(const struct client_cfg *c)
 {
 	DMT_OPTS(dmt_ctx_opts, co, .log_fn = log_warn, .log_level = DMT_LOG_WARN);
@@ -930,39 +993,7 @@ int client_run(const struct client_cfg *c)
 			goto out;
 		}
 	}
-	{
-		struct cstream *s0 = &r->s[0];
-		const char *eng = dmt_engine_name(dmt_tx_engine(s0->sd.tx));
-		const char *ewhy = dmt_tx_engine_reason(s0->sd.tx);
-
-		out_kv(&r->o, OUT_CONFIG, "buffer", true, "%s",
-		       dmt_buf_kind_name(dmt_buf_kind(s0->buf)));
-		out_kv(&r->o, OUT_CONFIG, "buffer_reason", true, "%s", r->buf_why);
-		if (r->dir == SESS_REV) {
-			out_kv(&r->o, OUT_CONFIG, "engine", true, "%s",
-			       s0->rv.engine);
-			out_kv(&r->o, OUT_CONFIG, "engine_reason", true, "%s",
-			       dmt_rx_engine_reason(s0->rv.rx));
-			out_line(&r->o, "engine: %s receive (%s); the server sends",
-				 s0->rv.engine, dmt_rx_engine_reason(s0->rv.rx));
-		} else {
-			out_kv(&r->o, OUT_CONFIG, "engine", true, "%s", eng);
-			out_kv(&r->o, OUT_CONFIG, "engine_reason", true, "%s", ewhy);
-			out_line(&r->o, "engine: %s (%s)%s%s", eng, ewhy,
-				 r->dir == SESS_BIDIR ? "; receive: " : "",
-				 r->dir == SESS_BIDIR ? s0->rv.engine : "");
-		}
-		if (out_verbose())
-			out_line(&r->o, "buffer: %s (%s)",
-				 dmt_buf_kind_name(dmt_buf_kind(s0->buf)),
-				 r->buf_why);
-		if (c->res) {
-			snprintf(c->res->engine, sizeof(c->res->engine), "%s", eng);
-			snprintf(c->res->engine_reason,
-				 sizeof(c->res->engine_reason), "%s", ewhy);
-		}
-	}
-
+	engine_lines(r);
 	cpu_snap_take(&c0);
 	t0 = now_s();
 	out_start(&r->o, t0, 0);
@@ -985,25 +1016,7 @@ int client_run(const struct client_cfg *c)
 	t1 = now_s();
 	cpu_snap_take(&c1);
 	cpu_snap_delta(&c0, &c1, &cd);
-	ret = 0;
-	for (unsigned int i = 0; i < r->n; i++) {
-		struct cstream *cs = &r->s[i];
-		json_t *sc;
-
-		/* the receiving end says the stream failed: so does this run */
-		if (!cs->ret && cs->server && r->dir != SESS_REV &&
-		    (sc = json_object_get(cs->server, "complete")) &&
-		    json_is_false(sc)) {
-			cs_err(cs, "the server reports: %s",
-			       jstr(cs->server, "error") ? jstr(cs->server, "error") :
-			       "the stream failed");
-			cs->ret = 1;
-		}
-		if (cs->ret && !errbuf[0])
-			snprintf(errbuf, sizeof(errbuf), "%s%.1300s",
-				 r->n > 1 ? "a stream failed: " : "", cs->err);
-		ret |= cs->ret;
-	}
+	ret = verdicts(r, errbuf, sizeof(errbuf));
 	client_report(r, &cd, t1 - t0, ret, errbuf);
 	reported = true;
 out:
