@@ -732,7 +732,9 @@ static void summary_lines(struct crun *r, double secs, uint64_t sent,
 				 fmt_rate(rate, sizeof(rate), (double)b,
 					  isnan(sd_) ? 0 : sd_), v ? v : "?");
 		} else if (!cs->server) {	/* a foreign peer, or none */
-			out_text(o, "[%s]   %s", id, cs->server_note);
+			out_text(o, "[%s]   %s", id, cs->server_note[0] ?
+				 cs->server_note : "no result from the other end "
+				 "(the stream failed before it)");
 		}
 		if (cs->server && !isnan(jnum(cs->server, "cpu_pct"))) {
 			rcpu += jnum(cs->server, "cpu_pct");
