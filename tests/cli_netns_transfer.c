@@ -2,7 +2,8 @@
 /*
  * devmemtcp client in one private network namespace, devmemtcp server in
  * another, joined by veth (198.18.0.1 -> 198.18.0.2): engines copy,
- * zerocopy, auto (and uring when built), 64 MiB each, verified. The
+ * zerocopy, auto (and uring when built), 64 MiB each, verified; -c binds
+ * the source address and the server's port as source port. The
  * namespaces are anonymous; the test checks none of its veths is left.
  */
 #include <devmemtcp.h>
@@ -44,7 +45,22 @@ int main(void)
 		struct cu_pair p = { launch_ns, &np, dir, np.addr[1], "auto",
 				     16ull << 20, 13,
 				     .extra = { "-c", np.addr[0], "-f", np.ifname[0] } };
+		char so[128], lis[128] = "", peer[128] = "", *t;
+
 		fails += cu_pair_run(&p);
+		/* and, as ncdevmem does, the server's port as its source port,
+		 * which the server's -c 5-tuple flow rule expects */
+		snprintf(so, sizeof(so), "%s/server.out", dir);
+		t = cu_slurp(so, NULL);
+		T_CHECK(t, "server output missing");
+		cu_cp(lis, sizeof(lis), t, "listen");	/* cu_kv's value is static */
+		cu_cp(peer, sizeof(peer), t, "peer");
+		T_CHECK(strcmp(lis, "?") && strcmp(peer, "?") &&
+			cu_port_of(lis) > 0 && cu_port_of(lis) == cu_port_of(peer),
+			"-c: the client's source port is not the server's (listen=%s "
+			"peer=%s)", lis, peer);
+		printf("ok -c: source port %d, the server's\n", cu_port_of(peer));
+		free(t);
 	}
 	netpair_destroy(&np);
 	cu_rmdir(dir);

@@ -79,7 +79,7 @@ int main(void)
 				  "--timeout", "20", NULL };
 		char *cargv[] = { (char *)t_cli(), "client", "-s", srv, "-p", port,
 				  "-v", "251", "--size", "16M", "-i", "0",
-				  "--timeout", "20", NULL };
+				  "--timeout", "20", "-V", NULL };
 		struct cu_exec se = { sargv, NULL, so, NULL };
 		struct cu_exec ce = { cargv, NULL, co, NULL };
 		char *sout, *cout;

@@ -54,7 +54,7 @@ int main(void)
 	t0 = cu_now();
 	cp = cf_spawn(co, ce, "client", "-s", "127.0.0.1", "-p", port, "-v",
 		      "251", "-t", "1", "-i", "0.25", "--timeout", "20",
-		      "--msg-size", "64K", NULL);
+		      "--msg-size", "64K", "-V", NULL);
 	rc = cu_wait(cp, 30);
 	wall = cu_now() - t0;
 	rs = cu_wait(sp, rc == 0 ? 20 : 2);

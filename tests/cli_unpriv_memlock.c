@@ -65,7 +65,7 @@ static int must_fail(const char *dir, const char *engine)
 	char out[300], port[16];
 	char *argv[] = { (char *)t_cli(), "client", "-s", "127.0.0.1", "-p", port,
 			 "--engine", (char *)engine, "--size", "1M", "-i", "0",
-			 "--timeout", "5", NULL };
+			 "--timeout", "5", "-V", NULL };
 	int lfd, lport = 0, rc, bad = 0;
 	double t0 = cu_now();
 	char *text;

@@ -386,6 +386,7 @@ static inline int cu_pair_run(const struct cu_pair *p)
 	sargv[n++] = "--size"; sargv[n++] = sz;
 	sargv[n++] = "--timeout"; sargv[n++] = "20";
 	sargv[n++] = "-i"; sargv[n++] = "0";
+	sargv[n++] = "-V";	/* the configuration lines (engine=...) too */
 	sargv[n] = NULL;
 	se = (struct cu_exec){ sargv, NULL, so, NULL };
 	sp = p->launch(p->ctx, 1, &se);
@@ -406,6 +407,7 @@ static inline int cu_pair_run(const struct cu_pair *p)
 	cargv[n++] = "--engine"; cargv[n++] = (char *)p->engine;
 	cargv[n++] = "-i"; cargv[n++] = "0";
 	cargv[n++] = "--timeout"; cargv[n++] = "20";
+	cargv[n++] = "-V";
 	if (!p->stdin_file) {
 		cargv[n++] = "--size"; cargv[n++] = sz;
 	}

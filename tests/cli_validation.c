@@ -5,7 +5,8 @@
  * --no-setup) without -f are usage errors, not ignored; staged is named
  * wherever TX engines are listed; setup without CAP_NET_ADMIN (run as
  * nobody) says "run as root or with CAP_NET_ADMIN" before any complaint
- * about the interface's queue counts. (Before: the server ignored -q/-t/-c/
+ * about the interface's queue counts; the client's -P, -R, --bidir,
+ * --format and --cport refuse what they cannot do. (Before: the server ignored -q/-t/-c/
  * --no-setup without -f, engine lists left staged out, and setup as an
  * unprivileged user first complained that lo's RX queues cannot be told.)
  */
@@ -88,6 +89,23 @@ int main(void)
 		      A("server", "-c", "198.18.0.2"));
 	bad += expect(false, 2, "--no-setup configures devmem RX on a NIC", NULL,
 		      A("server", "--no-setup"));
+	/* the iperf3-style options: what they need, what they exclude */
+	bad += expect(false, 2, "-P sends the pattern: give --size N or -t SEC",
+		      NULL, A("client", "-s", "127.0.0.1", "-P", "2"));
+	bad += expect(false, 2, "bad stream count '17' (-P): give 1..16", NULL,
+		      A("client", "-s", "127.0.0.1", "-P", "17", "-t", "1"));
+	bad += expect(false, 2, "-R and --bidir both given", NULL,
+		      A("client", "-s", "127.0.0.1", "-R", "--bidir", "-t", "1"));
+	bad += expect(false, 2, "-R receives into host memory", NULL,
+		      A("client", "-s", "127.0.0.1", "-R", "-t", "1", "--engine",
+			"zerocopy"));
+	bad += expect(false, 2, "bad format 'x' (--format)", NULL,
+		      A("client", "-s", "127.0.0.1", "--format", "x"));
+	bad += expect(false, 2, "bad format 'q' (--format)", NULL,
+		      A("server", "--format", "q"));
+	bad += expect(false, 2, "runs past port 65535", NULL,
+		      A("client", "-s", "127.0.0.1", "--cport", "65535", "-P", "2",
+			"-t", "1"));
 	/* staged is listed with the engines */
 	bad += expect(false, 2, "copy or staged", NULL,
 		      A("client", "-s", "127.0.0.1", "--engine", "bogus"));

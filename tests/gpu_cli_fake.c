@@ -54,7 +54,7 @@ static pid_t server(const char *out, const char *const extra[], int *port)
 	int n = 0;
 	pid_t pid;
 
-	argv[n++] = (char *)t_cli(); argv[n++] = "server";
+	argv[n++] = (char *)t_cli(); argv[n++] = "server"; argv[n++] = "-V";
 	argv[n++] = "-s"; argv[n++] = "127.0.0.1";
 	argv[n++] = "-p"; argv[n++] = "0";
 	argv[n++] = "-v"; argv[n++] = "251";
@@ -111,7 +111,7 @@ static int client(int port, const char *size, const char *out)
 	char ps[16];
 	char *argv[] = { (char *)t_cli(), "client", "-s", "127.0.0.1", "-p", ps,
 			 "-v", "251", "--size", (char *)size, "--buffer", "cuda",
-			 "-i", "0", "--timeout", "20", NULL };
+			 "-i", "0", "--timeout", "20", "-V", NULL };
 
 	snprintf(ps, sizeof(ps), "%d", port);
 	return cu_wait(cu_spawn(argv, NULL, out, NULL), 60);

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "common.h"
+#include "session.h"
 #include "fuzz_util.h"
 
 /* parse_addr() resolves what is not a literal as a host name: the fuzzer
@@ -42,6 +43,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!size)
 		return 0;
+	if (data[0] >= 0xfe) {	/* the protocol lines a peer sends */
+		char err[300];
+
+		if (data[0] == 0xfe) {
+			struct sess_hello h = { 0 };
+
+			if (sess_hello_parse((const char *)data + 1, size - 1, &h,
+					     err, sizeof(err)) == 0)
+				FZ_ASSERT(h.streams >= 1 && h.stream < h.streams &&
+					  h.streams <= SESS_MAX_STREAMS &&
+					  h.v >= 2 && h.v <= PAT_MAX_V);
+		} else {
+			json_t *o = sess_result_parse((const char *)data + 1,
+						      size - 1, err, sizeof(err));
+
+			FZ_ASSERT(!o || json_is_object(o));
+			json_decref(o);
+		}
+		return 0;
+	}
 	s = fz_str(data + 1, size - 1);
 	switch (data[0] % 6) {
 	case 0:

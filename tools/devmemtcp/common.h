@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Code shared by the devmemtcp subcommands (not part of the library):
+ * Code shared by the devmemtcp subcommands (not part of the library),
+ * one file per concern: pattern.c (the pattern, sampled validation),
+ * parse.c (options, addresses, errors), bufpolicy.c (buffers), stop.c
+ * (SIGINT/SIGTERM), cpu.c (time, CPU), out.c (output):
  * the ncdevmem validation pattern, option parsing helpers, output (human
  * key=value lines, iperf3-like interval lines, or one JSON document), CPU
  * accounting, and the client/server entry points the demo reuses.
@@ -191,8 +194,28 @@ double per_gb(double seconds, uint64_t bytes);
 
 /* ---- output ---- */
 enum out_sec { OUT_CONFIG, OUT_RESULT, OUT_NSEC };
+/* Or'ed into out_kv's section: printed in text mode even without -V. */
+#define OUT_SHOW 0x100
 
 struct json_t;
+struct out;
+
+/*
+ * One stream's interval clock. Each out has its own (o->iv, id 0, what
+ * out_start/out_tick use); parallel streams (-P, --bidir) each have one
+ * more, ticked from their own thread. Lines are printed whole under one
+ * lock.
+ */
+struct out_ivl {
+	struct out *o;
+	unsigned int id;	/* [ ID] in text, "stream" in JSON (0: none) */
+	int fd;			/* TCP_INFO of this socket per line; -1 none */
+	bool sender;		/* Retr and Cwnd are the sender's */
+	const char *tag;	/* "TX"/"RX" for --bidir, else NULL */
+	double t0, last_t;
+	uint64_t last_bytes;
+	uint32_t last_retrans;
+};
 
 struct out {
 	bool json;
@@ -202,27 +225,40 @@ struct out {
 	struct json_t *sec[OUT_NSEC];	/* JSON: the config/result objects */
 	size_t seclen[OUT_NSEC];	/* keys set in each section (any mode) */
 	struct json_t *ivl;	/* JSON: the intervals array */
-	/* interval state */
+	struct json_t *extra;	/* JSON: more members of the document */
 	double period;		/* -i seconds; 0 off */
-	double t0, last_t;
-	uint64_t last_bytes;
+	struct out_ivl iv;	/* the single stream's interval state */
 	bool header_done;
 	bool started;		/* --json-stream: start event printed */
 };
 
+/* -V/--verbose: the configuration key=value lines in text mode too (they
+ * are always in the JSON document). Set once, before the run. */
+void out_set_verbose(bool on);
+bool out_verbose(void);
+/* --format: 0 or 'a' auto-scales; k, m, g force bit rates in Kbits,
+ * Mbits, Gbits/sec (10^3 units) and amounts in KBytes, MBytes, GBytes
+ * (2^10 units); K, M, G also give the rates in KBytes... per second.
+ * 0, or -EINVAL for another letter. */
+int out_set_format(const char *s);
+/* "12.3 MBytes" (2^10 units) into b. */
+const char *fmt_bytes(char *b, size_t n, double bytes);
+/* "9.41 Gbits/sec" (10^3 units), or KBytes/sec... for K/M/G. */
+const char *fmt_rate(char *b, size_t n, double bytes, double secs);
+
 void out_init(struct out *o, const char *role, bool json, bool quiet,
 	      double period);
 void out_free(struct out *o);
-/* key=value; human: printed at once; JSON: into the section. A string
+/* key=value; human: printed at once (OUT_CONFIG lines only with -V or
+ * OUT_SHOW); JSON: into the section. A string
  * value (str) becomes a JSON string (made valid UTF-8); otherwise the
  * text is read as a JSON value (a number, true/false, [1,2]), and text
  * that is none (empty, "nan") gives null. */
-void out_kv(struct out *o, enum out_sec sec, const char *key, bool str,
+void out_kv(struct out *o, int sec, const char *key, bool str,
 	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* A string value that may be absent: NULL is null in JSON and an empty
  * value (key=) in text. Any length. */
-void out_kv_str(struct out *o, enum out_sec sec, const char *key,
-		const char *s);
+void out_kv_str(struct out *o, int sec, const char *key, const char *s);
 /* A list of numbers: a JSON array ([] when n is 0); in text
  * key=v1,v2,... and nothing when n is 0. */
 void out_kv_u64s(struct out *o, enum out_sec sec, const char *key,
@@ -232,6 +268,26 @@ void out_line(struct out *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Start the interval clock. */
 void out_start(struct out *o, double t0, uint64_t bytes0);
+/* The socket whose TCP_INFO (retransmits, cwnd, RTT) goes in each
+ * interval line of o's own clock; sender: the socket sends the data. */
+void out_set_fd(struct out *o, int fd, bool sender);
+/* A stream's own clock (-P, --bidir): id from 1, its socket, started at
+ * t0. */
+void out_ivl_init(struct out *o, struct out_ivl *iv, unsigned int id, int fd,
+		  bool sender, const char *tag);
+void out_ivl_start(struct out_ivl *iv, double t0);
+void out_ivl_tick(struct out_ivl *iv, uint64_t bytes);
+void out_ivl_final(struct out_ivl *iv, uint64_t bytes);
+/* -P: one [SUM] interval line (JSON: an interval with "sum": true) of
+ * bytes moved by all streams between a and b seconds. */
+void out_sum(struct out *o, double a, double b, uint64_t bytes);
+/* JSON: add member key (steals v) to the document (e.g. "streams",
+ * "server"); nothing in text mode. */
+void out_doc_set(struct out *o, const char *key, struct json_t *v);
+/* Print one whole text line (not in JSON or quiet mode), under the
+ * output lock. */
+void out_text(struct out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Call often with the running byte count; prints/records an interval line
  * when a period has passed. Cheap when not due. */
 void out_tick(struct out *o, uint64_t bytes);
@@ -286,6 +342,10 @@ struct client_cfg {
 	double interval;	/* -i */
 	int timeout_s;		/* completions wait */
 	bool quiet;
+	unsigned int streams;	/* -P: parallel connections (0, 1: one) */
+	int dir;		/* enum sess_dir: forward, -R, --bidir */
+	bool have_cport;
+	unsigned int cport;	/* --cport: source port (with -c: -p's) */
 	struct xfer_result *res; /* filled when not NULL */
 };
 

@@ -1,24 +1,31 @@
 // SPDX-License-Identifier: MIT
 /*
- * devmemtcp server: accept one connection (or, with -K, one after another),
- * receive the stream, validate it against the ncdevmem pattern, report.
+ * devmemtcp server: accept one connection (or, with -K, one after another;
+ * with a client's -P, its parallel streams), receive the stream, validate
+ * it against the ncdevmem pattern, report.
  *
- * The receive path is the library's: a dmt_rx_listener (the listening
- * socket and, with -f, the NIC setup and devmem binding; it picks the
- * engine and says why) and one dmt_rx per connection. This file maps the
- * options onto them, words their reasons in the CLI's terms, checks the
- * received fragments (rxcheck.c) and reports. Each connection is served by
- * serve_one() over its own struct conn; nothing is global.
+ * The receive path is the library's: one dmt_rx_listener for the run (the
+ * listening socket and, with -f, the NIC setup and devmem binding; it picks
+ * the engine and says why, words this file maps to the CLI's flags) and one
+ * dmt_rx per connection (rx_run). Bytes in host memory are checked in place;
+ * bytes that only exist in the buffer are read back with dmt_buf_read()
+ * (sampled for large transfers: struct sampler). Each connection's state is
+ * its struct srv (a thread each with -P); nothing is global.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <devmemtcp.h>
@@ -26,27 +33,177 @@
 #include "cli.h"
 #include "common.h"
 #include "json_out.h"
-#include "rxcheck.h"
+#include "session.h"
 
-#define COPY_BUF (1u << 20)	/* copy engine's own host ring (no --buffer) */
+#define COPY_BUF (1u << 20)	/* copy engine's host ring (no --buffer) */
 #define DMABUF_SIZE (64u << 20)	/* -f without --buffer: dma-buf to bind */
-#define RX_SLICE_MS 250		/* a receive waits at most this long */
 #define NFRAGS 256
+#define CHECK_CHUNK (4u << 20)	/* copy-out piece for validation */
+#define RX_SLICE_MS 250		/* a receive waits at most this long */
 
-/* What lasts for the whole run. */
-struct srv {
-	const struct server_cfg *c;
+/* What lasts for the whole run: the listener and its buffer. */
+struct rxrun {
 	struct dmt_ctx *ctx;
-	struct dmt_buf *buf;
+	struct dmt_buf *buf;	/* the listener's (first stream's) buffer */
 	bool show_buf;		/* --buffer given, or staged: reported */
 	char buf_why[1024];
 	struct dmt_rx_listener *l;
-	bool closing;		/* the NIC setup is being undone: say so */
-	struct out *o;		/* where "nic:" lines go */
+	enum dmt_engine eng;	/* what connections get */
 	enum val_mode vmode;
 	char why[1400];		/* engine reason in the CLI's words */
-	char err[1400];
+	bool closing;		/* the NIC setup is undone: "nic:" lines */
+	struct out *o;
 };
+
+struct srv {
+	const struct server_cfg *c;
+	struct rxrun *run;
+	struct out o;
+	struct pat pat;
+	uint64_t bytes;
+	struct dmt_buf *buf;	/* where copy/staged fragments land */
+	bool own_buf;		/* a -P stream's own buffer */
+	char buf_why[1024];
+	bool checking;		/* -v given and --validate not off */
+	struct sampler sm;	/* which stream bytes are checked */
+	uint64_t checked;	/* bytes compared with the pattern */
+	unsigned char *tmp;	/* copy-out space for read-back checks */
+	char why[1200];		/* engine reason, when composed here */
+	double idle_since;	/* last data (or the accept) */
+	bool reported;		/* the result section is written */
+	char err[1200];
+	/* the connection (one per stream with -P) */
+	int fd;
+	struct sockaddr_storage peer;
+	struct sess_hello hello;	/* present: a devmemtcp client's */
+	struct sess_tx tx;	/* -R, --bidir: the server's stream */
+	struct out_ivl tx_iv;	/* --bidir: its interval lines */
+	double t0, t1;
+	struct cpu_snap c0, cd;
+	int rr;			/* the data phase: 0 clean end, < 0 failed */
+	pthread_t th;
+	bool finished;		/* the stream's thread is done */
+};
+
+/* Check the bytes of stream [pos, pos+len) (in host memory at d) that the
+ * sampler selects. */
+static void srv_check_host(struct srv *s, uint64_t pos, const unsigned char *d,
+			   size_t len)
+{
+	uint64_t x = pos, end;
+
+	while (x < pos + len) {
+		bool chk = sampler_at(&s->sm, x, &end);
+
+		if (end > pos + len)
+			end = pos + len;
+		if (chk) {
+			if (s->pat.pos != x)
+				pat_seek(&s->pat, x);
+			pat_check(&s->pat, d + (x - pos), (size_t)(end - x));
+			s->checked += end - x;
+		}
+		x = end;
+	}
+}
+
+/*
+ * A receive slice (SO_RCVTIMEO, RX_SLICE_MS) ended without data, or a
+ * signal came: 0 to go on receiving, or -1 with s->err saying why the run
+ * ends (a signal, or no data for --timeout seconds).
+ */
+static int srv_idle(struct srv *s)
+{
+	if (cli_stop) {
+		snprintf(s->err, sizeof(s->err), "interrupted by %s after %" PRIu64
+			 " bytes", cli_stop_name(), s->bytes);
+		return -1;
+	}
+	if (s->c->timeout_s && now_s() - s->idle_since >= s->c->timeout_s) {
+		snprintf(s->err, sizeof(s->err), "no data for %d s (--timeout) "
+			 "after %" PRIu64 " bytes: the peer stalled",
+			 s->c->timeout_s, s->bytes);
+		return -1;
+	}
+	return 0;
+}
+
+/* A receive error in words; returns -e. */
+static int recv_failed(struct srv *s, int e)
+{
+	snprintf(s->err, sizeof(s->err), "recv failed after %" PRIu64 " bytes: "
+		 "%s%s", s->bytes, strerror(e), e == ECONNRESET ? " (the peer "
+		 "reset the connection)" : e == ETIMEDOUT ? " (the peer stopped "
+		 "answering: TCP keepalive gave up)" : "");
+	return -e;
+}
+
+/*
+ * Read back and check the bytes of stream [pos, pos+n), which lie at
+ * buffer offset boff, where the sampler's answer is want (true: the bytes
+ * selected now; false: those not checked yet, for the tail pass).
+ */
+static int srv_check_buf(struct srv *s, uint64_t pos, uint64_t n, uint64_t boff,
+			 bool want)
+{
+	if (!s->tmp && !(s->tmp = malloc(CHECK_CHUNK))) {
+		snprintf(s->err, sizeof(s->err), "out of memory");
+		return -ENOMEM;
+	}
+	uint64_t x = pos, end;
+
+	while (x < pos + n) {
+		bool chk = sampler_at(&s->sm, x, &end);
+
+		if (end > pos + n)
+			end = pos + n;
+		while (chk == want && x < end) {
+			size_t l = end - x < CHECK_CHUNK ? (size_t)(end - x) :
+							   CHECK_CHUNK;
+
+			if (dmt_buf_read(s->buf, (size_t)(boff + (x - pos)), s->tmp,
+					 l) < 0) {
+				snprintf(s->err, sizeof(s->err), "reading received "
+					 "bytes back for validation: %.300s",
+					 dmt_buf_last_error(s->buf)->message);
+				return -EIO;
+			}
+			pat_seek(&s->pat, x);
+			pat_check(&s->pat, s->tmp, l);
+			s->checked += l;
+			x += l;
+		}
+		x = end;
+	}
+	return 0;
+}
+
+/* At the end of the stream: the last 64 MiB (as far as the receive ring
+ * still holds them) that were not checked yet, i.e. when the total was not
+ * known in advance. */
+static int srv_check_tail(struct srv *s)
+{
+	uint64_t B = dmt_buf_size(s->buf), T = s->bytes, keep = VAL_EDGE;
+
+	if (keep > B)
+		keep = B;
+	if (keep > T)
+		keep = T;
+	for (uint64_t x = T - keep; x < T;) {
+		uint64_t off = x % B, l = B - off;
+		int ret;
+
+		if (l > T - x)
+			l = T - x;
+		ret = srv_check_buf(s, x, l, off, false);
+		if (ret < 0)
+			return ret;
+		x += l;
+	}
+	return 0;
+}
+
+/* ---- the receive path: the library's listener and receivers ---- */
 
 /* The library's words for what to change, in the CLI's. */
 static void cli_words(const char *lib, char *out, size_t len)
@@ -60,12 +217,10 @@ static void cli_words(const char *lib, char *out, size_t len)
 		  "--no-setup was given" },
 		{ "devmem binds through a dmt_ctx", "no netdev netlink family" },
 	};
-	size_t o = 0;
+	size_t o = 0, i;
 
 	while (*lib && o + 1 < len) {
-		size_t i = 0;
-
-		for (; i < sizeof(map) / sizeof(map[0]); i++) {
+		for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 			size_t n = strlen(map[i][0]);
 
 			if (!strncmp(lib, map[i][0], n)) {
@@ -82,14 +237,14 @@ static void cli_words(const char *lib, char *out, size_t len)
 	out[o] = '\0';
 }
 
-/* Lines the library logs while the NIC setup is undone (dmt_rx_listener_free):
- * "nic: " lines, as the setup's own summary is printed. */
-static void srv_log(enum dmt_log_level lvl, const char *msg, void *user)
+/* What the library logs while the listener undoes the NIC setup: "nic:"
+ * lines, like the setup's own summary. */
+static void run_log(enum dmt_log_level lvl, const char *msg, void *user)
 {
-	struct srv *s = user;
+	struct rxrun *r = user;
 
-	if (s->closing && lvl <= DMT_LOG_INFO)
-		out_line(s->o, "nic: %s", msg);
+	if (r->closing && lvl <= DMT_LOG_INFO)
+		out_line(r->o, "nic: %s", msg);
 }
 
 static void nic_lines(struct out *o, const char *sum)
@@ -103,47 +258,42 @@ static void nic_lines(struct out *o, const char *sum)
 	}
 }
 
-/* The buffer: --buffer; with -f a dma-buf to bind (udmabuf, else a heap,
- * else host memory: the library then says why devmem cannot run); host
- * memory otherwise. */
-static int srv_buffer(struct srv *s, enum dmt_engine want)
+/* The buffer: --buffer (or host memory for staged); with -f a dma-buf to
+ * bind (udmabuf, else a heap, else host memory: the library then says why
+ * devmem cannot run); a small host ring otherwise. NULL + why. */
+static struct dmt_buf *run_buffer(const struct server_cfg *c, enum dmt_engine want,
+				  bool show, char *why, size_t whylen)
 {
-	const struct server_cfg *c = s->c;
 	struct buf_choice host = { .kind = DMT_BUF_HOST };
+	struct dmt_buf *b = NULL;
 	struct dmt_error e;
 
-	s->show_buf = c->have_buf || want == DMT_ENGINE_STAGED;
-	if (s->show_buf) {
-		s->buf = alloc_buffer(c->have_buf ? &c->buf : &host,
-				      (size_t)c->buf_size, s->buf_why,
-				      sizeof(s->buf_why));
-		if (!s->buf)
-			snprintf(s->err, sizeof(s->err), "%s", s->buf_why);
-		return s->buf ? 0 : -1;
-	}
+	if (show)
+		return alloc_buffer(c->have_buf ? &c->buf : &host,
+				    (size_t)c->buf_size, why, whylen);
 	if (c->ifname && want != DMT_ENGINE_COPY) {
-		s->buf = dmt_buf_new(DMT_BUF_UDMABUF, DMABUF_SIZE, NULL, &e);
-		if (!s->buf)
-			s->buf = dmt_buf_new(DMT_BUF_DMAHEAP, DMABUF_SIZE, NULL, NULL);
-		if (!s->buf)
-			snprintf(s->buf_why, sizeof(s->buf_why), "no dma-buf: %s",
-				 e.message);
+		b = dmt_buf_new(DMT_BUF_UDMABUF, DMABUF_SIZE, NULL, &e);
+		if (!b)
+			b = dmt_buf_new(DMT_BUF_DMAHEAP, DMABUF_SIZE, NULL, NULL);
+		if (!b)
+			snprintf(why, whylen, "no dma-buf: %s", e.message);
 	}
-	if (!s->buf)
-		s->buf = dmt_buf_new(DMT_BUF_HOST, COPY_BUF, NULL, &e);
-	if (!s->buf)
-		snprintf(s->err, sizeof(s->err), "%s", e.message);
-	return s->buf ? 0 : -1;
+	if (!b)
+		b = dmt_buf_new(DMT_BUF_HOST, COPY_BUF, NULL, &e);
+	if (!b)
+		snprintf(why, whylen, "%s", e.message);
+	return b;
 }
 
-/* Buffer, context, listener (and with -f the NIC setup). 0 or -1. */
-static int srv_open(struct srv *s)
+/* Buffer, context, listener (with -f: NIC setup and binding). 0, or -1
+ * with err filled. */
+static int run_open(struct rxrun *r, const struct server_cfg *c, char *err,
+		    size_t errlen)
 {
-	const struct server_cfg *c = s->c;
 	enum dmt_engine want = DMT_ENGINE_AUTO;
 	struct sockaddr_storage ss, peer;
 	socklen_t sl = 0, pl = 0;
-	DMT_OPTS(dmt_ctx_opts, co, .log_fn = srv_log, .log_user = s,
+	DMT_OPTS(dmt_ctx_opts, co, .log_fn = run_log, .log_user = r,
 		 .log_level = DMT_LOG_INFO);
 	DMT_OPTS(dmt_rx_listen_opts, lo, .ifname = c->ifname, .nqueues = c->nq,
 		 .queue_start = c->qstart, .backlog = 1);
@@ -152,9 +302,13 @@ static int srv_open(struct srv *s)
 
 	if (c->engine)
 		dmt_engine_from_name(c->engine, &want);
-	if (srv_buffer(s, want) < 0)
+	r->show_buf = c->have_buf || want == DMT_ENGINE_STAGED;
+	r->buf = run_buffer(c, want, r->show_buf, r->buf_why, sizeof(r->buf_why));
+	if (!r->buf) {
+		snprintf(err, errlen, "%s", r->buf_why);
 		return -1;
-	s->ctx = dmt_ctx_new(&co, NULL);	/* NULL: no devmem, and said so */
+	}
+	r->ctx = dmt_ctx_new(&co, NULL);	/* NULL: no devmem, and said so */
 	lo.engine = want;
 	lo.nic_flags = (c->have_qstart ? DMT_NIC_F_QUEUE_START : 0) |
 		       (c->no_setup ? DMT_NIC_F_NO_RSS | DMT_NIC_F_NO_RULE |
@@ -165,15 +319,15 @@ static int srv_open(struct srv *s)
 		lo.peer_port = (uint16_t)c->port;	/* as ncdevmem */
 	}
 	parse_addr(c->addr, c->port, AF_UNSPEC, &ss, &sl);
-	s->l = dmt_rx_listen(s->ctx, s->buf, (struct sockaddr *)&ss, sl, &lo, &e);
-	if (!s->l) {
+	r->l = dmt_rx_listen(r->ctx, r->buf, (struct sockaddr *)&ss, sl, &lo, &e);
+	if (!r->l) {
 		char a[80];
 
 		cli_words(e.message, words, sizeof(words));
 		if (want == DMT_ENGINE_DEVMEM && strstr(e.message, "devmem RX"))
-			snprintf(s->err, sizeof(s->err), "%s", words);
+			snprintf(err, errlen, "%s", words);
 		else
-			snprintf(s->err, sizeof(s->err), "cannot listen on %s: %s%s",
+			snprintf(err, errlen, "cannot listen on %s: %s%s",
 				 addr_str((struct sockaddr *)&ss, a, sizeof(a)),
 				 strerror(-e.err), e.err == -EADDRINUSE ?
 				 " (another server on that port? pick another -p)" :
@@ -181,160 +335,64 @@ static int srv_open(struct srv *s)
 				 "address)" : "");
 		return -1;
 	}
-	nic_lines(s->o, dmt_rx_listener_summary(s->l));
-	cli_words(dmt_rx_listener_engine_reason(s->l), words, sizeof(words));
-	if (s->buf_why[0] && !s->show_buf)
-		snprintf(s->why, sizeof(s->why), "%s (%s)", words, s->buf_why);
-	else if (s->show_buf && !dmt_buf_map(s->buf) && want == DMT_ENGINE_AUTO)
-		snprintf(s->why, sizeof(s->why), "%s buffer: %s",
-			 dmt_buf_kind_name(dmt_buf_kind(s->buf)), words);
+	r->eng = dmt_rx_listener_engine(r->l);
+	nic_lines(r->o, dmt_rx_listener_summary(r->l));
+	cli_words(dmt_rx_listener_engine_reason(r->l), words, sizeof(words));
+	if (r->buf_why[0] && !r->show_buf)
+		snprintf(r->why, sizeof(r->why), "%s (%s)", words, r->buf_why);
+	else if (r->show_buf && !dmt_buf_map(r->buf) && want == DMT_ENGINE_AUTO)
+		snprintf(r->why, sizeof(r->why), "%s buffer: %s",
+			 dmt_buf_kind_name(dmt_buf_kind(r->buf)), words);
 	else
-		snprintf(s->why, sizeof(s->why), "%s", words);
+		snprintf(r->why, sizeof(r->why), "%s", words);
 	/* validation: read-back from memory without a CPU mapping is sampled
 	 * above 1 GiB (auto); host memory is checked in full */
-	s->vmode = c->v ? c->val : VAL_OFF;
-	if (s->vmode == VAL_AUTO && dmt_buf_map(s->buf))
-		s->vmode = VAL_FULL;
+	r->vmode = c->v ? c->val : VAL_OFF;
+	if (r->vmode == VAL_AUTO && dmt_buf_map(r->buf))
+		r->vmode = VAL_FULL;
 	return 0;
 }
 
-static void srv_close(struct srv *s)
+static void run_close(struct rxrun *r)
 {
-	s->closing = true;	/* the undo steps are logged: "nic:" lines */
-	dmt_rx_listener_free(s->l);
-	s->closing = false;
-	dmt_ctx_free(s->ctx);
-	dmt_buf_free(s->buf);
+	r->closing = true;	/* the undo steps are logged: "nic:" lines */
+	dmt_rx_listener_free(r->l);
+	r->closing = false;
+	dmt_ctx_free(r->ctx);
+	dmt_buf_free(r->buf);
 }
 
-/* One connection's state: serve_one() needs nothing else. */
-struct conn {
-	const struct srv *s;
-	const struct server_cfg *c;
-	struct out o;
-	struct rxcheck chk;
-	struct dmt_rx *rx;
-	uint64_t bytes;
-	double idle_since;	/* last data (or the accept) */
-	bool reported;		/* the result section is written */
-	char err[1400];
-};
-
-/* A client's report; its checker once the listener knows the memory
- * (check: the validation mode is decided). */
-static int conn_init(struct conn *k, const struct srv *s, bool check)
+/* Check the fragments f[0..n) (stream bytes from s->bytes on) where the
+ * sampler selects them: host memory in place, other memory read back. */
+static int rx_check(struct srv *s, struct dmt_rx *rx, const struct dmt_frag *f,
+		    unsigned int n)
 {
-	k->s = s;
-	k->c = s->c;
-	k->bytes = 0;
-	k->err[0] = '\0';
-	k->reported = false;
-	if (!check)
-		out_init(&k->o, "server", s->c->json, s->c->quiet, s->c->interval);
-	if (check && rxcheck_init(&k->chk, s->c->v, s->vmode, s->c->have_size,
-			 s->c->size) < 0) {
-		snprintf(k->err, sizeof(k->err), "out of memory");
-		return -1;
-	}
-	return 0;
-}
+	const unsigned char *map = dmt_buf_kind(s->buf) == DMT_BUF_HOST ?
+				   dmt_buf_map(s->buf) : NULL;
+	uint64_t pos = s->bytes, end;
 
-static void conn_fini(struct conn *k)
-{
-	dmt_rx_free(k->rx);	/* closes the socket */
-	k->rx = NULL;
-	rxcheck_free(&k->chk);
-	out_free(&k->o);
-}
-
-/* A receive slice ended without data, or a signal came: 0 to go on, or -1
- * with k->err saying why the run ends (a signal, or --timeout). */
-static int conn_idle(struct conn *k)
-{
-	if (cli_stop) {
-		snprintf(k->err, sizeof(k->err), "interrupted by %s after %" PRIu64
-			 " bytes", cli_stop_name(), k->bytes);
-		return -1;
-	}
-	if (k->c->timeout_s && now_s() - k->idle_since >= k->c->timeout_s) {
-		snprintf(k->err, sizeof(k->err), "no data for %d s (--timeout) "
-			 "after %" PRIu64 " bytes: the peer stalled",
-			 k->c->timeout_s, k->bytes);
-		return -1;
-	}
-	return 0;
-}
-
-/* A receive error in words; returns n. */
-static int recv_failed(struct conn *k, ssize_t n)
-{
-	int e = (int)-n;
-	char words[1200];
-
-	if (e < DMT_ERR_BASE && e != 525)	/* 525: ETOOSMALL, the kernel's */
-		snprintf(k->err, sizeof(k->err), "recv failed after %" PRIu64
-			 " bytes: %s%s", k->bytes, strerror(e), e == ECONNRESET ?
-			 " (the peer reset the connection)" : e == ETIMEDOUT ?
-			 " (the peer stopped answering: TCP keepalive gave up)" :
-			 "");
-	else {
-		cli_words(dmt_rx_last_error(k->rx)->message, words, sizeof(words));
-		snprintf(k->err, sizeof(k->err), "receive failed after %" PRIu64
-			 " bytes: %s", k->bytes, words);
-	}
-	return (int)n;
-}
-
-/* Receive until the peer closes: 0, or -errno with k->err filled. */
-static int conn_receive(struct conn *k)
-{
-	struct dmt_frag f[NFRAGS];
-	unsigned int nf;
-	ssize_t n;
-
-	for (;;) {
-		if (cli_stop && conn_idle(k))	/* data flowing: no EINTR */
-			return -EINTR;
-		n = dmt_rx_recv(k->rx, f, NFRAGS, &nf);
-		if (n == 0)
-			break;
-		if (n == -EAGAIN || n == -EINTR) {
-			if (conn_idle(k))
-				return cli_stop ? -EINTR : -EAGAIN;
-			continue;
-		}
-		if (n < 0)
-			return recv_failed(k, n);
-		k->idle_since = now_s();
-		if (rxcheck_frags(&k->chk, k->rx, k->s->buf, k->bytes, f, nf) < 0) {
-			snprintf(k->err, sizeof(k->err), "%s", k->chk.err);
-			return -EIO;
-		}
-		k->bytes += (uint64_t)n;
-		out_tick(&k->o, k->bytes);
-		if (dmt_rx_release(k->rx, f, nf) < 0) {
-			snprintf(k->err, sizeof(k->err), "%s",
-				 dmt_rx_last_error(k->rx)->message);
-			return -EIO;
-		}
-	}
-	/* copy and staged: stream byte x lies at x mod the buffer size */
-	if (dmt_rx_engine(k->rx) != DMT_ENGINE_DEVMEM &&
-	    rxcheck_tail(&k->chk, k->s->buf, k->bytes) < 0) {
-		snprintf(k->err, sizeof(k->err), "%s", k->chk.err);
-		return -EIO;
+	for (unsigned int i = 0; s->checking && i < n; pos += f[i++].len) {
+		if (!sampler_at(&s->sm, pos, &end) && end >= pos + f[i].len)
+			continue;	/* no byte of it is checked */
+		if (f[i].flags & DMT_FRAG_LINEAR)
+			srv_check_host(s, pos, (const unsigned char *)
+				       dmt_rx_linear(rx) + f[i].off, f[i].len);
+		else if (map)
+			srv_check_host(s, pos, map + f[i].off, f[i].len);
+		else if (srv_check_buf(s, pos, f[i].len, f[i].off, true) < 0)
+			return -1;
 	}
 	return 0;
 }
 
 /* Engine figures of the connection, into the result section. */
-static void conn_engine_kv(struct conn *k)
+static void rx_engine_kv(struct srv *s, struct dmt_rx *rx)
 {
 	DMT_OPTS(dmt_rx_stats, st);
-	struct out *o = &k->o;
+	struct out *o = &s->o;
 
-	dmt_rx_get_stats(k->rx, &st);
-	if (dmt_rx_engine(k->rx) == DMT_ENGINE_STAGED) {
+	dmt_rx_get_stats(rx, &st);
+	if (dmt_rx_engine(rx) == DMT_ENGINE_STAGED) {
 		out_kv(o, OUT_RESULT, "stage_chunk", false, "%" PRIu64,
 		       st.stage_chunk);
 		out_kv(o, OUT_RESULT, "stage_chunks", false, "%" PRIu64,
@@ -345,7 +403,7 @@ static void conn_engine_kv(struct conn *k)
 		       (double)st.stage_net_wait_ns / 1e9);
 		out_kv(o, OUT_RESULT, "stage_pinned", false, "%s",
 		       st.stage_pinned ? "true" : "false");
-	} else if (dmt_rx_engine(k->rx) == DMT_ENGINE_DEVMEM) {
+	} else if (dmt_rx_engine(rx) == DMT_ENGINE_DEVMEM) {
 		out_kv(o, OUT_RESULT, "devmem_bytes", false, "%" PRIu64,
 		       st.devmem_bytes);
 		out_kv(o, OUT_RESULT, "linear_bytes", false, "%" PRIu64,
@@ -361,51 +419,78 @@ static void conn_engine_kv(struct conn *k)
 	}
 }
 
-/* Receive, verdict, result section. Returns the exit status (0 or 1). */
-static int serve_one(struct conn *k)
+/* Receive on fd until the peer closes: 0, or -errno with s->err filled.
+ * The receiver is the listener's; it lends fragments, checked here. */
+static int rx_run(struct srv *s, int fd)
 {
-	const struct server_cfg *c = k->c;
-	struct cpu_snap c0, c1, cd;
-	int ret = 0, rr;
-	double t0, secs;
+	struct dmt_frag f[NFRAGS];
+	struct dmt_error e;
+	struct dmt_rx *rx;
+	unsigned int nf;
+	int ret = 0;
+	ssize_t n;
 
-	k->idle_since = now_s();
-	cpu_snap_take(&c0);
-	t0 = now_s();
-	out_start(&k->o, t0, 0);
-	rr = conn_receive(k);
-	secs = now_s() - t0;
-	cpu_snap_take(&c1);
-	cpu_snap_delta(&c0, &c1, &cd);
-	out_tick_final(&k->o, k->bytes);
-	conn_engine_kv(k);
-	if (rr < 0)
-		ret = 1;
-	if (!ret && k->chk.pat.mismatches) {
-		snprintf(k->err, sizeof(k->err), "%" PRIu64 " mismatching bytes, "
-			 "the first at offset %" PRIu64, k->chk.pat.mismatches,
-			 rxcheck_first_bad(&k->chk));
-		ret = 1;
+	rx = dmt_rx_from_fd(s->run->l, s->run->eng == DMT_ENGINE_DEVMEM ? NULL :
+			    s->buf, fd, NULL, &e);
+	if (!rx) {
+		cli_words(e.message, s->err, sizeof(s->err));
+		return e.err ? e.err : -EIO;
 	}
-	if (!ret && !k->bytes) {
-		snprintf(k->err, sizeof(k->err), "the peer closed the connection "
-			 "without sending any data");
-		ret = 1;
+	for (;;) {
+		if (cli_stop && srv_idle(s)) {	/* data flowing: no EINTR */
+			ret = -EINTR;
+			break;
+		}
+		n = dmt_rx_recv(rx, f, NFRAGS, &nf);
+		if (n == 0)
+			break;
+		if (n == -EAGAIN || n == -EINTR) {
+			if (!srv_idle(s))
+				continue;
+			ret = cli_stop ? -EINTR : -EAGAIN;
+			break;
+		}
+		if (n < 0 && -n < DMT_ERR_BASE && n != -525) {	/* 525: ETOOSMALL */
+			ret = recv_failed(s, (int)-n);
+			break;
+		}
+		if (n < 0) {
+			char w[1200];
+
+			cli_words(dmt_rx_last_error(rx)->message, w, sizeof(w));
+			snprintf(s->err, sizeof(s->err), "receive failed after %"
+				 PRIu64 " bytes: %s", s->bytes, w);
+			ret = (int)n;
+			break;
+		}
+		s->idle_since = now_s();
+		if (rx_check(s, rx, f, nf) < 0) {
+			ret = -EIO;
+			break;
+		}
+		s->bytes += (uint64_t)n;
+		out_tick(&s->o, s->bytes);
+		if (dmt_rx_release(rx, f, nf) < 0) {
+			snprintf(s->err, sizeof(s->err), "%s",
+				 dmt_rx_last_error(rx)->message);
+			ret = -EIO;
+			break;
+		}
 	}
-	if (!ret && c->have_size && k->bytes != c->size) {
-		snprintf(k->err, sizeof(k->err), "received %" PRIu64 " bytes, "
-			 "expected %" PRIu64 " (--size)", k->bytes, c->size);
-		ret = 1;
-	}
-	report_result(&k->o, &k->chk, c->res, k->bytes, secs, &cd, rr == 0,
-		      ret ? k->err : NULL);
-	k->reported = true;
+	/* copy and staged: stream byte x lies at x mod the buffer size */
+	if (!ret && s->checking && dmt_rx_engine(rx) != DMT_ENGINE_DEVMEM)
+		ret = srv_check_tail(s);
+	rx_engine_kv(s, rx);
+	dmt_rx_free(rx);	/* the socket stays: the report goes back on it */
 	return ret;
 }
 
-/* Connections that completed their handshake while one was accepted are
- * refused with a reset (never accepted and left unread), each named. */
-static void refuse_pending(const struct server_cfg *c, int lfd)
+/*
+ * One-shot: connections that completed their handshake while the first was
+ * accepted are refused with a reset (never accepted and left unread), and
+ * each is named on stderr; closing the listener then refuses later ones.
+ */
+static void refuse_pending(struct srv *s, int lfd)
 {
 	int fl = fcntl(lfd, F_GETFL);
 
@@ -424,7 +509,7 @@ static void refuse_pending(const struct server_cfg *c, int lfd)
 			break;
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		close(fd);
-		if (!c->quiet)
+		if (!s->c->quiet)
 			fprintf(stderr, "devmemtcp server: refused a second "
 				"connection from %s: this server serves one "
 				"connection at a time\n",
@@ -432,181 +517,648 @@ static void refuse_pending(const struct server_cfg *c, int lfd)
 	}
 }
 
-/* Wait (bounded by --timeout and signals) and accept: k->rx, or -1 with
- * k->err filled. */
-static int conn_accept(struct conn *k, struct srv *s)
+static int accept_one(struct srv *s, int lfd, struct sockaddr_storage *peer)
 {
-	struct pollfd p = { .fd = dmt_rx_listener_fd(s->l), .events = POLLIN };
-	struct timeval tv = { .tv_usec = RX_SLICE_MS * 1000 };
-	int one = 1, idle = 10, intvl = 5, cnt = 3, r, fd;
-	struct dmt_error e;
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+	socklen_t pl = sizeof(*peer);
+	int r, fd;
 
 	for (;;) {
 		/* a signal that came before the wait (during NIC setup) */
-		r = cli_stop ? -1 : poll(&p, 1, k->c->timeout_s ?
-					 k->c->timeout_s * 1000 : -1);
-		if (r < 0 && (cli_stop || errno != EINTR)) {
-			snprintf(k->err, sizeof(k->err), cli_stop ? "interrupted by "
-				 "%s while waiting for a connection" : "poll: %s",
-				 cli_stop ? cli_stop_name() : strerror(errno));
+		r = cli_stop ? -1 : poll(&p, 1, s->c->timeout_s ?
+					 s->c->timeout_s * 1000 : -1);
+		if (cli_stop)
+			errno = EINTR;
+		if (r < 0 && errno == EINTR && cli_stop) {
+			snprintf(s->err, sizeof(s->err), "interrupted by %s while "
+				 "waiting for a connection", cli_stop_name());
+			return -1;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(s->err, sizeof(s->err), "poll: %s", strerror(errno));
 			return -1;
 		}
 		if (r == 0) {
-			snprintf(k->err, sizeof(k->err), "no connection within "
-				 "%d s (--timeout)", k->c->timeout_s);
+			snprintf(s->err, sizeof(s->err), "no connection within "
+				 "%d s (--timeout)", s->c->timeout_s);
 			return -1;
 		}
-		if (r < 0)
-			continue;
-		k->rx = dmt_rx_accept(s->l, NULL, NULL, &e);
-		if (k->rx)
-			break;
-		if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN) {
-			cli_words(e.message, k->err, sizeof(k->err));
+		fd = accept4(lfd, (struct sockaddr *)peer, &pl, SOCK_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+		if (errno != EINTR && errno != ECONNABORTED) {
+			snprintf(s->err, sizeof(s->err), "accept: %s",
+				 strerror(errno));
 			return -1;
 		}
 	}
+}
+
+/* ---- one connection: data phase (its own thread with -P), report ---- */
+
+/* A stream of a -P test other than the first: the first's settings, its
+ * own output, pattern state and buffer. NULL when out of memory or when
+ * its buffer cannot be had (why in s0->err). */
+static struct srv *srv_clone(struct srv *s0, unsigned int id)
+{
+	const struct server_cfg *c = s0->c;
+	struct srv *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->c = c;
+	s->run = s0->run;
+	s->checking = s0->checking;
+	s->sm = s0->sm;
+	out_init(&s->o, "server", c->json, c->quiet, c->interval);
+	if (s->o.sec[OUT_CONFIG] && s0->o.sec[OUT_CONFIG])
+		json_object_update(s->o.sec[OUT_CONFIG], s0->o.sec[OUT_CONFIG]);
+	s->o.header_done = true;	/* the first stream printed it */
+	s->o.iv.id = id;
+	if (pat_init(&s->pat, c->v) < 0)
+		goto fail;
+	s->buf = s0->buf;	/* devmem: the bound buffer, shared */
+	if (s0->run->eng != DMT_ENGINE_DEVMEM) {
+		/* copy and staged: a ring per stream, they receive at once */
+		s->buf = run_buffer(c, DMT_ENGINE_COPY, s0->run->show_buf,
+				    s->buf_why, sizeof(s->buf_why));
+		s->own_buf = true;
+		if (!s->buf) {
+			snprintf(s0->err, sizeof(s0->err), "stream %u: %s", id,
+				 s->buf_why);
+			goto fail;
+		}
+	}
+	return s;
+fail:
+	if (!s0->err[0])
+		snprintf(s0->err, sizeof(s0->err), "out of memory");
+	pat_free(&s->pat);
+	out_free(&s->o);
+	if (s->own_buf)
+		dmt_buf_free(s->buf);
+	free(s->tmp);
+	free(s);
+	return NULL;
+}
+
+static void srv_clone_free(struct srv *s)
+{
+	if (!s)
+		return;
+	sess_tx_free(&s->tx);
+	pat_free(&s->pat);
+	out_free(&s->o);
+	if (s->own_buf)
+		dmt_buf_free(s->buf);
+	free(s->tmp);
+	free(s);
+}
+
+/* The data phase of one connection: receive (the engine), send (-R), or
+ * both (--bidir), timed. */
+static void srv_data(struct srv *s)
+{
 	/* receives wait in slices, so that a signal or --timeout ends them
 	 * whatever the engine does with EINTR; keepalive notices a peer that
 	 * vanished (about 25 s) without --timeout */
-	fd = dmt_rx_fd(k->rx);
+	struct timeval tv = { .tv_usec = RX_SLICE_MS * 1000 };
+	int one = 1, idle = 10, intvl = 5, cnt = 3, fd = s->fd;
+	enum sess_dir dir = s->hello.present ? s->hello.dir : SESS_FWD;
+	struct cpu_snap c1;
+
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-	return 0;
+	s->idle_since = now_s();
+	cpu_snap_take(&s->c0);
+	s->t0 = now_s();
+	out_set_fd(&s->o, fd, dir == SESS_REV);
+	out_start(&s->o, s->t0, 0);
+	if (dir == SESS_REV) {
+		s->rr = sess_tx_run(&s->tx, fd, &s->hello, s->c->timeout_s,
+				    &s->o.iv, false);
+		if (sess_tx_join(&s->tx) < 0)
+			s->rr = -1;
+	} else if (dir == SESS_BIDIR) {
+		s->o.iv.tag = "RX";
+		out_ivl_init(&s->o, &s->tx_iv, s->o.iv.id, fd, true, "TX");
+		s->rr = -1;
+		if (sess_tx_run(&s->tx, fd, &s->hello, s->c->timeout_s,
+				&s->tx_iv, true) == 0)
+			s->rr = rx_run(s, fd);
+		if (sess_tx_join(&s->tx) < 0 && s->rr == 0)
+			s->rr = -1;
+	} else {
+		s->rr = rx_run(s, fd);	/* hook: the receive engine */
+	}
+	s->t1 = now_s();
+	cpu_snap_take(&c1);
+	cpu_snap_delta(&s->c0, &c1, &s->cd);
+	if (dir == SESS_REV) {
+		out_tick_final(&s->o, sess_tx_sent(&s->tx));
+	} else {
+		out_tick_final(&s->o, s->bytes);
+		if (dir == SESS_BIDIR)
+			out_ivl_final(&s->tx_iv, sess_tx_sent(&s->tx));
+	}
 }
 
-/* The configuration section of a client's report (each -K client gets
- * one); the demo's result record and ready pipe. */
-static void conn_config(struct conn *k, const struct srv *s, bool first)
+static void *srv_thread(void *arg)
+{
+	struct srv *s = arg;
+
+	srv_data(s);
+	__atomic_store_n(&s->finished, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* The report of one connection (text lines or its JSON sections), and
+ * the result line sent back to the peer (session.c). Returns the
+ * connection's status, 0 or 1. */
+static int srv_report(struct srv *s)
 {
 	const struct server_cfg *c = s->c;
-	const char *kind = dmt_buf_kind_name(dmt_buf_kind(s->buf));
-	const char *eng = dmt_engine_name(dmt_rx_listener_engine(s->l));
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	uint32_t port32;
-	char as[80];
+	enum sess_dir dir = s->hello.present ? s->hello.dir : SESS_FWD;
+	bool recv = dir != SESS_REV, sends = dir != SESS_FWD;
+	double secs = s->t1 - s->t0;
+	uint64_t first_bad = 0, sent = sess_tx_sent(&s->tx);
+	const char *vname;
+	char verdict[1400], vs[160] = "", amt[32], rate[32], sid[16] = "";
+	struct sess_result sr = { 0 };
+	int ret = s->rr < 0 ? 1 : 0;
 
-	getsockname(dmt_rx_listener_fd(s->l), (struct sockaddr *)&ss, &sl);
-	port32 = ntohs(ss.ss_family == AF_INET ?
-		       ((struct sockaddr_in *)&ss)->sin_port :
-		       ((struct sockaddr_in6 *)&ss)->sin6_port);
-	report_config(&k->o, c, addr_str((struct sockaddr *)&ss, as, sizeof(as)));
-	if (s->show_buf) {
-		out_kv(&k->o, OUT_CONFIG, "buffer", true, "%s", kind);
-		out_kv(&k->o, OUT_CONFIG, "buffer_size", false, "%zu",
-		       dmt_buf_size(s->buf));
-		out_kv(&k->o, OUT_CONFIG, "buffer_reason", true, "%s", s->buf_why);
-		out_line(&k->o, "buffer: %s (%s)", kind, s->buf_why);
+	if (ret && !s->err[0] && sends)
+		snprintf(s->err, sizeof(s->err), "sending: %.1000s",
+			 sess_tx_error(&s->tx));
+	/* sampled checks may record offsets out of stream order */
+	first_bad = s->pat.nbad ? s->pat.bad[0].off : 0;
+	for (unsigned int i = 1; i < s->pat.nbad; i++)
+		if (s->pat.bad[i].off < first_bad)
+			first_bad = s->pat.bad[i].off;
+	if (!ret && s->pat.mismatches) {
+		snprintf(s->err, sizeof(s->err), "%" PRIu64 " mismatching bytes, "
+			 "the first at offset %" PRIu64, s->pat.mismatches,
+			 first_bad);
+		ret = 1;
 	}
-	out_kv(&k->o, OUT_CONFIG, "engine", true, "%s", eng);
-	out_kv(&k->o, OUT_CONFIG, "engine_reason", true, "%s", s->why);
-	out_line(&k->o, "engine: %s (%s)", eng, s->why);
-	fflush(stdout);
+	vname = !s->checking || !recv ? "off" : s->checked < s->bytes ?
+		"sampled" : "full";
+	if (!ret && recv && !s->bytes) {
+		snprintf(s->err, sizeof(s->err), "the peer closed the connection "
+			 "without sending any data");
+		ret = 1;
+	}
+	if (!ret && recv && c->have_size && s->bytes != c->size) {
+		snprintf(s->err, sizeof(s->err), "received %" PRIu64 " bytes, "
+			 "expected %" PRIu64 " (--size)", s->bytes, c->size);
+		ret = 1;
+	}
+	for (unsigned int i = 0; i < s->pat.nbad; i++) {
+		out_line(&s->o, "mismatch at offset %" PRIu64 ": got 0x%02x, "
+			 "expected 0x%02x", s->pat.bad[i].off, s->pat.bad[i].got,
+			 s->pat.bad[i].want);
+	}
+	if (s->o.iv.id) {
+		out_kv(&s->o, OUT_RESULT, "stream", false, "%u", s->o.iv.id);
+		snprintf(sid, sizeof(sid), " [%3u]", s->o.iv.id);
+	}
+	out_kv(&s->o, OUT_RESULT, "bytes", false, "%" PRIu64, s->bytes);
+	if (sends)
+		out_kv(&s->o, OUT_RESULT, "sent", false, "%" PRIu64, sent);
+	out_kv(&s->o, OUT_RESULT, "seconds", false, "%.6f", secs);
+	out_kv(&s->o, OUT_RESULT, "throughput_GBps", false, "%.3f",
+	       secs > 0 ? (double)s->bytes / secs / 1e9 : 0);
+	out_kv(&s->o, OUT_RESULT, "bits_per_second", false, "%.0f",
+	       secs > 0 ? (double)s->bytes * 8 / secs : 0);
+	out_kv(&s->o, OUT_RESULT, "cpu_s", false, "%.3f", s->cd.proc_s);
+	out_kv(&s->o, OUT_RESULT, "cpu_pct", false, "%.1f",
+	       secs > 0 ? 100.0 * s->cd.proc_s / secs : 0);
+	out_kv(&s->o, OUT_RESULT, "cpu_s_per_GB", false, "%.3f",
+	       per_gb(s->cd.proc_s, s->bytes + sent));
+	out_kv(&s->o, OUT_RESULT, "machine_cpu_s_per_GB", false, "%.3f",
+	       per_gb(s->cd.machine_s, s->bytes + sent));
+	out_kv(&s->o, OUT_RESULT, "validated", false, "%s",
+	       s->checking && recv ? "true" : "false");
+	out_kv(&s->o, OUT_RESULT, "validation_mode", true, "%s", vname);
+	out_kv(&s->o, OUT_RESULT, "checked_bytes", false, "%" PRIu64, s->checked);
+	out_kv(&s->o, OUT_RESULT, "mismatches", false, "%" PRIu64, s->pat.mismatches);
+	{
+		uint64_t offv[PAT_MAX_BAD];
+
+		for (unsigned int i = 0; i < s->pat.nbad; i++)
+			offv[i] = s->pat.bad[i].off;
+		out_kv_u64s(&s->o, OUT_RESULT, "mismatch_offsets", offv,
+			    s->pat.nbad);
+	}
+	out_kv(&s->o, OUT_RESULT, "peer_closed", false, "%s", s->rr == 0 ?
+	       "true" : "false");
+	out_kv(&s->o, OUT_RESULT, "complete", false, "%s", ret ? "false" : "true");
+	if (ret)
+		out_kv(&s->o, OUT_RESULT, "error", true, "%s", s->err);
+	/* a failed transfer is never "verified": say what happened, and
+	 * whether the bytes that did arrive were right */
+	snprintf(verdict, sizeof(verdict), "INCOMPLETE: %.1200s%s", s->err,
+		 s->checking && s->bytes ? "; the bytes received match "
+		 "the pattern" : "");
+	if (!strcmp(vname, "sampled"))
+		snprintf(vs, sizeof(vs), " (validation=sampled: %" PRIu64
+			 " of %" PRIu64 " bytes checked)", s->checked, s->bytes);
+	sr.verdict = s->pat.mismatches ? "MISMATCHES" : ret ? "INCOMPLETE" :
+		     !recv ? "sent" : !s->checking ? "not validated" : "verified";
+	if (recv)
+		out_line(&s->o, "summary:%s received %s in %.2f s, %s, %.2f CPU "
+			 "s/GB (machine %.2f), CPU %.1f%%, %s%s", sid, fmt_bytes(amt, sizeof(amt),
+			 (double)s->bytes), secs, fmt_rate(rate, sizeof(rate),
+			 (double)s->bytes, secs), per_gb(s->cd.proc_s, s->bytes +
+			 sent), per_gb(s->cd.machine_s, s->bytes + sent),
+			 secs > 0 ? 100.0 * s->cd.proc_s / secs : 0,
+			 s->pat.mismatches ? "MISMATCHES" : ret ? verdict :
+			 !s->checking ? "not validated" : "verified", vs);
+	if (sends)
+		out_line(&s->o, "summary:%s sent %s in %.2f s, %s, engine %s%s%s",
+			 sid, fmt_bytes(amt, sizeof(amt), (double)sent), secs,
+			 fmt_rate(rate, sizeof(rate), (double)sent, secs),
+			 s->tx.engine[0] ? s->tx.engine : "-",
+			 ret && !recv ? ", " : "", ret && !recv ? verdict : "");
 	if (c->res) {
-		c->res->port = port32;
-		snprintf(c->res->engine, sizeof(c->res->engine), "%s", eng);
-		snprintf(c->res->engine_reason, sizeof(c->res->engine_reason),
-			 "%s", s->why);
-		if (s->show_buf) {
-			snprintf(c->res->buffer, sizeof(c->res->buffer), "%s", kind);
-			snprintf(c->res->buffer_reason,
-				 sizeof(c->res->buffer_reason), "%s", s->buf_why);
+		c->res->bytes = s->bytes;
+		c->res->seconds = secs;
+		c->res->cpu_s = s->cd.proc_s;
+		c->res->mismatches = s->pat.mismatches;
+		c->res->first_bad = first_bad;
+		c->res->checked = s->checked;
+		snprintf(c->res->validation, sizeof(c->res->validation), "%s",
+			 vname);
+	}
+	/* hook: the verdict back to the client (session.c); a foreign sender
+	 * may read it or not, and one that is gone costs nothing */
+	sr.complete = !ret;
+	sr.error = s->err;
+	sr.bytes = s->bytes;
+	sr.seconds = secs;
+	sr.cpu_s = s->cd.proc_s;
+	sr.cpu_pct = secs > 0 ? 100.0 * s->cd.proc_s / secs : 0;
+	sr.engine = recv ? dmt_engine_name(s->run->eng) : NULL;
+	sr.validation = vname;
+	sr.checked = s->checked;
+	sr.mismatches = s->pat.mismatches;
+	sr.sent_valid = sends;
+	sr.sent = sent;
+	sr.tx_engine = s->tx.engine[0] ? s->tx.engine : NULL;
+	{
+		struct tcp_info ti;
+		socklen_t tl = sizeof(ti);
+
+		if (!getsockopt(s->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl))
+			sr.retransmits = ti.tcpi_total_retrans;
+	}
+	sess_result_send(s->fd, &sr, c->timeout_s);
+	s->reported = true;
+	return ret;
+}
+
+/* The server's status line between tests (-K), and the refusal of a
+ * connection that cannot be served now. */
+static void refuse_fd(struct srv *s, int fd, const struct sockaddr_storage *p,
+		      const char *why)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	char a[80];
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	if (!s->c->quiet)
+		fprintf(stderr, "devmemtcp server: refused a connection from %s: "
+			"%s\n", addr_str((const struct sockaddr *)p, a, sizeof(a)),
+			why);
+}
+
+/*
+ * After the first connection of a test said it is one of n (-P): accept
+ * the other n-1, each with a hello of the same cookie, within --timeout
+ * (10 s without). Others are refused. Returns how many were gathered.
+ */
+static unsigned int srv_gather(struct srv *s0, int lfd, struct srv **st,
+			       unsigned int n)
+{
+	double end = now_s() + (s0->c->timeout_s ? s0->c->timeout_s : 10);
+	unsigned int have = 1;
+
+	while (have < n && now_s() < end && !cli_stop) {
+		struct pollfd p = { .fd = lfd, .events = POLLIN };
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		struct sess_hello h;
+		char err[300];
+		int fd;
+
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		fd = accept4(lfd, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (sess_hello_read(fd, 5, &h, err, sizeof(err)) < 0 ||
+		    !h.present || h.cookie != s0->hello.cookie ||
+		    h.streams != n) {
+			refuse_fd(s0, fd, &peer, "a test of parallel streams is "
+				  "starting; this server runs one test at a time");
+			continue;
+		}
+		st[have] = srv_clone(s0, have + 1);
+		if (!st[have]) {
+			refuse_fd(s0, fd, &peer, s0->err);
+			continue;
+		}
+		st[have]->fd = fd;
+		st[have]->hello = h;
+		st[have]->peer = peer;
+		have++;
+	}
+	return have;
+}
+
+/*
+ * Run a test's streams and report each. One stream of a one-shot server
+ * runs here; otherwise each in a thread, while this one refuses
+ * newcomers on the listener (-K: one test at a time). Returns how many
+ * failed.
+ */
+static int srv_test(struct srv **st, unsigned int n, int lfd)
+{
+	unsigned int started = 0;
+	int failed = 0;
+
+	if (n == 1 && lfd < 0) {
+		srv_data(st[0]);
+	} else {
+		for (; started < n; started++) {
+			/* -K reuses the first stream's state */
+			__atomic_store_n(&st[started]->finished, false,
+					 __ATOMIC_RELEASE);
+			if (pthread_create(&st[started]->th, NULL, srv_thread,
+					   st[started]))
+				break;
+		}
+		for (unsigned int i = started; i < n; i++) {
+			snprintf(st[i]->err, sizeof(st[i]->err), "cannot start "
+				 "a thread for stream %u", i + 1);
+			st[i]->rr = -1;
+		}
+		for (;;) {	/* busy: refuse, never leave one waiting */
+			unsigned int done = 0;
+
+			for (unsigned int i = 0; i < started; i++)
+				done += __atomic_load_n(&st[i]->finished,
+							__ATOMIC_ACQUIRE);
+			if (done == started)
+				break;
+			if (lfd >= 0) {
+				struct pollfd p = { .fd = lfd, .events = POLLIN };
+				struct sockaddr_storage peer;
+				socklen_t pl = sizeof(peer);
+				int fd;
+
+				if (poll(&p, 1, 100) > 0 &&
+				    (fd = accept4(lfd, (struct sockaddr *)&peer,
+						  &pl, SOCK_CLOEXEC)) >= 0)
+					refuse_fd(st[0], fd, &peer, "a test is "
+						  "running; this server runs one "
+						  "test at a time");
+			} else {
+				usleep(100000);
+			}
+		}
+		for (unsigned int i = 0; i < started; i++)
+			pthread_join(st[i]->th, NULL);
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		int r = srv_report(st[i]);
+
+		failed += r != 0;
+		if (i) {	/* each stream its own report; the first's ends
+				 * as a single connection's does */
+			if (r && !st[i]->c->quiet)
+				run_error("server", "stream %u: %s", i + 1,
+					  st[i]->err);
+			out_finish(&st[i]->o);
+			jout_next();
 		}
 	}
-	if (c->ready_fd >= 0 && first) {
-		/* the demo waits for this; a short write shows as EOF there */
-		ssize_t w = write(c->ready_fd, &port32, sizeof(port32));
-		(void)w;
-	}
+	return failed;
 }
 
 int server_run(const struct server_cfg *c)
 {
-	struct srv s = { .c = c };
-	struct conn k = { 0 };
-	int ret = 1, served = 0, failed = 0;
+	struct sockaddr_storage ss;
+	struct rxrun r = { 0 };
+	const char *why, *kind = "", *eng;
+	char as[80];
+	int lfd = -1, ret = 1, served = 0, failed = 0, tf = 0;
+	unsigned int n = 0;
+	uint32_t port32;
+	socklen_t sl;
+	struct srv *s, *st[SESS_MAX_STREAMS] = { 0 };
 
-	conn_init(&k, &s, false);
-	s.o = &k.o;
-	if (srv_open(&s) < 0) {
-		snprintf(k.err, sizeof(k.err), "%s", s.err);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return run_error("server", "out of memory");
+	s->c = c;
+	s->run = &r;
+	s->fd = -1;
+	out_init(&s->o, "server", c->json, c->quiet, c->interval);
+	r.o = &s->o;
+	if (pat_init(&s->pat, c->v) < 0) {
+		snprintf(s->err, sizeof(s->err), "out of memory");
 		goto out;
 	}
-	if (conn_init(&k, &s, true) < 0)
+	if (run_open(&r, c, s->err, sizeof(s->err)) < 0)
 		goto out;
-	for (;;) {
-		conn_config(&k, &s, !served);
-		if (conn_accept(&k, &s) < 0) {
-			if (served) {
-				/* -K: a signal (or --timeout) between clients
-				 * ends the server; the exit status is that of
-				 * the clients served */
-				if (!c->quiet)
-					fprintf(stderr, "devmemtcp server: %s; served "
-						"%d client%s, %d failed\n", k.err,
-						served, served == 1 ? "" : "s",
-						failed);
-				k.reported = true;
-				k.o.quiet = true;	/* no empty report */
-				ret = failed ? 1 : 0;
-				snprintf(k.err, sizeof(k.err), "%d of %d clients "
-					 "failed", failed, served);
-			}
-			goto out;
+	s->buf = r.buf;
+	why = r.why;
+	eng = dmt_engine_name(r.eng);
+	kind = dmt_buf_kind_name(dmt_buf_kind(r.buf));
+	s->checking = r.vmode != VAL_OFF;
+	sampler_init(&s->sm, r.vmode, c->have_size, c->size);
+	lfd = dmt_rx_listener_fd(r.l);
+	sl = sizeof(ss);
+	getsockname(lfd, (struct sockaddr *)&ss, &sl);
+next_client:	/* -K: each client gets its own report, configuration first */
+	out_kv(&s->o, OUT_CONFIG | OUT_SHOW, "listen", true, "%s",
+	       addr_str((struct sockaddr *)&ss, as, sizeof(as)));
+	/* absent values (no pattern, no --size, no --timeout) are null */
+	if (c->v)
+		out_kv(&s->o, OUT_CONFIG, "validation", false, "%u", c->v);
+	else
+		out_kv_str(&s->o, OUT_CONFIG, "validation", NULL);
+	if (c->have_size)
+		out_kv(&s->o, OUT_CONFIG, "size", false, "%" PRIu64, c->size);
+	else
+		out_kv_str(&s->o, OUT_CONFIG, "size", NULL);
+	out_kv(&s->o, OUT_CONFIG, "interval", false, "%g", c->interval);
+	if (c->timeout_s)
+		out_kv(&s->o, OUT_CONFIG, "timeout", false, "%d", c->timeout_s);
+	else
+		out_kv_str(&s->o, OUT_CONFIG, "timeout", NULL);
+	out_kv(&s->o, OUT_CONFIG, "validate", true, "%s",
+	       val_mode_name(c->v ? c->val : VAL_OFF));
+	if (r.show_buf) {
+		out_kv(&s->o, OUT_CONFIG, "buffer", true, "%s", kind);
+		out_kv(&s->o, OUT_CONFIG, "buffer_size", false, "%zu",
+		       dmt_buf_size(s->buf));
+		out_kv(&s->o, OUT_CONFIG, "buffer_reason", true, "%s", r.buf_why);
+		out_line(&s->o, "buffer: %s (%s)", kind, r.buf_why);
+	}
+	out_kv(&s->o, OUT_CONFIG, "engine", true, "%s", eng);
+	out_kv(&s->o, OUT_CONFIG, "engine_reason", true, "%s", why);
+	out_line(&s->o, "engine: %s (%s)", eng, why);
+	fflush(stdout);
+	port32 = ss.ss_family == AF_INET ?
+		ntohs(((struct sockaddr_in *)&ss)->sin_port) :
+		ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	if (c->res) {
+		c->res->port = port32;
+		snprintf(c->res->engine, sizeof(c->res->engine), "%s", eng);
+		snprintf(c->res->engine_reason, sizeof(c->res->engine_reason),
+			 "%s", why);
+		if (r.show_buf) {
+			snprintf(c->res->buffer, sizeof(c->res->buffer), "%s",
+				 kind);
+			snprintf(c->res->buffer_reason,
+				 sizeof(c->res->buffer_reason), "%s", r.buf_why);
 		}
-		refuse_pending(c, dmt_rx_listener_fd(s.l));
-		if (!c->keep)	/* one-shot: later connections are refused */
-			shutdown(dmt_rx_listener_fd(s.l), SHUT_RD);
-		{
-			struct sockaddr_storage peer;
-			socklen_t pl = sizeof(peer);
-			char as[80];
+	}
+	if (c->ready_fd >= 0 && !served) {
+		/* the demo waits for this; a short write shows as EOF there */
+		ssize_t w = write(c->ready_fd, &port32, sizeof(port32));
+		(void)w;
+	}
 
-			getpeername(dmt_rx_fd(k.rx), (struct sockaddr *)&peer, &pl);
-			out_kv(&k.o, OUT_CONFIG, "peer", true, "%s",
-			       addr_str((struct sockaddr *)&peer, as, sizeof(as)));
-		}
-		ret = serve_one(&k);
-		if (!c->keep || cli_stop)
-			break;
+	s->fd = accept_one(s, lfd, &s->peer);
+	if (s->fd < 0 && served) {
+		/* -K: a signal (or --timeout) between clients ends the
+		 * server; the exit status is that of the clients served */
+		if (!c->quiet)
+			fprintf(stderr, "devmemtcp server: %s; served %d "
+				"client%s, %d failed\n", s->err, served,
+				served == 1 ? "" : "s", failed);
+		s->reported = true;
+		s->o.quiet = true;	/* no empty report */
+		ret = failed ? 1 : 0;
+		snprintf(s->err, sizeof(s->err), "%d of %d clients failed",
+			 failed, served);
+		goto out;
+	}
+	if (s->fd < 0)
+		goto out;
+	/* hook: the client's hello, if it sent one (session.c) */
+	if (sess_hello_read(s->fd, c->timeout_s, &s->hello, s->err,
+			    sizeof(s->err)) < 0) {
+		s->rr = -1;
+		s->t0 = s->t1 = now_s();
+		n = 1;
+		st[0] = s;
+		tf = srv_report(s);
+		goto after_test;
+	}
+	st[0] = s;
+	s->o.iv.id = s->hello.present && s->hello.streams > 1 ? 1 : 0;
+	n = s->hello.present ? srv_gather(s, lfd, st, s->hello.streams) : 1;
+	if (!c->keep) {
+		/* one-shot: later connections are refused (the listener
+		 * keeps its socket, and the NIC setup, until the end) */
+		refuse_pending(s, lfd);
+		shutdown(lfd, SHUT_RD);
+		lfd = -1;
+	} else {
+		refuse_pending(s, lfd);
+	}
+	if (n < (s->hello.present ? s->hello.streams : 1) && !s->err[0])
+		snprintf(s->err, sizeof(s->err), "%u of the %u parallel streams "
+			 "arrived within the time", n, s->hello.streams);
+	out_kv(&s->o, OUT_CONFIG, "peer", true, "%s",
+	       addr_str((struct sockaddr *)&s->peer, as, sizeof(as)));
+	if (s->hello.present)
+		out_kv(&s->o, OUT_CONFIG, "mode", true, "%s",
+		       s->hello.dir == SESS_REV ? "reverse" :
+		       s->hello.dir == SESS_BIDIR ? "bidir" : "forward");
+	if (n < (s->hello.present ? s->hello.streams : 1)) {
+		for (unsigned int i = 0; i < n; i++)
+			st[i]->rr = -1;	/* the client gives up: say so to all */
+		for (unsigned int i = 1; i < n; i++)
+			snprintf(st[i]->err, sizeof(st[i]->err), "%s", s->err);
+		for (unsigned int i = 0; i < n; i++)
+			st[i]->t0 = st[i]->t1 = now_s();
+		for (unsigned int i = 0; i < n; i++)
+			tf += srv_report(st[i]);
+	} else {
+		tf = srv_test(st, n, lfd);
+	}
+after_test:
+	served += (int)n;
+	failed += tf;
+	if (tf && !s->err[0])
+		snprintf(s->err, sizeof(s->err), "%d of %u parallel streams "
+			 "failed", tf, n);
+	ret = failed ? 1 : 0;
+	for (unsigned int i = 1; i < n; i++) {
+		if (st[i]->fd >= 0)
+			close(st[i]->fd);
+		srv_clone_free(st[i]);
+		st[i] = NULL;
+	}
+	if (c->keep && lfd >= 0 && !cli_stop) {
 		/* -K: this client's report ends; wait for the next one */
-		served++;
-		failed += ret != 0;
-		if (ret && !c->quiet)
-			run_error("server", "%s", k.err);
-		out_finish(&k.o);
-		conn_fini(&k);
+		if (tf && !c->quiet)
+			run_error("server", "%s", s->err);
+		tf = 0;
+		out_finish(&s->o);
+		out_free(&s->o);
 		jout_next();	/* the next client's document */
-		conn_init(&k, &s, false);
-		if (conn_init(&k, &s, true) < 0)
+		close(s->fd);
+		s->fd = -1;
+		s->bytes = s->checked = 0;
+		s->err[0] = '\0';
+		s->reported = false;
+		sess_tx_free(&s->tx);
+		memset(&s->hello, 0, sizeof(s->hello));
+		pat_free(&s->pat);
+		out_init(&s->o, "server", c->json, c->quiet, c->interval);
+		if (pat_init(&s->pat, c->v) < 0) {
+			snprintf(s->err, sizeof(s->err), "out of memory");
 			goto out;
-		s.o = &k.o;
+		}
+		sampler_init(&s->sm, r.vmode, c->have_size, c->size);
+		goto next_client;
 	}
-	if (c->keep && (ret || failed))
-		ret = 1;
 out:
-	if (ret && !k.err[0])
-		snprintf(k.err, sizeof(k.err), "failed");
-	if (ret && !k.reported) {	/* failed before receiving */
-		out_kv(&k.o, OUT_RESULT, "complete", false, "false");
-		out_kv(&k.o, OUT_RESULT, "error", true, "%s", k.err);
+	if (ret && !s->err[0])
+		snprintf(s->err, sizeof(s->err), "failed");
+	if (ret && !s->reported) {	/* failed before receiving */
+		out_kv(&s->o, OUT_RESULT, "complete", false, "false");
+		out_kv(&s->o, OUT_RESULT, "error", true, "%s", s->err);
 	}
-	out_finish(&k.o);
+	out_finish(&s->o);
 	if (ret && !c->quiet)
-		run_error("server", "%s", k.err);
+		run_error("server", "%s", s->err);
 	if (c->res) {
 		snprintf(c->res->error, sizeof(c->res->error), "%s",
-			 ret ? k.err : "");
+			 ret ? s->err : "");
 		c->res->status = ret;
 		c->res->done = true;
 	}
-	dmt_rx_free(k.rx);
-	k.rx = NULL;
-	srv_close(&s);	/* devmem: unbind, restore the NIC, say what */
-	conn_fini(&k);
+	if (s->fd >= 0)
+		close(s->fd);
+	run_close(&r);	/* the listener: unbind, restore the NIC, say what */
+	sess_tx_free(&s->tx);
+	free(s->tmp);
+	pat_free(&s->pat);
+	out_free(&s->o);
+	free(s);
 	return ret;
 }
+

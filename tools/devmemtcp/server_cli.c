@@ -18,7 +18,7 @@ static void server_usage(FILE *f)
 "usage: devmemtcp server [-l] [-s ADDR] [-p PORT] [-v MOD] [--size N]\n"
 "                        [--engine E] [--buffer B] [--buffer-size N]\n"
 "                        [--validate M] [-1|--once|-K] [-i SEC] [--timeout SEC]\n"
-"                        [--json]\n"
+"                        [--format F] [-V] [--json]\n"
 "  -l               listen (accepted for ncdevmem compatibility)\n"
 "  -s ADDR          address or host name to listen on (default: all, IPv6\n"
 "                   and IPv4; fe80::1%%eth0 for a scoped address)\n"
@@ -41,7 +41,11 @@ static void server_usage(FILE *f)
 "  -1, --once       serve one connection, then exit (the default)\n"
 "  -K, --keep-serving  serve one client after another until SIGINT/SIGTERM\n"
 "                   (iperf3 -s); a report per client\n"
+"                   (a client's -P streams, -R and --bidir: see devmemtcp(1))\n"
 "  -i SEC           interval report period, 0 off (default 1)\n"
+"  --format F       units: a (auto, default), k|m|g (Kbits|Mbits|Gbits/sec),\n"
+"                   K|M|G (KBytes|MBytes|GBytes/sec)\n"
+"  -V, --verbose    also the configuration as key=value lines\n"
 "  --timeout SEC    give up after SEC without a connection or data (default:\n"
 "                   wait for a connection; a vanished peer is noticed by\n"
 "                   TCP keepalive in about 25 s)\n"
@@ -50,7 +54,7 @@ static void server_usage(FILE *f)
 }
 
 enum { O_ENGINE = 256, O_SIZE, O_JSON, O_ONCE, O_TIMEOUT, O_NO_SETUP,
-       O_BUFFER, O_BUFSIZE, O_VALIDATE, O_JSON_STREAM };
+       O_BUFFER, O_BUFSIZE, O_VALIDATE, O_JSON_STREAM, O_FORMAT };
 
 static const struct option server_opts[] = {
 	{ "engine", required_argument, NULL, O_ENGINE },
@@ -65,6 +69,8 @@ static const struct option server_opts[] = {
 	{ "buffer-size", required_argument, NULL, O_BUFSIZE },
 	{ "validate", required_argument, NULL, O_VALIDATE },
 	{ "interval", required_argument, NULL, 'i' },
+	{ "format", required_argument, NULL, O_FORMAT },
+	{ "verbose", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -89,7 +95,7 @@ int cmd_server(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":ls:p:v:i:hf:q:t:c:1K", server_opts,
+	while ((opt = getopt_long(argc, argv, ":ls:p:v:i:hf:q:t:c:1KV", server_opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'l':
@@ -100,6 +106,15 @@ int cmd_server(int argc, char **argv)
 			break;
 		case 'K':
 			c.keep = true;
+			break;
+		case 'V':
+			out_set_verbose(true);
+			break;
+		case O_FORMAT:
+			if (out_set_format(optarg))
+				return usage_error("server", "bad format '%s' "
+						   "(--format): give a, k, m, g, K, M "
+						   "or G", optarg);
 			break;
 		case 's':
 			c.addr = optarg;
@@ -234,3 +249,4 @@ int cmd_server(int argc, char **argv)
 	cli_catch_stop();	/* SIGINT/SIGTERM: stop, report, restore, exit 1 */
 	return server_run(&c);
 }
+
