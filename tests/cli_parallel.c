@@ -62,7 +62,7 @@ int main(void)
 	rs = cu_wait(sp, 20);
 	o = cu_slurp(so, NULL);
 	bad += check(rc == 0 && rs == 0 && o && cf_count(o, ", verified") == 3 &&
-		     strstr(o, "stream=3\n") &&
+		     strstr(o, "stream=3\n") && strstr(o, "(3 streams, 0 failed)") &&
 		     cf_json(co, "streams.#", v, sizeof(v)) == 0 && !strcmp(v, "3") &&
 		     cf_json(co, "streams.2.server.verdict", v, sizeof(v)) == 0 &&
 		     !strcmp(v, "verified") &&

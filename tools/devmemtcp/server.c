@@ -501,6 +501,20 @@ static int srv_test(struct srv **st, unsigned int n, int lfd)
 			jout_next();
 		}
 	}
+	if (n > 1) {	/* iperf3's [SUM]: the streams together */
+		uint64_t b = 0;
+		double secs = 0;
+		char amt[32], rate[32];
+
+		for (unsigned int i = 0; i < n; i++) {
+			b += st[i]->bytes + sess_tx_sent(&st[i]->tx);
+			if (st[i]->t1 - st[i]->t0 > secs)
+				secs = st[i]->t1 - st[i]->t0;
+		}
+		out_text(&st[0]->o, "[SUM]   0.00-%-6.2f sec  %-12s  %s  (%u streams, "
+			 "%d failed)", secs, fmt_bytes(amt, sizeof(amt), (double)b),
+			 fmt_rate(rate, sizeof(rate), (double)b, secs), n, failed);
+	}
 	return failed;
 }
 

@@ -11,7 +11,8 @@
  *    whole 13-byte tag to be mistaken for it. A plain client (one
  *    forward stream) sends no hello, so foreign receivers see only the
  *    pattern.
- *  - The result. The end that received a stream writes its verdict back
+ *  - The result. The server writes its verdict back when the
+ *    connection's data ends (what it received and checked, what it sent)
  *    as one line: a NUL byte, "DMT-RESULT 1 ", a JSON object, '\n', then
  *    closes. In the forward direction it is all the server ever sends;
  *    after reverse data (-R, --bidir) the NUL byte marks the end of the
