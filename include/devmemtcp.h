@@ -15,7 +15,8 @@
  *  - The library never prints and never exits. Diagnostics go to the log
  *    callback of a context (dmt_ctx_opts.log_fn), silent by default.
  *  - A handle may be used by one thread at a time; different handles are
- *    independent.
+ *    independent. A dmt_rx_listener is the exception: connections may be
+ *    made from it by several threads at once (see the RX section).
  */
 #ifndef DEVMEMTCP_H
 #define DEVMEMTCP_H
@@ -289,7 +290,7 @@ enum dmt_engine {
 	DMT_ENGINE_DEVMEM,	/* bind-tx + SCM_DEVMEM_DMABUF */
 	DMT_ENGINE_URING,	/* io_uring SEND_ZC */
 	DMT_ENGINE_ZEROCOPY,	/* MSG_ZEROCOPY from the CPU mapping */
-	DMT_ENGINE_COPY,	/* plain send */
+	DMT_ENGINE_COPY,	/* plain send / recv */
 	DMT_ENGINE_STAGED,	/* GPU memory through host bounce buffers:
 				 * TX device -> bounce -> send, RX recv ->
 				 * bounce -> device */
