@@ -258,7 +258,8 @@ int run_open(struct rxrun *r, const struct server_cfg *c, char *err,
 
 		cli_words(e.message, words, sizeof(words));
 		if (want == DMT_ENGINE_DEVMEM && strstr(e.message, "devmem RX"))
-			snprintf(err, errlen, "%s", words);
+			snprintf(err, errlen, "%s%s%s%s", words, r->buf_why[0] ?
+				 " (" : "", r->buf_why, r->buf_why[0] ? ")" : "");
 		else
 			snprintf(err, errlen, "cannot listen on %s: %s%s",
 				 addr_str((struct sockaddr *)&ss, a, sizeof(a)),
