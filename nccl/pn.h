@@ -127,6 +127,8 @@ struct pn_comm {
 				 * binds their first dma-buf through it; freed
 				 * (releasing that binding) at close */
 	struct pn_gpu_comm *gpu; /* devmem RX state */
+	struct pn_comm *next_all; /* every open comm (pn_lock) */
+	uint64_t serial;	/* unique per process, never reused */
 };
 
 /* First bytes on every socket of a comm. */
