@@ -438,7 +438,69 @@ static ncclResult_t pn_listen(int dev, void *handle, void **listen_comm)
 	}
 	h->check = handle_check(h);
 	*listen_comm = l;
+	{
+		char a[64];
+
+		PN_INFO(NCCL_NET, "NET/devmemtcp: listening on %s %s",
+			l->dev->name, addr_str(&ss, a, sizeof(a)));
+	}
 	return ncclSuccess;
+}
+
+/*
+ * NCCL_DEVMEMTCP_CONNECT_VIA=ADDR:PORT ([ADDR]:PORT for IPv6): connect
+ * dials this address instead of the one in the listen handle, for a relay
+ * that forwards to the listener (devmemtcp selftest's nccl-devmem check:
+ * the peer host relays both comms' connections back through the NIC).
+ * 0 with *ss filled, 1 when unset, -1 (WARN) when malformed.
+ */
+static int connect_via(struct sockaddr_storage *ss, socklen_t *sl)
+{
+	const char *v = getenv("NCCL_DEVMEMTCP_CONNECT_VIA");
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon;
+	char *end;
+	unsigned long port;
+	size_t hl;
+
+	if (!v || !*v)
+		return 1;
+	colon = strrchr(v, ':');
+	if (!colon || colon == v)
+		goto bad;
+	hl = (size_t)(colon - v);
+	if (v[0] == '[') {
+		if (hl < 3 || v[hl - 1] != ']')
+			goto bad;
+		v++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host))
+		goto bad;
+	memcpy(host, v, hl);
+	host[hl] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || *end || !port || port > 65535)
+		goto bad;
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+		ss->ss_family = AF_INET;
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+		*sl = sizeof(struct sockaddr_in);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		ss->ss_family = AF_INET6;
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+		*sl = sizeof(struct sockaddr_in6);
+		return 0;
+	}
+bad:
+	PN_WARN("NET/devmemtcp: NCCL_DEVMEMTCP_CONNECT_VIA=\"%s\": give "
+		"ADDR:PORT or [ADDR6]:PORT with a numeric address, or unset it",
+		getenv("NCCL_DEVMEMTCP_CONNECT_VIA"));
+	return -1;
 }
 
 static struct pn_comm *comm_new(struct pn_dev *dev, int nsocks, bool is_send)
@@ -600,11 +662,24 @@ static ncclResult_t pn_connect(int dev, ncclNetCommConfig_v10_t *config,
 			memcpy(&s->sin6_addr, h->addr, 16);
 			sl = sizeof(*s);
 		}
+		{
+			int via = connect_via(&ss, &sl);
+
+			if (via < 0) {
+				comm_free(k->c);
+				free(k);
+				return ncclInvalidArgument;
+			}
+			if (via == 0)
+				PN_INFO(NCCL_NET, "NET/devmemtcp: connecting through "
+					"the relay NCCL_DEVMEMTCP_CONNECT_VIA=%s",
+					getenv("NCCL_DEVMEMTCP_CONNECT_VIA"));
+		}
 		addr_str(&ss, k->c->peer, sizeof(k->c->peer));
 		for (int i = 0; i < k->n; i++)
 			k->fds[i] = -1;
 		for (int i = 0; i < k->n; i++) {
-			int fd = socket(h->family, SOCK_STREAM | SOCK_CLOEXEC |
+			int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
 					SOCK_NONBLOCK, 0);
 
 			k->hello[i] = (struct pn_hello){ .magic = PN_HELLO_MAGIC,
@@ -626,8 +701,8 @@ static ncclResult_t pn_connect(int dev, ncclNetCommConfig_v10_t *config,
 			if (config && config->trafficClass != NCCL_NET_TRAFFIC_CLASS_UNDEF) {
 				int tos = config->trafficClass;
 
-				setsockopt(fd, h->family == AF_INET ? IPPROTO_IP :
-					   IPPROTO_IPV6, h->family == AF_INET ?
+				setsockopt(fd, ss.ss_family == AF_INET ? IPPROTO_IP :
+					   IPPROTO_IPV6, ss.ss_family == AF_INET ?
 					   IP_TOS : IPV6_TCLASS, &tos, sizeof(tos));
 			}
 		}

@@ -18,7 +18,8 @@
 
 static const char *const rx_checks[] = { "bind-empty-queues", "bind-hds-off",
 	"bind", "channel-shrink", "rx", "rx-hds" };
-static const char *const tx_checks[] = { "tx", "tx-chunks" };
+/* nccl-devmem needs both directions: doctor's TX reason comes first */
+static const char *const tx_checks[] = { "tx", "tx-chunks", "nccl-devmem" };
 
 static void jget(const char *file, const char *path, char *out, size_t len)
 {
@@ -45,12 +46,12 @@ static int selftest_on(void *arg)
 	st = t_run(cmd, out, sizeof(out));
 	T_CHECK(st == 3, "%s: exit %d, want 3 (cannot run): %s", ifn, st, out);
 	jget(file, "checks.#", v, sizeof(v));
-	T_CHECK(!strcmp(v, "8"), "%s: %s checks", ifn, v);
+	T_CHECK(!strcmp(v, "9"), "%s: %s checks", ifn, v);
 	jget(file, "verdict", v, sizeof(v));
 	T_CHECK(!strcmp(v, "cannot_run"), "%s: verdict %s", ifn, v);
 	jget(file, "exit", v, sizeof(v));
 	T_CHECK(!strcmp(v, "3"), "%s: exit field %s", ifn, v);
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 9; i++) {
 		bool rx = i < 6;
 
 		snprintf(path, sizeof(path), "checks.%d.check", i);

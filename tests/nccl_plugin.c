@@ -14,6 +14,11 @@
  *   t_nccl_plugin perf [lo|veth] [MiB]
  *                         throughput and CPU per GB of the plugin next to
  *                         a direct dmt_tx loop on the same path
+ *   t_nccl_plugin hwcheck the nccl-devmem check of `devmemtcp selftest`
+ *                         on lo and a veth: not run, with the kernel's
+ *                         reason; a plugin that does not load: not run
+ *   t_nccl_plugin devmem  tier C: the nccl-devmem check on devmem
+ *                         hardware (DMT_TEST_IFNAME, tests/hw_env.h)
  * DMT_NCCL_PLUGIN: path of the plugin (set by CTest).
  */
 #include <arpa/inet.h>
@@ -30,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "helpers.h"
+#include "hw_env.h"	/* and helpers.h */
 #include "measure.h"
 #include "netns.h"
 #include "../nccl/nccl_net.h"
@@ -990,6 +995,97 @@ static int perf_send(int fd)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* The nccl-devmem check of devmemtcp selftest                         */
+/* ------------------------------------------------------------------ */
+
+struct hw_case {
+	const char *ifname, *peer, *plugin;
+	const char *want;	/* in the reason */
+};
+
+/* Run the check in a child (the plugin's state is per process) and
+ * compare its row with the case. */
+static int hw_case_run(void *arg)
+{
+	const struct hw_case *k = arg;
+	struct hw_cfg cfg = { .ifname = k->ifname, .peer = k->peer,
+			      .ssh = "nobody@198.18.0.9", .timeout_s = 5,
+			      .nccl_plugin = k->plugin };
+	struct hw_row row;
+
+	hw_run(&cfg, HW_NCCL_DEVMEM, &row);
+	printf("nccl-devmem on %s: %s: %s\n", k->ifname,
+	       hw_result_name(row.res), row.reason);
+	fflush(stdout);
+	T_CHECK(row.id == HW_NCCL_DEVMEM && row.res == HW_NOT_RUN,
+		"%s: %s, want not run", k->ifname, hw_result_name(row.res));
+	T_CHECK(strstr(row.reason, k->want), "%s: reason \"%s\" lacks \"%s\"",
+		k->ifname, row.reason, k->want);
+	T_CHECK(!getenv("NCCL_DEVMEMTCP_CONNECT_VIA") &&
+		!getenv("NCCL_SOCKET_IFNAME"), "the check left its settings");
+	return 0;
+}
+
+static int hw_case_fork(struct netpair *np, const struct hw_case *k)
+{
+	int st = 0;
+	pid_t pid;
+
+	if (np) {
+		T_CHECK(netpair_run(np, 0, hw_case_run, (void *)k, &pid) == 0,
+			"netns run");
+	} else {
+		pid = fork();
+		T_CHECK(pid >= 0, "fork");
+		if (!pid)
+			_exit(hw_case_run((void *)k));
+	}
+	T_CHECK(waitpid(pid, &st, 0) == pid, "wait");
+	return WIFEXITED(st) ? WEXITSTATUS(st) : T_FAIL;
+}
+
+static int hwcheck_mode(void)
+{
+	const char *plugin = getenv("DMT_NCCL_PLUGIN");
+	/* The reasons are the kernel's and the plugin's own: lo has no
+	 * queues; veth has neither netmem TX (the plugin asks doctor for
+	 * TX first) nor header split. */
+	const struct hw_case lo = { "lo", "127.0.0.1", plugin,
+				    "loopback has no devmem queues" };
+	const struct hw_case veth = { "dmt0", "198.18.0.2", plugin,
+				      "does not support netmem TX" };
+	const struct hw_case gone = { "lo", "127.0.0.1",
+				      "/nonexistent/libnccl-net-devmemtcp.so",
+				      "the NCCL plugin does not load" };
+	struct netpair np;
+	int ret = T_PASS;
+
+	t_require_root();
+	unsetenv("NCCL_SOCKET_IFNAME");
+	ret |= hw_case_fork(NULL, &lo);
+	ret |= hw_case_fork(NULL, &gone);
+	t_netpair(&np);
+	ret |= hw_case_fork(&np, &veth);
+	netpair_destroy(&np);
+	if (ret == T_PASS)
+		printf("PASS: nccl-devmem is not run here, with the reason\n");
+	return ret;
+}
+
+static int devmem_mode(void)
+{
+	static const enum hw_check c[] = { HW_NCCL_DEVMEM };
+	struct hw_cfg cfg;
+	const char *dev = getenv("DMT_TEST_GPU");
+
+	hw_env(&cfg, DMT_BUF_CUDA, dev ? atoi(dev) : 0);
+	cfg.nccl_plugin = getenv("DMT_NCCL_PLUGIN");
+	T_SKIP_IF(!cfg.ssh, "nccl-devmem needs DMT_TEST_SSH: the peer relays "
+		  "the plugin's connections back (an echo service cannot)");
+	return hw_run_list(&cfg, c, ARRAY_SIZE(c), "nccl_plugin_devmem");
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "lo";
@@ -1001,6 +1097,10 @@ int main(int argc, char **argv)
 		poll_sleep_us = atoi(getenv("T_POLL_SLEEP_US"));
 	T_SKIP_IF(!getenv("DMT_NCCL_PLUGIN"), "DMT_NCCL_PLUGIN not set (run "
 		  "through ctest)");
+	if (!strcmp(mode, "hwcheck"))
+		return hwcheck_mode();
+	if (!strcmp(mode, "devmem"))
+		return devmem_mode();
 	if (!strcmp(mode, "perf")) {
 		if (argc > 2 && !strcmp(argv[2], "veth")) {
 			t_require_root();

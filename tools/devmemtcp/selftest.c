@@ -36,10 +36,13 @@ static void usage(FILE *f)
 "\n"
 "Runs every devmem hardware check against a real peer host: doctor, then\n"
 "bind-empty-queues, bind-hds-off, bind, channel-shrink, rx, rx-hds, tx,\n"
-"tx-chunks, each on its own port, with a timeout, restoring the NIC after\n"
-"it. With --ssh the peer runs socat for each check (as the kernel's\n"
-"devmem.py does); without it the peer must run an echo service on\n"
-"--echo-port: socat TCP-LISTEN:P,fork,reuseaddr EXEC:cat.\n"
+"tx-chunks, nccl-devmem, each on its own port, with a timeout, restoring\n"
+"the NIC after it. With --ssh the peer runs socat for each check (as the\n"
+"kernel's devmem.py does); without it the peer must run an echo service\n"
+"on --echo-port: socat TCP-LISTEN:P,fork,reuseaddr EXEC:cat.\n"
+"nccl-devmem drives the NCCL plugin (DMT_NCCL_PLUGIN, else\n"
+"libnccl-net-devmemtcp.so) with CUDA memory (--buffer cuda:N picks the\n"
+"GPU) and needs --ssh: the peer relays its connections back.\n"
 "  -P, --peer ADDR      the peer's IPv4 address on IFACE's network\n"
 "  -S, --ssh USER@HOST  start the peer's side over ssh (needs socat there)\n"
 "  -b, --buffer KIND    dma-buf for the checks (default udmabuf, else\n"
@@ -241,6 +244,10 @@ int cmd_selftest(int argc, char **argv)
 	doctor_blockers(cfg.ifname, rxwhy, sizeof(rxwhy), txwhy, sizeof(txwhy));
 	for (int i = 0; i < HW_NCHECKS; i++) {
 		const char *blk = hw_check_is_rx(i) ? rxwhy : txwhy;
+
+		/* nccl-devmem needs both directions */
+		if (i == HW_NCCL_DEVMEM && !blk[0])
+			blk = rxwhy;
 
 		if (hw_stop) {
 			hw_not_run(&rows[i], i, "interrupted by a signal before "
