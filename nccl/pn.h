@@ -93,6 +93,7 @@ struct pn_stream {
 	struct dmt_tx *cur_tx;
 	struct pn_mr *cur_mr;	/* region of the last send */
 	struct pn_mr *host_mr, *dev_mr; /* region each tx is set to */
+	int lowat;		/* recv: SO_RCVLOWAT set on fd (0: default 1) */
 	bool full;		/* the last send was cut short: wait for the
 				 * kernel's write low-water mark (POLLOUT) */
 	struct pn_task task[PN_MAX_REQS];
