@@ -1077,7 +1077,7 @@ static int devmem_mode(void)
 {
 	static const enum hw_check c[] = { HW_NCCL_DEVMEM };
 	struct hw_cfg cfg;
-	const char *dev = getenv("DMT_TEST_GPU");
+	const char *dev = getenv("DMT_TEST_GPU_DEVICE");
 
 	hw_env(&cfg, DMT_BUF_CUDA, dev ? atoi(dev) : 0);
 	cfg.nccl_plugin = getenv("DMT_NCCL_PLUGIN");

@@ -36,10 +36,11 @@ static void usage(FILE *f)
 "\n"
 "Runs every devmem hardware check against a real peer host: doctor, then\n"
 "bind-empty-queues, bind-hds-off, bind, channel-shrink, rx, rx-hds, tx,\n"
-"tx-chunks, nccl-devmem, each on its own port, with a timeout, restoring\n"
-"the NIC after it. With --ssh the peer runs socat for each check (as the\n"
-"kernel's devmem.py does); without it the peer must run an echo service\n"
-"on --echo-port: socat TCP-LISTEN:P,fork,reuseaddr EXEC:cat.\n"
+"tx-chunks (and nccl-devmem with --buffer cuda), each on its own port,\n"
+"with a timeout, restoring the NIC after it. With --ssh the peer runs\n"
+"socat for each check (as the kernel's devmem.py does); without it the\n"
+"peer must run an echo service on --echo-port:\n"
+"socat TCP-LISTEN:P,fork,reuseaddr EXEC:cat.\n"
 "nccl-devmem drives the NCCL plugin (DMT_NCCL_PLUGIN, else\n"
 "libnccl-net-devmemtcp.so) with CUDA memory (--buffer cuda:N picks the\n"
 "GPU) and needs --ssh: the peer relays its connections back.\n"
@@ -158,6 +159,7 @@ int cmd_selftest(int argc, char **argv)
 	struct in_addr a;
 	bool json = false;
 	uint64_t v;
+	unsigned int n;
 	int c, ret, verdict;
 
 	while ((c = getopt_long(argc, argv, ":P:S:b:a:e:p:T:jh", lo, NULL)) != -1) {
@@ -242,7 +244,9 @@ int cmd_selftest(int argc, char **argv)
 		sigaction(SIGTERM, &sa, NULL);
 	}
 	doctor_blockers(cfg.ifname, rxwhy, sizeof(rxwhy), txwhy, sizeof(txwhy));
-	for (int i = 0; i < HW_NCHECKS; i++) {
+	/* nccl-devmem is about GPU memory: listed with --buffer cuda only */
+	n = cfg.kind == DMT_BUF_CUDA ? HW_NCHECKS : HW_NCCL_DEVMEM;
+	for (int i = 0; i < (int)n; i++) {
 		const char *blk = hw_check_is_rx(i) ? rxwhy : txwhy;
 
 		/* nccl-devmem needs both directions */
@@ -265,12 +269,12 @@ int cmd_selftest(int argc, char **argv)
 		}
 		hw_run(&cfg, i, &rows[i]);
 	}
-	verdict = hw_verdict(rows, HW_NCHECKS);
+	verdict = hw_verdict(rows, n);
 	if (hw_stop && verdict == 0)
 		verdict = 1;
 	if (json)
-		print_json(&cfg, rows, HW_NCHECKS, verdict);
+		print_json(&cfg, rows, n, verdict);
 	else
-		print_table(rows, HW_NCHECKS, verdict);
+		print_table(rows, n, verdict);
 	return verdict;
 }
