@@ -14,6 +14,8 @@
  *   t_nccl_plugin perf [lo|veth] [MiB]
  *                         throughput and CPU per GB of the plugin next to
  *                         a direct dmt_tx loop on the same path
+ *   t_nccl_plugin relay   connect through a socat relay
+ *                         (NCCL_DEVMEMTCP_CONNECT_VIA), as nccl-devmem does
  *   t_nccl_plugin hwcheck the nccl-devmem check of `devmemtcp selftest`
  *                         on lo and a veth: not run, with the kernel's
  *                         reason; a plugin that does not load: not run
@@ -52,6 +54,7 @@ static const ncclNet_v9_t *n9;
 static const ncclNet_v8_t *n8;
 static int warns;
 static char last_warn[1024];
+static char last_listen[256];	/* "listening on IF ADDR:PORT" */
 
 static void logger(ncclDebugLogLevel lvl, unsigned long flags, const char *file,
 		   int line, const char *fmt, ...)
@@ -70,6 +73,9 @@ static void logger(ncclDebugLogLevel lvl, unsigned long flags, const char *file,
 		warns++;
 		snprintf(last_warn, sizeof(last_warn), "%s", msg);
 	}
+	if (strstr(msg, "listening on "))
+		snprintf(last_listen, sizeof(last_listen), "%s",
+			 strstr(msg, "listening on "));
 	if (lvl == NCCL_LOG_WARN || getenv("T_VERBOSE") ||
 	    (lvl == NCCL_LOG_INFO && (strstr(msg, "engine") || strstr(msg, "dev "))))
 		fprintf(stderr, "[%d] %s %s:%d %s\n", getpid(),
@@ -1086,6 +1092,107 @@ static int devmem_mode(void)
 	return hw_run_list(&cfg, c, ARRAY_SIZE(c), "nccl_plugin_devmem");
 }
 
+/* ------------------------------------------------------------------ */
+/* NCCL_DEVMEMTCP_CONNECT_VIA through socat, as nccl-devmem does       */
+/* ------------------------------------------------------------------ */
+
+static int relay_mode(void)
+{
+	static const char *const bad[] = { "127.0.0.1", "127.0.0.1:0",
+					   "127.0.0.1:70000", "nohost:5000",
+					   "[::1:5000", ":5000" };
+	static const size_t sizes[] = { 0, 1, 4099, 200000, 3 * MiB + 5 };
+	char h[NCCL_NET_HANDLE_MAXSIZE], cmd[256], via[64];
+	unsigned char *sb, *rb;
+	void *lc, *sc = NULL, *rc = NULL, *smh, *rmh;
+	unsigned long lport;
+	int rport = 20000 + (int)(getpid() % 20000), w, size;
+	pid_t relay;
+
+	T_SKIP_IF(system("command -v socat >/dev/null 2>&1") != 0,
+		  "socat is not installed (the relay of nccl-devmem)");
+	setenv("NCCL_SOCKET_IFNAME", "=lo", 1);
+	load(10);
+	init_dev0();
+	/* A malformed relay address: refused at connect, with a WARN. */
+	T_CHECK(p_listen(0, h, &lc) == ncclSuccess, "listen");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("NCCL_DEVMEMTCP_CONNECT_VIA", bad[i], 1);
+		w = warns;
+		T_CHECK(p_connect(0, h, &sc) == ncclInvalidArgument && !sc &&
+			warns > w && strstr(last_warn, "CONNECT_VIA"),
+			"NCCL_DEVMEMTCP_CONNECT_VIA=%s accepted", bad[i]);
+	}
+	/* The relay the peer runs in nccl-devmem, here on loopback. */
+	T_CHECK(strrchr(last_listen, ':'), "no listening line: %s", last_listen);
+	lport = strtoul(strrchr(last_listen, ':') + 1, NULL, 10);
+	snprintf(cmd, sizeof(cmd), "TCP4-LISTEN:%d,fork,reuseaddr,bind=127.0.0.1",
+		 rport);
+	snprintf(via, sizeof(via), "TCP4:127.0.0.1:%lu", lport);
+	relay = fork();
+	T_CHECK(relay >= 0, "fork");
+	if (!relay) {
+		execlp("timeout", "timeout", "60", "socat", cmd, via, (char *)NULL);
+		_exit(127);
+	}
+	snprintf(via, sizeof(via), "127.0.0.1:%d", rport);
+	setenv("NCCL_DEVMEMTCP_CONNECT_VIA", via, 1);
+	arm();
+	while (!sc || !rc) {
+		/* refused until socat listens: connect again */
+		if (!sc && p_connect(0, h, &sc) != ncclSuccess)
+			usleep(100000);
+		if (!rc)
+			T_CHECK(p_accept(lc, &rc) == ncclSuccess, "accept: %s",
+				last_warn);
+		check_time("connect through the relay");
+	}
+	sb = malloc(4 * MiB);
+	rb = malloc(4 * MiB);
+	T_CHECK(sb && rb, "malloc");
+	T_CHECK(p_regmr(sc, sb, 4 * MiB, &smh) == ncclSuccess &&
+		p_regmr(rc, rb, 4 * MiB, &rmh) == ncclSuccess, "regMr");
+	for (size_t m = 0; m < sizeof(sizes) / sizeof(sizes[0]); m++) {
+		void *sr = NULL, *rr = NULL;
+		int sd = 0, rd = 0;
+
+		fill(sb, sizes[m], 9, (int)m);
+		memset(rb, 0, sizes[m] + 1);
+		arm();
+		while (!rr || !sr) {
+			T_CHECK((!rr ? p_irecv(rc, rb, 4 * MiB, rmh, &rr) :
+				 p_isend(sc, sb, sizes[m], smh, &sr)) == ncclSuccess,
+				"post: %s", last_warn);
+			check_time("post");
+		}
+		arm();
+		while (!sd || !rd) {
+			T_CHECK(sd || p_test(sr, &sd, NULL) == ncclSuccess, "test: %s",
+				last_warn);
+			T_CHECK(rd || p_test(rr, &rd, &size) == ncclSuccess, "test: %s",
+				last_warn);
+			check_time("message through the relay");
+		}
+		T_CHECK(size == (int)sizes[m], "received %d of %zu", size, sizes[m]);
+		verify(rb, sizes[m], 9, (int)m);
+		T_CHECK(rb[sizes[m]] == 0, "byte past the message written");
+	}
+	p_deregmr(sc, smh);
+	p_deregmr(rc, rmh);
+	p_close_send(sc);
+	p_close_recv(rc);
+	p_close_listen(lc);
+	kill(relay, SIGTERM);
+	waitpid(relay, NULL, 0);
+	free(sb);
+	free(rb);
+	printf("PASS: %zu messages through a socat relay "
+	       "(NCCL_DEVMEMTCP_CONNECT_VIA), every byte verified; %zu malformed "
+	       "relay addresses refused\n", sizeof(sizes) / sizeof(sizes[0]),
+	       sizeof(bad) / sizeof(bad[0]));
+	return T_PASS;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "lo";
@@ -1099,6 +1206,8 @@ int main(int argc, char **argv)
 		  "through ctest)");
 	if (!strcmp(mode, "hwcheck"))
 		return hwcheck_mode();
+	if (!strcmp(mode, "relay"))
+		return relay_mode();
 	if (!strcmp(mode, "devmem"))
 		return devmem_mode();
 	if (!strcmp(mode, "perf")) {
