@@ -961,8 +961,10 @@ static int nccl_msg(const ncclNet_v10_t *net, void *sc, void *rc, void *smh,
 
 static void run_nccl(const struct hw_cfg *cfg, struct hw_row *row)
 {
+	/* message m goes from offset m * 4097 of the send buffer: the last
+	 * one still fits */
 	static const size_t sizes[NCCL_MSGS] = { 1, 4099, 65536 + 7, 1u << 20,
-						 NCCL_BUF - 8192 };
+						 NCCL_BUF - 65536 };
 	const char *path = cfg->nccl_plugin ? cfg->nccl_plugin :
 			   getenv("DMT_NCCL_PLUGIN");
 	char handle[NCCL_NET_HANDLE_MAXSIZE], ifs[IF_NAMESIZE + 2], via[64],
@@ -1106,7 +1108,7 @@ static void run_nccl(const struct hw_cfg *cfg, struct hw_row *row)
 	}
 	for (m = 0; m < NCCL_MSGS; m++)
 		if (nccl_msg(net, sc, rc, smh, rmh, sb, rb, host,
-			     (size_t)m * 4096 + (size_t)m, sizes[m], m, deadline,
+			     (size_t)m * 4097, sizes[m], m, deadline,
 			     row) < 0)
 			goto out;
 	if (!strstr(nlog, "GPU memory send engine devmem")) {
@@ -1117,7 +1119,7 @@ static void run_nccl(const struct hw_cfg *cfg, struct hw_row *row)
 	why(row, HW_PASS, "%d messages of 1 B to %u KiB from GPU memory: devmem "
 	    "TX from the registered dma-buf, back through the peer's relay, "
 	    "devmem RX gathered on the device; every byte verified",
-	    NCCL_MSGS, (NCCL_BUF - 8192) >> 10);
+	    NCCL_MSGS, (NCCL_BUF - 65536) >> 10);
 out:
 	if (dl && net) {
 		if (smh)
