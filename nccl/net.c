@@ -445,6 +445,8 @@ static ncclResult_t pn_listen(int dev, void *handle, void **listen_comm)
 	{
 		char a[64];
 
+		/* selftest's nccl-devmem check reads the port from this line
+		 * (tools/common/hwcheck.c): keep "listening on IF ADDR:PORT" */
 		PN_INFO(NCCL_NET, "NET/devmemtcp: listening on %s %s",
 			l->dev->name, addr_str(&ss, a, sizeof(a)));
 	}
