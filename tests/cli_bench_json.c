@@ -159,6 +159,9 @@ int main(void)
 					 "bits_per_second")),
 	       json_string_value(member(json_array_get(res, 1), "error")));
 	json_decref(d);
+	free(text);
+	free(csv);
+	free(svg);
 	cu_rmdir(dir);
 	return T_PASS;
 }
