@@ -200,7 +200,7 @@ static void check_plot(void)
 	close(fd);
 	memcpy(c.sizes, sizes, sizeof(sizes));
 	snprintf(c.path, sizeof(c.path), "lo");
-	snprintf(c.kernel, sizeof(c.kernel), "test");
+	snprintf(c.kernel, sizeof(c.kernel), "6.18-<custom>&\"x\"");	/* escaped */
 	for (int e = 0; e < 3; e++)
 		for (int s = 0; s < 3; s++) {
 			const double *v = rates[e][s];

@@ -325,11 +325,30 @@ static void plot_scales(struct plot *p, const struct bench_row *rows,
 	p->nticks = bench_axis(vmax, 6, &p->step, &p->top);
 }
 
+/* Text as SVG character data: & < > escaped (a kernel release is free
+ * text). */
+static const char *xml_text(const char *in, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (; *in && n + 6 < len; in++) {
+		const char *e = *in == '&' ? "&amp;" : *in == '<' ? "&lt;" :
+				*in == '>' ? "&gt;" : NULL;
+
+		if (e)
+			n += (size_t)snprintf(out + n, len - n, "%s", e);
+		else
+			out[n++] = *in;
+	}
+	out[n] = '\0';
+	return out;
+}
+
 /* Title, grid, ticks and axis labels. */
 static void svg_frame(FILE *f, const struct plot *p, const struct bench_cfg *c)
 {
 	int dec = p->step >= 1 ? 0 : (int)ceil(-log10(p->step) - 1e-9);
-	char sz[16];
+	char sz[16], kernel[sizeof(c->kernel) * 5];
 
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
@@ -339,7 +358,8 @@ static void svg_frame(FILE *f, const struct plot *p, const struct bench_cfg *c)
 	fprintf(f, "<text x=\"%d\" y=\"22\" font-size=\"15\">devmemtcp bench: "
 		"throughput vs message size</text>\n<text x=\"%d\" y=\"40\" "
 		"fill=\"#555\">%s, %d CPUs, kernel %s, %u flow%s, median and "
-		"min-max of %u, %s</text>\n", ML, ML, c->path, c->cpus, c->kernel,
+		"min-max of %u, %s</text>\n", ML, ML, c->path, c->cpus,
+		xml_text(c->kernel, kernel, sizeof(kernel)),
 		c->flows, c->flows > 1 ? "s" : "", c->reps, c->date);
 	for (unsigned int k = 0; k <= p->nticks; k++) {
 		double v = p->step * k, y = py(p, v * 1e9);
