@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 /* Buffers: host memfd, udmabuf, DMA heap, imported dma-buf. */
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +10,6 @@
 #include <unistd.h>
 
 #include "buffer.h"
-#include "gpu.h"
 #include "uapi.h"
 
 #define UDMABUF_DEV "/dev/udmabuf"
@@ -556,33 +554,4 @@ int dmt_buf_pinnable(struct dmt_buf *b)
 	else if (n < 0 && e == EFAULT)
 		b->pin_state = -1;
 	return b->pin_state > 0;
-}
-
-/* ---- shared by the GPU providers (gpu.h) ---- */
-
-/* The override loads code, so a process whose environment its invoker
- * controls but whose privileges it does not share (AT_SECURE: setuid,
- * setgid, file capabilities such as a setcap'd cap_net_admin) ignores
- * it: secure_getenv() returns NULL there. */
-const char *dmt_gpu_lib_name(const char *env, const char *deflib)
-{
-	const char *s = secure_getenv(env);
-
-	return s && s[0] ? s : deflib;
-}
-
-int dmt_gpu_dlopen(void **h, const char *kind, const char *env,
-		   const char *deflib, const char *absent, struct dmt_error *e)
-{
-	const char *lib = dmt_gpu_lib_name(env, deflib);
-
-	*h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
-	if (*h)
-		return 0;
-	if (strcmp(lib, deflib))
-		return dmt_err_set(e, -DMT_ERR_GPU, "--buffer %s: %s not found: "
-				   "%s (%s=%s: %s)", kind, deflib, absent, env,
-				   lib, dlerror());
-	return dmt_err_set(e, -DMT_ERR_GPU, "--buffer %s: %s not found: %s",
-			   kind, deflib, absent);
 }

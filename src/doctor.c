@@ -27,7 +27,7 @@
 #include "doctor.h"
 #include "gpu.h"
 #include "netdev.h"
-#include "tx.h"
+#include "uring_probe.h"
 #include "nl.h"
 #include "uapi.h"
 

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "ethtool.h"
-#include "netdev.h"
 #include "nl.h"
 #include "uapi.h"
 

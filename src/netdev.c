@@ -95,19 +95,26 @@ DMT_EXPORT int dmt_ctx_binding_count(const struct dmt_ctx *ctx)
 	return ctx->nbindings;
 }
 
-int dmt_if_driver(int ifindex, char *drv, size_t drvlen, char *ver,
-		  size_t verlen)
+int dmt_dev_rx_queues(struct dmt_ctx *ctx, int ifindex)
 {
-	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
-	int ret = dmt_ethtool_ioctl(ifindex, &info);
+	struct dmt_channels c;
+	struct dmt_queue_info q[256];
+	int ret, n, rx = 0;
 
-	if (ret < 0)
+	ret = dmt_ethtool_channels_get(ctx, ifindex, &c);
+	if (ret == 0)
+		return (int)(c.rx + c.combined);
+	if (ret != -EOPNOTSUPP)
 		return ret;
-	if (drv)
-		snprintf(drv, drvlen, "%s", info.driver);
-	if (ver)
-		snprintf(ver, verlen, "%s", info.version);
-	return 0;
+	/* No channels knob (lo, some virtual devices): count the RX queues
+	 * the netdev family reports instead. */
+	n = dmt_queue_dump(ctx, ifindex, q, ARRAY_SIZE(q));
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n && i < (int)ARRAY_SIZE(q); i++)
+		if (q[i].type == DMT_QUEUE_RX)
+			rx++;
+	return rx;
 }
 
 /* ---- error translation ---- */
@@ -337,7 +344,7 @@ static int do_bind(struct dmt_ctx *ctx, bool rx, int ifindex, int fd,
 			/* An out-of-range queue id is EINVAL (ERANGE on some
 			 * kernels): name it when the queue count says so. */
 			struct dmt_error keep = ctx->err;
-			int rxq = dmt_ethtool_rx_queues(ctx, ifindex);
+			int rxq = dmt_dev_rx_queues(ctx, ifindex);
 
 			ctx->err = keep;
 			dmt_bind_rx_queue_range(&ctx->err, ifindex, queues,

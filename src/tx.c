@@ -213,6 +213,20 @@ static int devmem_setup(struct dmt_tx *tx)
 	return set_zerocopy(tx);
 }
 
+void dmt_devmem_cmsg_build(struct msghdr *msg, void *cbuf, uint32_t id)
+{
+	struct cmsghdr *cm;
+
+	memset(cbuf, 0, DMT_DEVMEM_CMSG_SPACE);
+	msg->msg_control = cbuf;
+	msg->msg_controllen = DMT_DEVMEM_CMSG_SPACE;
+	cm = CMSG_FIRSTHDR(msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_DEVMEM_DMABUF;
+	cm->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+	memcpy(CMSG_DATA(cm), &id, sizeof(id));
+}
+
 static ssize_t devmem_sendv(struct dmt_tx *tx, const struct iovec *iov,
 			    unsigned int n, bool dontwait)
 {

@@ -30,6 +30,7 @@
 #include <poll.h>
 
 #include "tx.h"
+#include "uring_probe.h"
 #include "uapi.h"
 
 #define URING_TAG_SEND (1ULL << 40)	/* our requests: tag | tracker id */
