@@ -96,7 +96,7 @@ static int init_udmabuf(struct dmt_buf *b)
 			return dmt_err_set(&b->err, -DMT_ERR_NO_EXPORTER,
 				UDMABUF_DEV " not found: kernel built without "
 				"CONFIG_UDMABUF (or the module is not loaded: "
-				"modprobe udmabuf); use --buffer host with a "
+				"modprobe udmabuf); use DMT_BUF_HOST with a "
 				"fallback engine");
 		if (ret == -EACCES || ret == -EPERM)
 			return dmt_err_set(&b->err, ret, UDMABUF_DEV
@@ -163,7 +163,8 @@ static int init_dmaheap(struct dmt_buf *b, const char *heap)
 			return dmt_err_set(&b->err, -DMT_ERR_NO_EXPORTER,
 				"%s not found: kernel built without "
 				"CONFIG_DMABUF_HEAPS_SYSTEM (or no heap named "
-				"\"%s\"); use udmabuf or --buffer host", path, heap);
+				"\"%s\"); use DMT_BUF_UDMABUF or DMT_BUF_HOST", path,
+				heap);
 		return dmt_err_set(&b->err, ret, "cannot open %s: %s", path,
 				   dmt_strerror(ret));
 	}

@@ -465,7 +465,7 @@ static void eval_tx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 	}
 	kernel_says(f->tx_extack, k, sizeof(k));
 	errtxt(f->tx_ret, e1, sizeof(e1));
-	FMT(fx, "use %s, or a fallback engine (devmemtcp client --engine "
+	FMT(fx, "use %s, or a fallback engine (dmt_tx_opts.engine "
 	    "uring|zerocopy|copy)", devmem_nics);
 	if (f->tx_real) {
 		if (f->tx_ret == 0) {
@@ -531,8 +531,8 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 	bool hs_supported = false;
 
 	/* header split */
-	FMT(fx, "devmemtcp setup %s (turns tcp-data-split on and hds-thresh "
-	    "to 0, with a journal for --restore)", n);
+	FMT(fx, "dmt_nic_setup_apply(%s) (turns tcp-data-split on and "
+	    "hds-thresh to 0, with a journal for dmt_nic_setup_restore())", n);
 	if (f->rings_ret == 0 && f->rings.has_tcp_data_split) {
 		static const char *const st[] = { "unknown", "disabled",
 						   "enabled" };
@@ -583,7 +583,7 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 			add(d, G, n, "rx.hds_thresh", DMT_DOCTOR_PASS,
 			    "header split threshold", ev, "");
 		} else {
-			FMT(fx, "devmemtcp setup %s (sets hds-thresh 0)", n);
+			FMT(fx, "dmt_nic_setup_apply(%s) (sets hds-thresh 0)", n);
 			add(d, G, n, "rx.hds_thresh", DMT_DOCTOR_FAIL,
 			    "header split threshold", ev, fx);
 			BLOCK_RX(r, "hds-thresh is %u; devmem RX needs 0",
@@ -674,8 +674,8 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 			    all ? DMT_DOCTOR_FAIL : DMT_DOCTOR_WARN,
 			    "RX queues free of memory providers and AF_XDP", ev,
 			    "bind other queues, or stop the program that holds "
-			    "them (devmemtcp setup --restore if it was a crashed "
-			    "devmemtcp)");
+			    "them (dmt_nic_setup_restore() if it was a crashed "
+			    "run that set the NIC up)");
 			if (all)
 				BLOCK_RX(r, "every RX queue is already used by a "
 					 "memory provider or AF_XDP");
@@ -696,8 +696,8 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 			add(d, G, n, "rx.gro_hw", DMT_DOCTOR_PASS, "HW-GRO for "
 			    "header split", ev, "");
 		} else if (!f->gro_fixed) {
-			FMT(fx, "devmemtcp setup %s turns rx-gro-hw on before header "
-			    "split (journalled, restored afterwards)", n);
+			FMT(fx, "dmt_nic_setup_apply(%s) turns rx-gro-hw on before "
+			    "header split (journalled, restored afterwards)", n);
 			add(d, G, n, "rx.gro_hw", DMT_DOCTOR_WARN, "HW-GRO for "
 			    "header split", ev, fx);
 		} else {
@@ -728,7 +728,7 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 			add(d, G, n, "rx.ntuple", DMT_DOCTOR_PASS,
 			    "ntuple flow steering", ev, "");
 		} else if (!f->ntuple_fixed) {
-			FMT(fx, "devmemtcp setup %s turns it on (ethtool -K %s "
+			FMT(fx, "dmt_nic_setup_apply(%s) turns it on (ethtool -K %s "
 			    "ntuple on)", n, n);
 			add(d, G, n, "rx.ntuple", DMT_DOCTOR_WARN,
 			    "ntuple flow steering", ev, fx);

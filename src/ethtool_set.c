@@ -85,8 +85,8 @@ int dmt_ethtool_rings_set_hds(struct dmt_ctx *ctx, int ifindex,
 	else if (ret == -EINVAL && strcasestr(ctx->err.extack, "GRO"))
 		dmt_err_set(&ctx->err, ret, "%s accepts tcp-data-split on %s only "
 			    "with HW-GRO%s: turn rx-gro-hw on first (ethtool -K %s "
-			    "rx-gro-hw on; devmemtcp setup does it)", drv, ifn, ext,
-			    ifn);
+			    "rx-gro-hw on; dmt_nic_setup_apply() does it)", drv,
+			    ifn, ext, ifn);
 	else if (ret == -EINVAL && tcp_data_split ==
 		 DMT_ETHTOOL_TCP_DATA_SPLIT_DISABLED &&
 		 strcasestr(ctx->err.extack, "disable"))
@@ -242,8 +242,8 @@ int dmt_ethtool_rss_set(struct dmt_ctx *ctx, int ifindex,
 			"setting the RSS indirection table" :
 			"resetting the RSS indirection table",
 			"without RSS other traffic cannot be kept off the bound "
-			"queues; use a NIC with RSS or set it up by hand "
-			"(--no-setup)"));
+			"queues; use a NIC with RSS or set the NIC up by hand "
+			"and bind without a NIC setup (dmt_bind_rx)"));
 	return 0;
 }
 

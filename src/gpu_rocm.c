@@ -307,7 +307,7 @@ static int rocm_open(struct rocm_buf *r, size_t size, int index,
 		if (aw.by_bus)
 			ret = dmt_err_set(e, -ENODEV, "DMT_BUF_ROCM: no ROCm GPU "
 				"at PCI bus id %s (%d present; rocm-smi "
-				"--showbus lists them)", busid, aw.seen);
+				"lists their bus ids)", busid, aw.seen);
 		else
 			ret = dmt_err_set(e, -ENODEV, "DMT_BUF_ROCM: no ROCm GPU "
 				"%d: this host has %d (use 0..%d)", index, aw.seen,

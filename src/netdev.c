@@ -171,8 +171,8 @@ void dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
 		else if (strstr(e->extack, "tcp-data-split") ||
 			 strstr(e->extack, "hds-thresh"))
 			dmt_err_set(e, ret, "%s on %s failed: %s%s: enable header "
-				    "split first (devmemtcp setup, or tcp-data-split "
-				    "on and hds-thresh 0)", op, ifn,
+				    "split first (dmt_nic_setup_apply(), or "
+				    "tcp-data-split on and hds-thresh 0)", op, ifn,
 				    dmt_strerror(ret), ext);
 		else
 			dmt_err_set(e, ret, "%s on %s failed: %s%s: the fd is not a "
@@ -184,7 +184,7 @@ void dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
 	case EBUSY:
 		dmt_err_set(e, ret, "%s on %s failed: %s%s: the queue is already "
 			    "used by another memory provider, AF_XDP or an XDP "
-			    "program; release it (devmemtcp setup --restore) or pick "
+			    "program; release it (dmt_nic_setup_restore()) or pick "
 			    "other queues", op, ifn, dmt_strerror(ret), ext);
 		break;
 	case 524:	/* ENOTSUPP, kernel-internal */

@@ -4,7 +4,7 @@
  * split, RSS over the other queues, ntuple feature + flow rule, bind-rx;
  * undone in reverse order on error and on free. Each change is written to
  * a small journal before it is made, so a crashed run can be repaired with
- * dmt_nic_setup_restore() (devmemtcp setup --restore).
+ * dmt_nic_setup_restore().
  *
  * Journal: text, one checksummed record per line, appended and
  * fdatasync'ed; the format (records hds, rss, feature rx-gro-hw and
@@ -645,8 +645,8 @@ static int undo(struct dmt_nic_setup *s)
 	else if (s->jfd >= 0) {
 		close(s->jfd);
 		s->jfd = -1;
-		say(s, "the journal %s is kept: run 'devmemtcp setup --restore "
-		    "%s' once the cause is fixed", s->jpath, s->ifname);
+		say(s, "the journal %s is kept: dmt_nic_setup_restore(%s) once "
+		    "the cause is fixed", s->jpath, s->ifname);
 	}
 	s->applied = false;
 	return first;
@@ -760,8 +760,8 @@ static int check_journal(struct dmt_nic_setup *s)
 	if (ret < 0)
 		return dmt_err_set(&s->err, -EEXIST, "a previous run left a "
 				   "journal on %s that cannot be read (%s: %s): "
-				   "check it, then run 'devmemtcp setup --restore "
-				   "%s'", s->ifname, s->jpath, dmt_strerror(ret),
+				   "check it, then dmt_nic_setup_restore(%s)",
+				   s->ifname, s->jpath, dmt_strerror(ret),
 				   s->ifname);
 	ret = dmt_journal_parse(text, len, s->jpath, s->ifname, s->ifindex, &j, &e);
 	free(text);
@@ -776,8 +776,8 @@ static int check_journal(struct dmt_nic_setup *s)
 				   "restores the NIC when it exits", s->ifname, j.pid,
 				   s->jpath);
 	return dmt_err_set(&s->err, -EEXIST, "a previous run left changes on "
-			   "%s (journal %s): run 'devmemtcp setup --restore %s' "
-			   "first", s->ifname, s->jpath, s->ifname);
+			   "%s (journal %s): dmt_nic_setup_restore(%s) first",
+			   s->ifname, s->jpath, s->ifname);
 }
 
 static int pick_queues(struct dmt_nic_setup *s)
@@ -800,8 +800,9 @@ static int pick_queues(struct dmt_nic_setup *s)
 	if (!(s->flags & DMT_NIC_F_NO_RSS) && s->nq == (unsigned int)s->rxq)
 		return dmt_err_set(&s->err, -EINVAL, "binding all %d RX queues of "
 			"%s leaves none for other traffic: bind fewer queues "
-			"(--queues), add queues (ethtool -L), or leave RSS alone "
-			"(--no-rss)", s->rxq, s->ifname);
+			"(dmt_nic_setup_opts.nqueues), add queues (ethtool -L), "
+			"or leave RSS alone (DMT_NIC_F_NO_RSS)", s->rxq,
+			s->ifname);
 	return 0;
 }
 
@@ -931,19 +932,19 @@ static int step_rss(struct dmt_nic_setup *s, bool dry)
 		return dmt_err_set(&s->err, s->rss_ret, "RSS is not supported by "
 			"%s on %s: other traffic cannot be kept off the bound "
 			"queues; devmem RX needs a NIC with RSS and flow steering "
-			"(mlx5, bnxt_en, gve, fbnic), or pass --no-rss", drv,
-			s->ifname);
+			"(mlx5, bnxt_en, gve, fbnic), or leave RSS alone "
+			"(DMT_NIC_F_NO_RSS)", drv, s->ifname);
 	}
 	if (s->rss_ret < 0) {
 		dmt_err_copy(&s->err, &s->rss_err);
 		return dmt_err_set(&s->err, s->rss_ret, "%s; other traffic cannot "
-			"be kept off the bound queues (use --no-rss if the NIC is "
-			"set up by hand)", s->rss_err.message);
+			"be kept off the bound queues (DMT_NIC_F_NO_RSS if the "
+			"NIC is set up by hand)", s->rss_err.message);
 	}
 	if (!s->rss.indir_size || !s->rss.indir)
 		return dmt_err_set(&s->err, -EOPNOTSUPP, "%s has no RSS "
 			"indirection table: other traffic cannot be kept off the "
-			"bound queues (use --no-rss if that is acceptable)",
+			"bound queues (DMT_NIC_F_NO_RSS if that is acceptable)",
 			s->ifname);
 	t = malloc(s->rss.indir_size * sizeof(*t));
 	if (!t)
@@ -1014,7 +1015,8 @@ static int step_rule(struct dmt_nic_setup *s, bool dry)
 
 	if (!s->port)
 		return dmt_err_set(&s->err, -EINVAL, "a flow rule needs the TCP "
-			"port of the flow (or use --no-rule)");
+			"port of the flow, dmt_nic_setup_opts.port (or "
+			"DMT_NIC_F_NO_RULE)");
 	s->r5.queue = s->r3.queue = s->qstart;
 	rule_text(&s->r5, txt, sizeof(txt));
 	rule_text(&s->r3, txt3, sizeof(txt3));
