@@ -215,12 +215,8 @@ DMT_EXPORT struct dmt_buf *dmt_buf_new(enum dmt_buf_kind kind, size_t size,
 	int ret;
 
 	dmt_err_clear(err);
-	if (!DMT_OPTS_VALID(opts, dmt_buf_opts)) {
-		dmt_err_set(err, -EINVAL, "dmt_buf_opts: unknown fields set or "
-			    "sz too small: rebuild against this library's header");
-		errno = EINVAL;
+	if (!DMT_OPTS_CHECK(opts, dmt_buf_opts, err))
 		return NULL;
-	}
 	if (size == 0 || size > SIZE_MAX - ps) {
 		dmt_err_set(err, -EINVAL, "buffer size must be > 0 (got %zu)", size);
 		errno = EINVAL;
@@ -245,7 +241,7 @@ DMT_EXPORT struct dmt_buf *dmt_buf_new(enum dmt_buf_kind kind, size_t size,
 		ret = init_udmabuf(b);
 		break;
 	case DMT_BUF_DMAHEAP:
-		ret = init_dmaheap(b, DMT_OPTS_GET(opts, heap, "system"));
+		ret = init_dmaheap(b, DMT_OPTS_OR(opts, heap, "system"));
 		break;
 	case DMT_BUF_CUDA:
 		ret = dmt_cuda_buf_init(b, opts, &b->err);

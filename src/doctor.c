@@ -1308,9 +1308,9 @@ static int add_if(struct dmt_doc_if **ifs, unsigned int *n, const char *name,
 DMT_EXPORT struct dmt_doctor *dmt_doctor_run(const struct dmt_doctor_opts *opts,
 					     struct dmt_error *err)
 {
-	const char *const *names = DMT_OPTS_GET(opts, ifnames, NULL);
-	unsigned int nnames = DMT_OPTS_GET(opts, nifnames, 0);
-	unsigned int what = DMT_OPTS_GET(opts, what, 0);
+	const char *const *names = DMT_OPTS_FIELD(opts, ifnames, NULL);
+	unsigned int nnames = DMT_OPTS_FIELD(opts, nifnames, 0);
+	unsigned int what = DMT_OPTS_FIELD(opts, what, 0);
 	struct dmt_doc_if *ifs = NULL;
 	struct dmt_doctor *doc = NULL;
 	struct dmt_doc_host *h;
@@ -1319,11 +1319,11 @@ DMT_EXPORT struct dmt_doctor *dmt_doctor_run(const struct dmt_doctor_opts *opts,
 	int ret = 0;
 
 	dmt_err_clear(err);
-	if (!DMT_OPTS_VALID(opts, dmt_doctor_opts) ||
-	    (what & ~(DMT_DOCTOR_TX | DMT_DOCTOR_RX)) || (nnames && !names)) {
-		dmt_err_set(err, -EINVAL, "dmt_doctor_opts: unknown fields or "
-			    "flags set, or nifnames without ifnames");
-		errno = EINVAL;
+	if (!DMT_OPTS_CHECK(opts, dmt_doctor_opts, err))
+		return NULL;
+	if ((what & ~(DMT_DOCTOR_TX | DMT_DOCTOR_RX)) || (nnames && !names)) {
+		dmt_fail(err, -EINVAL, "dmt_doctor_opts: unknown bits in what "
+			 "(0x%x), or nifnames without ifnames", what);
 		return NULL;
 	}
 	if (!what)

@@ -463,8 +463,8 @@ int dmt_cuda_buf_init(struct dmt_buf *b, const struct dmt_buf_opts *o,
 
 	if (!c)
 		return dmt_err_set(e, -ENOMEM, "out of memory");
-	ret = cuda_open(c, b->size, DMT_OPTS_GET(o, device, 0),
-			DMT_OPTS_GET(o, pci_bus_id, NULL), &count, &fd, e);
+	ret = cuda_open(c, b->size, DMT_OPTS_FIELD(o, device, 0),
+			DMT_OPTS_FIELD(o, pci_bus_id, NULL), &count, &fd, e);
 	if (ret < 0) {
 		free(c);
 		return ret;

@@ -457,8 +457,8 @@ int dmt_rocm_buf_init(struct dmt_buf *b, const struct dmt_buf_opts *o,
 
 	if (!r)
 		return dmt_err_set(e, -ENOMEM, "out of memory");
-	ret = rocm_open(r, b->size, DMT_OPTS_GET(o, device, 0),
-			DMT_OPTS_GET(o, pci_bus_id, NULL), &count, &fd, &off, e);
+	ret = rocm_open(r, b->size, DMT_OPTS_FIELD(o, device, 0),
+			DMT_OPTS_FIELD(o, pci_bus_id, NULL), &count, &fd, &off, e);
 	if (ret < 0) {
 		free(r);
 		return ret;

@@ -23,20 +23,16 @@ DMT_EXPORT struct dmt_ctx *dmt_ctx_new(const struct dmt_ctx_opts *opts,
 	struct dmt_ctx *ctx;
 	int ret;
 
-	if (!DMT_OPTS_VALID(opts, dmt_ctx_opts)) {
-		dmt_err_set(err, -EINVAL, "dmt_ctx_opts: unknown fields set or "
-			    "sz too small: rebuild against this library's header");
-		errno = EINVAL;
+	if (!DMT_OPTS_CHECK(opts, dmt_ctx_opts, err))
 		return NULL;
-	}
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx) {
 		dmt_err_set(err, -ENOMEM, "out of memory");
 		return NULL;
 	}
-	ctx->log_fn = DMT_OPTS_GET(opts, log_fn, NULL);
-	ctx->log_user = DMT_OPTS_GET(opts, log_user, NULL);
-	ctx->log_level = DMT_OPTS_GET(opts, log_level, DMT_LOG_WARN);
+	ctx->log_fn = DMT_OPTS_FIELD(opts, log_fn, NULL);
+	ctx->log_user = DMT_OPTS_FIELD(opts, log_user, NULL);
+	ctx->log_level = DMT_OPTS_FIELD(opts, log_level, DMT_LOG_WARN);
 
 	ret = dmt_nl_open(&ctx->netdev, NETLINK_GENERIC);
 	if (ret < 0) {

@@ -420,12 +420,8 @@ struct dmt_nic_setup *dmt_nic_setup_new_ops(struct dmt_ctx *ctx, int ifindex,
 		errno = EINVAL;
 		return NULL;
 	}
-	if (!DMT_OPTS_VALID(o, dmt_nic_setup_opts)) {
-		dmt_err_set(err, -EINVAL, "dmt_nic_setup_opts: unknown fields set "
-			    "or sz too small: rebuild against this library's header");
-		errno = EINVAL;
+	if (!DMT_OPTS_CHECK(o, dmt_nic_setup_opts, err))
 		return NULL;
-	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		dmt_err_set(err, -ENOMEM, "out of memory");
@@ -443,11 +439,11 @@ struct dmt_nic_setup *dmt_nic_setup_new_ops(struct dmt_ctx *ctx, int ifindex,
 		errno = ENODEV;
 		return NULL;
 	}
-	s->flags = DMT_OPTS_GET(o, flags, 0);
-	s->nq = DMT_OPTS_GET(o, nqueues, 1);
-	s->qstart = DMT_OPTS_GET(o, queue_start, 0);
-	s->port = DMT_OPTS_GET(o, port, 0);
-	jdir = DMT_OPTS_GET(o, journal_dir, DEFAULT_JOURNAL_DIR);
+	s->flags = DMT_OPTS_FIELD(o, flags, 0);
+	s->nq = DMT_OPTS_OR(o, nqueues, 1);
+	s->qstart = DMT_OPTS_FIELD(o, queue_start, 0);
+	s->port = DMT_OPTS_FIELD(o, port, 0);
+	jdir = DMT_OPTS_OR(o, journal_dir, DEFAULT_JOURNAL_DIR);
 	snprintf(s->jdir, sizeof(s->jdir), "%s", jdir);
 	if (dmt_nic_journal_path(s->jdir, s->ifname, s->jpath,
 				 sizeof(s->jpath)) < 0) {
@@ -457,12 +453,12 @@ struct dmt_nic_setup *dmt_nic_setup_new_ops(struct dmt_ctx *ctx, int ifindex,
 		return NULL;
 	}
 	/* the flow */
-	ret = addr_of(DMT_OPTS_GET(o, server, NULL), DMT_OPTS_GET(o, server_len, 0),
+	ret = addr_of(DMT_OPTS_FIELD(o, server, NULL), DMT_OPTS_FIELD(o, server_len, 0),
 		      &fs, s->r5.dst);
 	if (ret >= 0) {
 		s->have_server = ret;
-		ret = addr_of(DMT_OPTS_GET(o, client, NULL),
-			      DMT_OPTS_GET(o, client_len, 0), &fc, s->r5.src);
+		ret = addr_of(DMT_OPTS_FIELD(o, client, NULL),
+			      DMT_OPTS_FIELD(o, client_len, 0), &fc, s->r5.src);
 		s->have_r5 = ret > 0;
 	}
 	if (ret < 0 || (fs && fc && fs != fc)) {
@@ -474,7 +470,7 @@ struct dmt_nic_setup *dmt_nic_setup_new_ops(struct dmt_ctx *ctx, int ifindex,
 	}
 	s->r5.family = fs ? fs : fc ? fc : AF_INET;
 	s->r5.dst_port = htons(s->port);
-	s->r5.src_port = htons(DMT_OPTS_GET(o, client_port, 0));
+	s->r5.src_port = htons(DMT_OPTS_FIELD(o, client_port, 0));
 	s->r3 = s->r5;
 	memset(s->r3.src, 0, sizeof(s->r3.src));
 	s->r3.src_port = 0;

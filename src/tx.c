@@ -336,13 +336,9 @@ static struct dmt_tx *tx_alloc(struct dmt_ctx *ctx, struct dmt_buf *buf,
 		errno = EINVAL;
 		return NULL;
 	}
-	if (!DMT_OPTS_VALID(opts, dmt_tx_opts)) {
-		dmt_err_set(err, -EINVAL, "dmt_tx_opts: unknown fields set or sz "
-			    "too small: rebuild against this library's header");
-		errno = EINVAL;
+	if (!DMT_OPTS_CHECK(opts, dmt_tx_opts, err))
 		return NULL;
-	}
-	max_iov = DMT_OPTS_GET(opts, max_iov, DMT_MAX_IOV);
+	max_iov = DMT_OPTS_OR(opts, max_iov, DMT_MAX_IOV);
 	if (DMT_OPTS_HAS(opts, max_outstanding) && opts->max_outstanding &&
 	    (opts->max_outstanding < 16 || opts->max_outstanding > 65536)) {
 		dmt_err_set(err, -EINVAL, "max_outstanding %u: give 16..65536 "
@@ -365,18 +361,19 @@ static struct dmt_tx *tx_alloc(struct dmt_ctx *ctx, struct dmt_buf *buf,
 	tx->buf = buf;
 	tx->fd = -1;
 	tx->max_iov = max_iov;
-	tx->nonblock = DMT_OPTS_GET(opts, nonblock, 0);
-	tx->uring_depth = DMT_OPTS_GET(opts, uring_depth, 8);
+	tx->nonblock = DMT_OPTS_FIELD(opts, nonblock, 0);
+	tx->uring_depth = DMT_OPTS_OR(opts, uring_depth, 8);
 	tx->reap_batch = DMT_REAP_BATCH;
 	tx->memlock = dmt_memlock_limit();
 	tx->enobufs_giveup_ms = DMT_ENOBUFS_GIVEUP_MS;
-	tx->max_outstanding = DMT_OPTS_GET(opts, max_outstanding, 512);
-	tx->auto_copy_min = DMT_OPTS_GET(opts, auto_copy_min, 0);
-	if (!tx->auto_copy_min)
-		tx->auto_copy_min = DMT_AUTO_COPY_MIN;
-	tx->auto_zc_min = DMT_OPTS_GET(opts, auto_zc_min, 0);
-	if (!tx->auto_zc_min)
-		tx->auto_zc_min = DMT_AUTO_ZC_MIN;
+	tx->max_outstanding = DMT_OPTS_OR(opts, max_outstanding, 512);
+	/* 0: the default; DMT_TX_NEVER: never (internally 0) */
+	tx->auto_copy_min = DMT_OPTS_OR(opts, auto_copy_min, DMT_AUTO_COPY_MIN);
+	if (tx->auto_copy_min == DMT_TX_NEVER)
+		tx->auto_copy_min = 0;
+	tx->auto_zc_min = DMT_OPTS_OR(opts, auto_zc_min, DMT_AUTO_ZC_MIN);
+	if (tx->auto_zc_min == DMT_TX_NEVER)
+		tx->auto_zc_min = 0;
 	if (dmt_tx_scratch(tx, 4) < 0) {
 		dmt_err_set(err, -ENOMEM, "out of memory");
 		dmt_tx_free(tx);
@@ -543,6 +540,7 @@ static bool is_tcp(int fd)
 static const char *auto_note(const struct dmt_tx *tx)
 {
 	bool small = tx->auto_zc_min > 1, large = tx->auto_copy_min != 0;
+	/* (auto_zc_min 1 is "never" too: every send has at least one byte) */
 
 	if (small && large)
 		return " (plain send() for small sends and, if the kernel copies "
@@ -672,8 +670,6 @@ static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
 				tx->auto_copy_min = 0;
 				tx->auto_zc_min = 0;
 			}
-			if (tx->auto_copy_min == UINT64_MAX)
-				tx->auto_copy_min = 0;
 			if (want == DMT_ENGINE_AUTO)
 				add_reason(tx, why, sizeof(why), "using %s%s",
 					   dmt_engine_name(e->id), auto_note(tx));
@@ -814,8 +810,8 @@ DMT_EXPORT struct dmt_tx *dmt_tx_connect(struct dmt_ctx *ctx,
 	}
 	tx->own_fd = true;
 	setsockopt(tx->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	ret = pick_engine(tx, DMT_OPTS_GET(opts, engine, DMT_ENGINE_AUTO), dst,
-			  dstlen, DMT_OPTS_GET(opts, ifname, NULL), true);
+	ret = pick_engine(tx, DMT_OPTS_FIELD(opts, engine, DMT_ENGINE_AUTO), dst,
+			  dstlen, DMT_OPTS_FIELD(opts, ifname, NULL), true);
 	if (ret < 0)
 		return tx_fail(tx, ret, err);
 	if (src && bind(tx->fd, src, srclen) < 0) {
@@ -825,11 +821,11 @@ DMT_EXPORT struct dmt_tx *dmt_tx_connect(struct dmt_ctx *ctx,
 		return tx_fail(tx, ret, err);
 	}
 	ret = connect_bounded(tx->fd, dst, dstlen,
-			      DMT_OPTS_GET(opts, connect_timeout_ms, 0));
-	if (ret == -ETIMEDOUT && DMT_OPTS_GET(opts, connect_timeout_ms, 0) > 0) {
+			      DMT_OPTS_FIELD(opts, connect_timeout_ms, 0));
+	if (ret == -ETIMEDOUT && DMT_OPTS_FIELD(opts, connect_timeout_ms, 0) > 0) {
 		dmt_err_set(&tx->err, ret, "connect failed: no answer from the "
 			    "server within %d ms: is the address right and the "
-			    "host up?", DMT_OPTS_GET(opts, connect_timeout_ms, 0));
+			    "host up?", DMT_OPTS_FIELD(opts, connect_timeout_ms, 0));
 		return tx_fail(tx, ret, err);
 	}
 	if (ret < 0) {
@@ -866,9 +862,9 @@ DMT_EXPORT struct dmt_tx *dmt_tx_from_fd(struct dmt_ctx *ctx,
 	if (!tx)
 		return NULL;
 	tx->fd = fd;
-	ret = pick_engine(tx, DMT_OPTS_GET(opts, engine, DMT_ENGINE_AUTO),
+	ret = pick_engine(tx, DMT_OPTS_FIELD(opts, engine, DMT_ENGINE_AUTO),
 			  (struct sockaddr *)&peer, plen,
-			  DMT_OPTS_GET(opts, ifname, NULL), false);
+			  DMT_OPTS_FIELD(opts, ifname, NULL), false);
 	if (ret < 0)
 		return tx_fail(tx, ret, err);
 	ret = tx_ready(tx);
