@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "doctor.h"
+#include "drivers.h"
 #include "gpu.h"
 #include "netdev.h"
 #include "uring_probe.h"
@@ -47,6 +48,7 @@ struct dmt_doctor {
 	char **strs;			/* every string the records point to */
 	unsigned int nstrs, capstrs;
 	bool oom;
+	char nics[64 + DMT_NIC_DRIVER_LIST_LEN]; /* "a NIC whose driver ..." */
 };
 
 static const char *keep(struct dmt_doctor *d, const char *s)
@@ -146,8 +148,6 @@ static const char *kernel_says(const char *extack, char *buf, size_t len)
 /* Evaluation: facts -> checks and verdicts (no system calls)          */
 /* ------------------------------------------------------------------ */
 
-static const char *const devmem_nics =
-	"a NIC whose driver has devmem support (e.g. mlx5, bnxt_en, gve, fbnic)";
 
 struct reasons {
 	char tx[320], rx[320];
@@ -466,7 +466,7 @@ static void eval_tx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 	kernel_says(f->tx_extack, k, sizeof(k));
 	errtxt(f->tx_ret, e1, sizeof(e1));
 	FMT(fx, "use %s, or a fallback engine (dmt_tx_opts.engine "
-	    "uring|zerocopy|copy)", devmem_nics);
+	    "uring|zerocopy|copy)", d->nics);
 	if (f->tx_real) {
 		if (f->tx_ret == 0) {
 			FMT(ev, "bind-tx with a throwaway %s dma-buf succeeded; "
@@ -559,7 +559,7 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 			FMT(ev, "rings-get answered EOPNOTSUPP: the %s driver "
 			    "exposes no ring parameters, so no header split", drv);
 		FMT(fx, "devmem RX needs %s (header split is a hardware "
-		    "feature); use the copy engine on this NIC", devmem_nics);
+		    "feature); use the copy engine on this NIC", d->nics);
 		add(d, G, n, "rx.header_split", DMT_DOCTOR_FAIL,
 		    "TCP header/data split", ev, fx);
 		BLOCK_RX(r, "header split (tcp-data-split) unsupported by the %s "
@@ -618,7 +618,7 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 			    "queue 0 with a memfd answered %s%s before looking "
 			    "at the fd: the %s driver has no queue management "
 			    "API", e1, k, drv);
-			FMT(fx, "devmem RX needs %s", devmem_nics);
+			FMT(fx, "devmem RX needs %s", d->nics);
 			add(d, G, n, "rx.queue_api", DMT_DOCTOR_FAIL,
 			    "queue management API (bind-rx probe)", ev, fx);
 			BLOCK_RX(r, "the %s driver has no queue management API "
@@ -687,11 +687,13 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 		    "RX queues free of memory providers and AF_XDP", ev, "");
 	}
 
-	/* HW-GRO: mlx5 accepts tcp-data-split only with rx-gro-hw on */
-	if (f->gro_ret == 0 && !strncmp(drv, "mlx5", 4)) {
-		FMT(ev, "rx-gro-hw %s%s; the mlx5 driver accepts header split only "
+	/* HW-GRO: some drivers (mlx5) accept tcp-data-split only with
+	 * rx-gro-hw on (drivers.c) */
+	if (f->gro_ret == 0 && dmt_nic_driver_find(drv) &&
+	    dmt_nic_driver_find(drv)->hds_needs_gro) {
+		FMT(ev, "rx-gro-hw %s%s; the %s driver accepts header split only "
 		    "with HW-GRO", f->gro_active ? "on" : "off",
-		    f->gro_fixed ? " [fixed]" : "");
+		    f->gro_fixed ? " [fixed]" : "", drv);
 		if (f->gro_active) {
 			add(d, G, n, "rx.gro_hw", DMT_DOCTOR_PASS, "HW-GRO for "
 			    "header split", ev, "");
@@ -709,7 +711,8 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 				 "header split", drv);
 		}
 	} else if (f->gro_ret == 0) {
-		FMT(ev, "rx-gro-hw %s%s (only mlx5 needs it for header split)",
+		FMT(ev, "rx-gro-hw %s%s (this driver does not need it for header "
+		    "split)",
 		    f->gro_active ? "on" : "off", f->gro_fixed ? " [fixed]" : "");
 		add(d, G, n, "rx.gro_hw", DMT_DOCTOR_PASS, "HW-GRO for header "
 		    "split", ev, "");
@@ -734,7 +737,7 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 			    "ntuple flow steering", ev, fx);
 		} else {
 			FMT(fx, "devmem RX needs flow steering to the bound queue: "
-			    "use %s", devmem_nics);
+			    "use %s", d->nics);
 			add(d, G, n, "rx.ntuple", DMT_DOCTOR_FAIL,
 			    "ntuple flow steering", ev, fx);
 			BLOCK_RX(r, "no ntuple flow steering (rx-ntuple-filter off "
@@ -822,8 +825,13 @@ struct dmt_doctor *dmt_doctor_evaluate(const struct dmt_doc_host *h,
 		errno = ENOMEM;
 		return NULL;
 	}
+	char list[DMT_NIC_DRIVER_LIST_LEN];
+
 	d->what = what ? what : DMT_DOCTOR_TX | DMT_DOCTOR_RX;
 	snprintf(d->release, sizeof(d->release), "%s", h->release);
+	snprintf(d->nics, sizeof(d->nics), "a NIC whose driver has devmem "
+		 "support (e.g. %s)", dmt_nic_driver_list(false, false, list,
+							  sizeof(list)));
 	eval_kernel(d, h);
 	eval_privileges(d, h);
 	eval_exporters(d, h);
@@ -1154,6 +1162,10 @@ static int bind_probe(bool rx, int ifindex, int fd, char *extack, size_t len)
 	if (ret < 0)
 		snprintf(extack, len, "%s", dmt_ctx_last_error(c)->extack);
 	dmt_ctx_free(c);
+	/* the evidence names what the kernel answered (EOPNOTSUPP), which
+	 * the library reports as "the driver lacks devmem" */
+	if (ret == -DMT_ERR_NO_NETMEM_TX || ret == -DMT_ERR_NO_NETMEM_RX)
+		ret = -EOPNOTSUPP;
 	return ret;
 }
 

@@ -13,11 +13,16 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "drivers.h"
 #include "ethtool.h"
 #include "nl.h"
 #include "uapi.h"
 
-static const char *const hds_drivers = "mlx5, bnxt_en, gve, fbnic";
+/* The drivers with devmem RX, for advice (drivers.c). */
+static const char *rx_nics(char *buf, size_t len)
+{
+	return dmt_nic_driver_list(true, false, buf, len);
+}
 
 static void drv_name(int ifindex, char *drv, size_t len)
 {
@@ -37,6 +42,7 @@ int dmt_ethtool_rings_set_hds(struct dmt_ctx *ctx, int ifindex,
 {
 	char buf[DMT_NL_BUFSZ] __attribute__((aligned(8)));
 	char ifn[IF_NAMESIZE], drv[32], ext[300];
+	char nics[DMT_NIC_DRIVER_LIST_LEN];
 	struct nlmsghdr *nlh;
 	struct nlattr *nest;
 	int ret;
@@ -70,11 +76,12 @@ int dmt_ethtool_rings_set_hds(struct dmt_ctx *ctx, int ifindex,
 	if (ret == -EOPNOTSUPP && strstr(ctx->err.extack, "hds"))
 		dmt_err_set(&ctx->err, ret, "hds-thresh is not supported by %s "
 			    "on %s%s: devmem RX needs a NIC with header split and "
-			    "a zero threshold (%s)", drv, ifn, ext, hds_drivers);
+			    "a zero threshold (%s)", drv, ifn, ext,
+			    rx_nics(nics, sizeof(nics)));
 	else if (ret == -EOPNOTSUPP)
 		dmt_err_set(&ctx->err, ret, "tcp-data-split is not supported by "
 			    "%s on %s%s: devmem RX needs a NIC with header split "
-			    "(%s)", drv, ifn, ext, hds_drivers);
+			    "(%s)", drv, ifn, ext, rx_nics(nics, sizeof(nics)));
 	else if (ret == -EINVAL && strstr(ctx->err.extack, "memory provider"))
 		dmt_err_set(&ctx->err, ret, "cannot change header split on %s "
 			    "while RX queues are bound%s: close the program that "
@@ -163,10 +170,12 @@ int dmt_ethtool_feature_set(struct dmt_ctx *ctx, int ifindex,
 	else if (ret > 0)
 		ret = -EBUSY;
 	if (ret < 0) {
-		char hint[160];
+		char hint[160 + DMT_NIC_DRIVER_LIST_LEN];
+		char nics[DMT_NIC_DRIVER_LIST_LEN];
 
 		snprintf(hint, sizeof(hint), "%s is fixed on this device; devmem "
-			 "RX needs ntuple flow steering (%s)", name, hds_drivers);
+			 "RX needs ntuple flow steering (%s)", name,
+			 rx_nics(nics, sizeof(nics)));
 		if (ret == -EBUSY) {
 			char ifn[IF_NAMESIZE];
 			return dmt_ret(dmt_err_set(&ctx->err, ret, "%s on %s was not "

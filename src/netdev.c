@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ethtool.h"
+#include "drivers.h"
 #include "netdev.h"
 #include "uapi.h"
 
@@ -115,13 +116,12 @@ int dmt_dev_rx_queues(struct dmt_ctx *ctx, int ifindex)
 
 /* ---- error translation ---- */
 
-static const char *devmem_drivers = "mlx5, bnxt_en, gve (DQO), fbnic";
-
-void dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
-			  int ret)
+int dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
+			 int ret)
 {
 	char ifn[IF_NAMESIZE], name[32] = "", drv[64];
-	char ext[300] = "";
+	char ext[300] = "", nics[DMT_NIC_DRIVER_LIST_LEN];
+	bool tx = !strcmp(op, "bind-tx");
 
 	dmt_ifname(ifindex, ifn);
 	if (dmt_if_driver(ifindex, name, sizeof(name), NULL, 0) == 0 && name[0])
@@ -134,16 +134,31 @@ void dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
 
 	switch (-ret) {
 	case EOPNOTSUPP:
-		if (!strcmp(op, "bind-tx"))
+		/* The driver lacks devmem: TX says so in the extack ("Driver
+		 * does not support netmem TX", "No DMA-capable device found for
+		 * netmem TX"); RX answers with no message (no queue API). Other
+		 * refusals (DMA device mismatch, rx-page-size) keep the errno. */
+		if (tx && (!e->extack[0] || strstr(e->extack, "netmem TX"))) {
+			ret = -DMT_ERR_NO_NETMEM_TX;
 			dmt_err_set(e, ret, "%s on %s failed: %s%s: the %s has "
 				    "no devmem TX support; use a NIC whose driver has it "
 				    "(%s) or a fallback engine (uring, zerocopy, copy)",
-				    op, ifn, dmt_strerror(ret), ext, drv, devmem_drivers);
-		else
-			dmt_err_set(e, ret, "%s on %s failed: %s%s: the %s has "
+				    op, ifn, dmt_strerror(ret), ext, drv,
+				    dmt_nic_driver_list(false, true, nics,
+							sizeof(nics)));
+		} else if (!tx && !e->extack[0]) {
+			ret = -DMT_ERR_NO_NETMEM_RX;
+			dmt_err_set(e, ret, "%s on %s failed: %s: the %s has "
 				    "no queue management API for devmem RX; use a NIC "
 				    "whose driver has it (%s) or the copy engine",
-				    op, ifn, dmt_strerror(ret), ext, drv, devmem_drivers);
+				    op, ifn, dmt_strerror(ret), drv,
+				    dmt_nic_driver_list(true, false, nics,
+							sizeof(nics)));
+		} else {
+			dmt_err_set(e, ret, "%s on %s failed: %s%s: the %s refused "
+				    "this binding (the kernel's message says why)",
+				    op, ifn, dmt_strerror(ret), ext, drv);
+		}
 		break;
 	case EPERM:
 		dmt_err_set(e, ret, "%s on %s failed: %s%s: binding RX queues needs "
@@ -203,7 +218,7 @@ void dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
 		dmt_err_set(e, ret, "%s on %s failed: %s%s", op, ifn,
 			    dmt_strerror(ret), ext);
 		break;
-	}
+	}	return ret;
 }
 
 /* ---- bind-tx / bind-rx ---- */
@@ -335,7 +350,7 @@ static int do_bind(struct dmt_ctx *ctx, bool rx, int ifindex, int fd,
 				    nqueues);
 	ret = dmt_nl_talk(&ctx->netdev, nlh, bind_cb, &got, &ctx->err);
 	if (ret < 0) {
-		dmt_explain_bind_err(&ctx->err, op, ifindex, ret);
+		ret = dmt_explain_bind_err(&ctx->err, op, ifindex, ret);
 		if (rx && (ret == -EINVAL || ret == -ERANGE)) {
 			/* An out-of-range queue id is EINVAL (ERANGE on some
 			 * kernels): name it when the queue count says so. */
@@ -381,7 +396,7 @@ int dmt_bind_rx_raw(struct dmt_ctx *ctx, int ifindex, int dmabuf_fd,
 				    nqueues);
 	ret = dmt_nl_talk(&ctx->netdev, nlh, bind_cb, &got, &ctx->err);
 	if (ret < 0) {
-		dmt_explain_bind_err(&ctx->err, "bind-rx", ifindex, ret);
+		ret = dmt_explain_bind_err(&ctx->err, "bind-rx", ifindex, ret);
 		return ret;
 	}
 	*id = got;

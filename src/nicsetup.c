@@ -22,6 +22,7 @@
 
 #include "buffer.h"
 #include "gpu.h"
+#include "drivers.h"
 #include "journal.h"
 #include "netdev.h"
 #include "nicsetup.h"
@@ -920,7 +921,7 @@ static int step_rss(struct dmt_nic_setup *s, bool dry)
 	int ret;
 
 	if (s->rss_ret == -EOPNOTSUPP) {
-		char drv[32];
+		char drv[32], nics[DMT_NIC_DRIVER_LIST_LEN];
 
 		if (dmt_if_driver(s->ifindex, drv, sizeof(drv), NULL, 0) < 0)
 			snprintf(drv, sizeof(drv), "this driver");
@@ -928,8 +929,9 @@ static int step_rss(struct dmt_nic_setup *s, bool dry)
 		return dmt_err_set(&s->err, s->rss_ret, "RSS is not supported by "
 			"%s on %s: other traffic cannot be kept off the bound "
 			"queues; devmem RX needs a NIC with RSS and flow steering "
-			"(mlx5, bnxt_en, gve, fbnic), or leave RSS alone "
-			"(DMT_NIC_F_NO_RSS)", drv, s->ifname);
+			"(%s), or leave RSS alone (DMT_NIC_F_NO_RSS)", drv,
+			s->ifname, dmt_nic_driver_list(true, false, nics,
+						       sizeof(nics)));
 	}
 	if (s->rss_ret < 0) {
 		dmt_err_copy(&s->err, &s->rss_err);
@@ -1005,7 +1007,7 @@ static int step_rss(struct dmt_nic_setup *s, bool dry)
 static int step_rule(struct dmt_nic_setup *s, bool dry)
 {
 	struct dmt_ntuple_list l;
-	char txt[160], txt3[160];
+	char txt[160], txt3[160], nics[DMT_NIC_DRIVER_LIST_LEN];
 	uint32_t loc = RX_CLS_LOC_ANY, got = 0;
 	int ret, ret5 = 0;
 
@@ -1024,8 +1026,9 @@ static int step_rule(struct dmt_nic_setup *s, bool dry)
 		if (s->ntuple_fixed && !dry)
 			return dmt_err_set(&s->err, -EOPNOTSUPP, "ntuple filters "
 				"are fixed off on %s: devmem RX needs flow "
-				"steering to the bound queues (a NIC such as mlx5, "
-				"bnxt_en, gve, fbnic)", s->ifname);
+				"steering to the bound queues (a NIC such as %s)",
+				s->ifname, dmt_nic_driver_list(true, false, nics,
+							       sizeof(nics)));
 		if (dry) {
 			say(s, "would turn ntuple filters on%s", s->ntuple_fixed ?
 			    " (but they are fixed off: setup would fail)" : "");

@@ -502,7 +502,7 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 			add_reason(tx, why, whylen, "kernel %s has no devmem TX "
 				   "(no bind-tx operation; devmem TX needs Linux "
 				   "6.16)", u.release);
-		} else if (ret == -EOPNOTSUPP)
+		} else if (ret == -DMT_ERR_NO_NETMEM_TX)
 			add_reason(tx, why, whylen, "%s: driver does not support "
 				   "netmem TX%s%s%s", ifn,
 				   tx->err.extack[0] ? " (kernel: \"" : "",

@@ -292,7 +292,7 @@ static void print_human(const struct demo *d, uint64_t size, double mach_s,
 	}
 	if (!exp_ok && !devmem)
 		printf("  so devmem needs both a dma-buf exporter and a NIC "
-		       "driver with netmem TX (mlx5, bnxt_en, gve, fbnic)\n");
+		       "driver with netmem TX ('devmemtcp doctor' names them)\n");
 	printf("engine: %s (%s)\n", c->engine[0] ? c->engine : "-",
 	       c->engine_reason);
 	printf("server engine: %s (%s)\n", s->engine[0] ? s->engine : "-",
