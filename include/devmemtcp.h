@@ -131,8 +131,6 @@ DMT_API struct dmt_ctx *dmt_ctx_new(const struct dmt_ctx_opts *opts,
 DMT_API void dmt_ctx_free(struct dmt_ctx *ctx);
 /* Borrowed until the next call on ctx. Never NULL. */
 DMT_API const struct dmt_error *dmt_ctx_last_error(const struct dmt_ctx *ctx);
-/* The netlink socket fd (owned by ctx). */
-DMT_API int dmt_ctx_fd(const struct dmt_ctx *ctx);
 /* The dynamic family id of "netdev" on this kernel. */
 DMT_API int dmt_ctx_netdev_family(const struct dmt_ctx *ctx);
 
@@ -285,9 +283,9 @@ DMT_API int dmt_buf_begin_cpu(struct dmt_buf *buf, unsigned int flags);
 DMT_API int dmt_buf_end_cpu(struct dmt_buf *buf, unsigned int flags);
 /* Copy in / out with the brackets (and through the GPU runtime for GPU
  * memory). Offsets are checked: -EINVAL outside the buffer. */
-DMT_API int dmt_buf_write(struct dmt_buf *buf, size_t off, const void *src,
+DMT_API int dmt_buf_write(struct dmt_buf *buf, uint64_t off, const void *src,
 			  size_t len);
-DMT_API int dmt_buf_read(struct dmt_buf *buf, size_t off, void *dst,
+DMT_API int dmt_buf_read(struct dmt_buf *buf, uint64_t off, void *dst,
 			 size_t len);
 
 /* ------------------------------------------------------------------ */
@@ -317,7 +315,6 @@ struct dmt_tx_opts {
 	const char *ifname;	/* devmem: egress device; default: route lookup */
 	unsigned int max_iov;	/* iovecs per sendmsg, 1..1024; 0: 1024 */
 	int nonblock;		/* dmt_tx_send() returns -EAGAIN instead of waiting */
-	unsigned int uring_depth; /* uring: submission queue depth, default 8 */
 	unsigned int max_outstanding; /* sends awaiting their completion
 				   * before dmt_tx_send() waits (or, with
 				   * nonblock, returns -EAGAIN); 16..65536,
@@ -380,8 +377,6 @@ DMT_API enum dmt_engine dmt_tx_engine(const struct dmt_tx *tx);
 /* One line: why this engine (e.g. "eth0: driver does not support netmem TX").
  * Borrowed for the life of tx. */
 DMT_API const char *dmt_tx_engine_reason(const struct dmt_tx *tx);
-/* The devmem binding id, 0 for other engines. */
-DMT_API uint32_t dmt_tx_binding_id(const struct dmt_tx *tx);
 DMT_API const struct dmt_error *dmt_tx_last_error(const struct dmt_tx *tx);
 
 /*
@@ -423,14 +418,20 @@ DMT_API int dmt_tx_wait_region(struct dmt_tx *tx, uint64_t off, uint64_t len,
 DMT_API int dmt_tx_flush(struct dmt_tx *tx, int timeout_ms);
 /* Number of sends whose completion has not arrived. */
 DMT_API unsigned int dmt_tx_outstanding(const struct dmt_tx *tx);
-/* poll() events to wait for on dmt_tx_fd() in the caller's own loop:
- * POLLOUT, plus POLLERR while completions are outstanding on the socket's
- * error queue. */
+/*
+ * Waiting in the caller's own poll()/epoll loop (nonblock): watch
+ * dmt_tx_fd() for dmt_tx_poll_events() and, when there is one, the
+ * completion fd for its events; on any wake-up call dmt_tx_reap(), then
+ * send again.
+ * dmt_tx_poll_events(): POLLOUT while a send may proceed, 0 while only a
+ * completion lets it (max_outstanding reached). Completions that arrive on
+ * the socket's error queue (devmem, zerocopy) raise POLLERR on dmt_tx_fd(),
+ * which poll() and epoll report without asking.
+ * dmt_tx_completion_fd(): a second fd on which completions signal, with
+ * the events to watch (uring: the ring, POLLIN); -1 (events 0) when the
+ * engine has none besides the socket. It does not change while tx lives.
+ */
 DMT_API short dmt_tx_poll_events(const struct dmt_tx *tx);
-/* The fd on which completions signal readiness, and the events to poll it
- * for: the socket with POLLERR (devmem, zerocopy), the io_uring ring with
- * POLLIN (uring); -1 for engines without completions (copy). When it wakes,
- * call dmt_tx_reap(). */
 DMT_API int dmt_tx_completion_fd(const struct dmt_tx *tx, short *events);
 
 struct dmt_tx_stats {

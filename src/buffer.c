@@ -318,14 +318,14 @@ int dmt_buf_read_any(struct dmt_buf *b, uint64_t off, void *dst, size_t len)
 	int ret;
 
 	if (off <= b->size && len <= b->size - off)
-		return dmt_buf_read(b, (size_t)off, dst, len);
+		return dmt_buf_read(b, off, dst, len);
 	if (off > span || len > span - off)
 		return dmt_ret(dmt_err_set(&b->err, -EINVAL, "read [%llu, +%zu) "
 			"lies outside the %llu bytes of the dma-buf after this "
 			"buffer's start", (unsigned long long)off, len,
 			(unsigned long long)span));
 	if (b->ops && b->ops->read)
-		return dmt_ret(b->ops->read(b, (size_t)off, dst, len));
+		return dmt_ret(b->ops->read(b, off, dst, len));
 	ret = dmt_buf_begin_cpu(b, DMT_SYNC_READ);
 	if (ret < 0)
 		return ret;
@@ -479,17 +479,17 @@ DMT_EXPORT int dmt_buf_end_cpu(struct dmt_buf *b, unsigned int flags)
 	return do_sync(b, flags, DMT_DMA_BUF_SYNC_END);
 }
 
-static int check_range(struct dmt_buf *b, size_t off, size_t len,
+static int check_range(struct dmt_buf *b, uint64_t off, size_t len,
 		       const char *what)
 {
 	if (!dmt_buf_range_ok(b, off, len))
 		return dmt_ret(dmt_err_set(&b->err, -EINVAL,
-			"%s [%zu, +%zu) lies outside the %zu-byte buffer", what,
-			off, len, b->size));
+			"%s [%llu, +%zu) lies outside the %zu-byte buffer", what,
+			(unsigned long long)off, len, b->size));
 	return 0;
 }
 
-DMT_EXPORT int dmt_buf_write(struct dmt_buf *b, size_t off, const void *src,
+DMT_EXPORT int dmt_buf_write(struct dmt_buf *b, uint64_t off, const void *src,
 			     size_t len)
 {
 	int ret = check_range(b, off, len, "write");
@@ -508,7 +508,8 @@ DMT_EXPORT int dmt_buf_write(struct dmt_buf *b, size_t off, const void *src,
 	return dmt_buf_end_cpu(b, DMT_SYNC_WRITE);
 }
 
-DMT_EXPORT int dmt_buf_read(struct dmt_buf *b, size_t off, void *dst, size_t len)
+DMT_EXPORT int dmt_buf_read(struct dmt_buf *b, uint64_t off, void *dst,
+			    size_t len)
 {
 	int ret = check_range(b, off, len, "read");
 

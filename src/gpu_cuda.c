@@ -377,7 +377,7 @@ static void cuda_destroy(struct dmt_buf *b)
 }
 
 /* One host <-> device copy in the buffer's context. */
-static int cuda_copy(struct dmt_buf *b, size_t off, void *host, size_t len,
+static int cuda_copy(struct dmt_buf *b, uint64_t off, void *host, size_t len,
 		     bool to_device)
 {
 	struct cuda_buf *c = b->priv;
@@ -395,19 +395,20 @@ static int cuda_copy(struct dmt_buf *b, size_t off, void *host, size_t len,
 	if (r != CUDA_SUCCESS) {
 		char what[128];
 		snprintf(what, sizeof(what), "cuda: cuMemcpy%s of %zu bytes at "
-			 "offset %zu", to_device ? "HtoD" : "DtoH", len, off);
+			 "offset %llu", to_device ? "HtoD" : "DtoH", len,
+			 (unsigned long long)off);
 		return cu_fail(&b->err, &c->api, r, what, NULL);
 	}
 	return 0;
 }
 
-static int cuda_write(struct dmt_buf *b, size_t off, const void *src,
+static int cuda_write(struct dmt_buf *b, uint64_t off, const void *src,
 		      size_t len)
 {
 	return cuda_copy(b, off, (void *)src, len, true);
 }
 
-static int cuda_read(struct dmt_buf *b, size_t off, void *dst, size_t len)
+static int cuda_read(struct dmt_buf *b, uint64_t off, void *dst, size_t len)
 {
 	return cuda_copy(b, off, dst, len, false);
 }

@@ -407,7 +407,7 @@ static void *pinned_view(struct rocm_buf *r, const void *p, size_t len)
 	return v;
 }
 
-static int rocm_write(struct dmt_buf *b, size_t off, const void *src,
+static int rocm_write(struct dmt_buf *b, uint64_t off, const void *src,
 		      size_t len)
 {
 	struct rocm_buf *r = b->priv;
@@ -419,13 +419,13 @@ static int rocm_write(struct dmt_buf *b, size_t off, const void *src,
 	if (st != HSA_STATUS_SUCCESS) {
 		char what[128];
 		snprintf(what, sizeof(what), "rocm: hsa_memory_copy of %zu bytes to "
-			 "offset %zu", len, off);
+			 "offset %llu", len, (unsigned long long)off);
 		return hsa_fail(&b->err, &r->api, st, what, NULL);
 	}
 	return 0;
 }
 
-static int rocm_read(struct dmt_buf *b, size_t off, void *dst, size_t len)
+static int rocm_read(struct dmt_buf *b, uint64_t off, void *dst, size_t len)
 {
 	struct rocm_buf *r = b->priv;
 	hsa_status_t st;
@@ -436,7 +436,7 @@ static int rocm_read(struct dmt_buf *b, size_t off, void *dst, size_t len)
 	if (st != HSA_STATUS_SUCCESS) {
 		char what[128];
 		snprintf(what, sizeof(what), "rocm: hsa_memory_copy of %zu bytes "
-			 "from offset %zu", len, off);
+			 "from offset %llu", len, (unsigned long long)off);
 		return hsa_fail(&b->err, &r->api, st, what, NULL);
 	}
 	return 0;

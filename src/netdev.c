@@ -77,11 +77,6 @@ DMT_EXPORT const struct dmt_error *dmt_ctx_last_error(const struct dmt_ctx *ctx)
 	return &ctx->err;
 }
 
-DMT_EXPORT int dmt_ctx_fd(const struct dmt_ctx *ctx)
-{
-	return mnl_socket_get_fd(ctx->netdev.sock);
-}
-
 DMT_EXPORT int dmt_ctx_netdev_family(const struct dmt_ctx *ctx)
 {
 	return ctx->netdev.family;

@@ -362,7 +362,6 @@ static struct dmt_tx *tx_alloc(struct dmt_ctx *ctx, struct dmt_buf *buf,
 	tx->fd = -1;
 	tx->max_iov = max_iov;
 	tx->nonblock = DMT_OPTS_FIELD(opts, nonblock, 0);
-	tx->uring_depth = DMT_OPTS_OR(opts, uring_depth, 8);
 	tx->reap_batch = DMT_REAP_BATCH;
 	tx->memlock = dmt_memlock_limit();
 	tx->enobufs_giveup_ms = DMT_ENOBUFS_GIVEUP_MS;
@@ -959,11 +958,6 @@ DMT_EXPORT const char *dmt_tx_engine_reason(const struct dmt_tx *tx)
 	return tx->reason;
 }
 
-DMT_EXPORT uint32_t dmt_tx_binding_id(const struct dmt_tx *tx)
-{
-	return tx->binding;
-}
-
 DMT_EXPORT const struct dmt_error *dmt_tx_last_error(const struct dmt_tx *tx)
 {
 	return &tx->err;
@@ -1396,35 +1390,29 @@ DMT_EXPORT unsigned int dmt_tx_outstanding(const struct dmt_tx *tx)
 	return dmt_ztrack_outstanding(&tx->zt);
 }
 
+/* Completions on the socket's error queue raise POLLERR on dmt_tx_fd(),
+ * which poll() and epoll report unasked: only an engine with a fd of its
+ * own (uring: the ring) has one to give. */
 DMT_EXPORT int dmt_tx_completion_fd(const struct dmt_tx *tx, short *events)
 {
 	short ev = 0;
 	int fd = -1;
 
-	if (tx->eng && tx->eng->tracks) {
-		if (tx->eng->completion_fd) {
-			fd = tx->eng->completion_fd(tx, &ev);
-		} else {
-			fd = tx->fd;
-			ev = POLLERR;
-		}
-	}
+	if (tx->eng && tx->eng->tracks && tx->eng->completion_fd)
+		fd = tx->eng->completion_fd(tx, &ev);
 	if (events)
-		*events = ev;
+		*events = fd >= 0 ? ev : 0;
 	return fd;
 }
 
 DMT_EXPORT short dmt_tx_poll_events(const struct dmt_tx *tx)
 {
-	short ev = 0;
-	bool on_socket = dmt_tx_completion_fd(tx, &ev) == tx->fd;
 	/* With the tracker full only completions let a send proceed. */
 	bool full = tx->eng && tx->eng->tracks &&
 		    (!dmt_ztrack_room(&tx->zt, tx->scratch_cap) ||
 		     (tx->enobufs_wait && dmt_ztrack_outstanding(&tx->zt)));
 
-	return (short)((full ? 0 : POLLOUT) |
-		       (on_socket && dmt_ztrack_outstanding(&tx->zt) ? POLLERR : 0));
+	return full ? 0 : POLLOUT;
 }
 
 DMT_EXPORT int dmt_tx_get_stats(const struct dmt_tx *tx,

@@ -49,7 +49,6 @@ struct dmt_tx {
 	bool nonblock;
 	const struct dmt_tx_engine *eng;
 	unsigned int max_iov;
-	unsigned int uring_depth;
 	unsigned int reap_batch;	/* reap once per this many sends */
 	unsigned int since_reap;	/* sends since the last reap */
 	unsigned int max_outstanding;	/* tracker capacity in sends */
