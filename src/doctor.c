@@ -521,13 +521,15 @@ static void eval_tx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 	}
 }
 
-static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
-		    const struct dmt_doc_if *f, struct reasons *r)
+/* RX, header split: tcp-data-split and hds-thresh as the driver reports
+ * them. */
+static void eval_rx_split(struct dmt_doctor *d, const struct dmt_doc_if *f,
+			  struct reasons *r)
 {
 	const enum dmt_doctor_group G = DMT_DOCTOR_INTERFACE;
 	const char *drv = f->driver[0] ? f->driver : f->name;
 	const char *n = f->name;
-	char ev[640], fx[320], e1[96], k[300];
+	char ev[640], fx[320], e1[96];
 	bool hs_supported = false;
 
 	/* header split */
@@ -540,8 +542,8 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 
 		hs_supported = true;
 		FMT(ev, "rings-get reports tcp-data-split %s (what the driver "
-		    "does; bind-rx checks the configured value, which devmemtcp "
-		    "setup sets explicitly)", v < 3 ? st[v] : "?");
+		    "does; bind-rx checks the configured value, which "
+		    "dmt_nic_setup_apply() sets explicitly)", v < 3 ? st[v] : "?");
 		if (v == DMT_ETHTOOL_TCP_DATA_SPLIT_ENABLED) {
 			add(d, G, n, "rx.header_split", DMT_DOCTOR_PASS,
 			    "TCP header/data split", ev, "");
@@ -600,6 +602,17 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 		    "header split threshold",
 		    "no hds-thresh attribute (no header split)", "");
 	}
+}
+
+/* RX, the queues: the queue management API (bind-rx probe), an XDP
+ * program, queues other providers already hold. */
+static void eval_rx_queues(struct dmt_doctor *d, const struct dmt_doc_host *h,
+			   const struct dmt_doc_if *f, struct reasons *r)
+{
+	const enum dmt_doctor_group G = DMT_DOCTOR_INTERFACE;
+	const char *drv = f->driver[0] ? f->driver : f->name;
+	const char *n = f->name;
+	char ev[640], fx[320], e1[96], k[300];
 
 	/* the driver's queue management API, seen through a bind-rx probe */
 	if (f->rxprobe_ret == DMT_DOC_NOT_RUN) {
@@ -686,6 +699,17 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 		add(d, G, n, "rx.queues_free", DMT_DOCTOR_SKIP,
 		    "RX queues free of memory providers and AF_XDP", ev, "");
 	}
+}
+
+/* RX, steering the flow to the bound queues: HW-GRO where header split
+ * needs it, the ntuple feature, channels, RSS, existing rules. */
+static void eval_rx_steering(struct dmt_doctor *d, const struct dmt_doc_if *f,
+			     struct reasons *r)
+{
+	const enum dmt_doctor_group G = DMT_DOCTOR_INTERFACE;
+	const char *drv = f->driver[0] ? f->driver : f->name;
+	const char *n = f->name;
+	char ev[640], fx[320], e1[96];
 
 	/* HW-GRO: some drivers (mlx5) accept tcp-data-split only with
 	 * rx-gro-hw on (drivers.c) */
@@ -813,6 +837,14 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 		add(d, G, n, "rx.ntuple_rules", DMT_DOCTOR_SKIP,
 		    "existing ntuple rules", ev, "");
 	}
+}
+
+static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
+		    const struct dmt_doc_if *f, struct reasons *r)
+{
+	eval_rx_split(d, f, r);
+	eval_rx_queues(d, h, f, r);
+	eval_rx_steering(d, f, r);
 }
 
 struct dmt_doctor *dmt_doctor_evaluate(const struct dmt_doc_host *h,
