@@ -514,27 +514,22 @@ static bool default_spread(const uint32_t *t, uint32_t n, int rxq)
 	return true;
 }
 
-static int undo(struct dmt_nic_setup *s)
+/* Keep the first undo error (and its sentence); undo goes on after one. */
+static void undo_note(struct dmt_nic_setup *s, int *first, int ret)
 {
-	const char *pfx = s->restoring ? "restored: " : "undone: ";
-	bool hds_verify = false;
+	if (ret < 0 && !*first) {
+		*first = ret;
+		if (!s->err.err)
+			fail_from_ctx(s, ret);
+	}
+}
+
+/* Undo steps, in reverse order of apply. Each returns 0 or -errno and
+ * says what it did or failed to do. */
+static int undo_rules(struct dmt_nic_setup *s, const char *pfx)
+{
 	int first = 0, ret;
 
-#define NOTE_ERR(r)                                                           \
-	do {                                                                  \
-		if ((r) < 0 && !first) {                                      \
-			first = (r);                                          \
-			if (!s->err.err)                                      \
-				fail_from_ctx(s, (r));                        \
-		}                                                             \
-	} while (0)
-
-	if (s->bound) {
-		s->ops->unbind(s->ou);
-		s->bound = false;
-		say(s, "%sbinding %u released (queues %u-%u restarted without "
-		    "it)", pfx, s->binding, s->qstart, s->qstart + s->nq - 1);
-	}
 	while (s->nrules) {
 		uint32_t loc = s->rules[--s->nrules];
 
@@ -544,99 +539,142 @@ static int undo(struct dmt_nic_setup *s)
 		if (ret < 0) {
 			say(s, "FAILED to delete ntuple rule %u: %s", loc,
 			    s->ctx->err.message);
-			NOTE_ERR(ret);
+			undo_note(s, &first, ret);
 		} else {
 			say(s, "%sntuple rule %u deleted", pfx, loc);
 		}
 	}
-	if (s->did_feat) {
-		bool on = true, fixed;
+	return first;
+}
 
-		ret = s->ops->feature_set(s->ou, s->ctx, s->ifindex,
-					  NTUPLE_FEATURE, false);
-		if (ret < 0 &&
-		    s->ops->feature_get(s->ou, s->ctx, s->ifindex, NTUPLE_FEATURE,
-					&on, &fixed) == 0 && !on)
-			ret = 0;	/* already off (e.g. fixed off) */
-		if (ret < 0) {
-			say(s, "FAILED to turn ntuple filters off: %s",
-			    s->ctx->err.message);
-			NOTE_ERR(ret);
-		} else {
-			s->did_feat = false;
-			say(s, "%sntuple filters off again", pfx);
-		}
-	}
-	if (s->did_rss) {
-		bool def = default_spread(s->old_indir, s->old_indir_size, s->rxq);
+static int undo_ntuple_feature(struct dmt_nic_setup *s, const char *pfx)
+{
+	bool on = true, fixed;
+	int ret;
 
-		ret = s->ops->rss_set(s->ou, s->ctx, s->ifindex,
-				      def ? NULL : s->old_indir,
-				      def ? 0 : s->old_indir_size);
-		if (ret < 0) {
-			say(s, "FAILED to restore the RSS table: %s",
-			    s->ctx->err.message);
-			NOTE_ERR(ret);
-		} else {
-			s->did_rss = false;
-			say(s, "%sRSS table %s", pfx, def ? "reset to the driver "
-			    "default" : "restored");
-		}
+	ret = s->ops->feature_set(s->ou, s->ctx, s->ifindex, NTUPLE_FEATURE,
+				  false);
+	if (ret < 0 &&
+	    s->ops->feature_get(s->ou, s->ctx, s->ifindex, NTUPLE_FEATURE,
+				&on, &fixed) == 0 && !on)
+		ret = 0;	/* already off (e.g. fixed off) */
+	if (ret < 0) {
+		say(s, "FAILED to turn ntuple filters off: %s",
+		    s->ctx->err.message);
+		return ret;
 	}
-	if (s->did_hds) {
-		/* Like ncdevmem: back to "auto" with the old threshold (the
-		 * configured value is not visible, "auto" is the default);
-		 * the old explicit value only if "auto" lands elsewhere,
-		 * judged once HW-GRO is back as it was (mlx5 reports split
-		 * on exactly while HW-GRO is on). */
+	s->did_feat = false;
+	say(s, "%sntuple filters off again", pfx);
+	return 0;
+}
+
+static int undo_rss(struct dmt_nic_setup *s, const char *pfx)
+{
+	bool def = default_spread(s->old_indir, s->old_indir_size, s->rxq);
+	int ret;
+
+	ret = s->ops->rss_set(s->ou, s->ctx, s->ifindex,
+			      def ? NULL : s->old_indir,
+			      def ? 0 : s->old_indir_size);
+	if (ret < 0) {
+		say(s, "FAILED to restore the RSS table: %s",
+		    s->ctx->err.message);
+		return ret;
+	}
+	s->did_rss = false;
+	say(s, "%sRSS table %s", pfx, def ? "reset to the driver default" :
+	    "restored");
+	return 0;
+}
+
+/* Like ncdevmem: back to "auto" with the old threshold (the configured
+ * value is not visible, "auto" is the default); the old explicit value
+ * only if "auto" lands elsewhere, judged by undo_hds_verify() once HW-GRO
+ * is back as it was (mlx5 reports split on exactly while HW-GRO is on). */
+static int undo_hds(struct dmt_nic_setup *s)
+{
+	int ret;
+
+	ret = s->ops->rings_set_hds(s->ou, s->ctx, s->ifindex,
+				    DMT_ETHTOOL_TCP_DATA_SPLIT_UNKNOWN,
+				    s->old_has_thresh ? (int64_t)s->old_thresh :
+				    -1);
+	if (ret < 0) {
+		say(s, "FAILED to restore header split: %s",
+		    s->ctx->err.message);
+		return ret;
+	}
+	s->did_hds = false;
+	return 0;
+}
+
+/* After header split: mlx5 keeps HW-GRO while split is on. */
+static int undo_gro(struct dmt_nic_setup *s, const char *pfx)
+{
+	int ret;
+
+	ret = s->ops->feature_set(s->ou, s->ctx, s->ifindex, GRO_HW_FEATURE,
+				  false);
+	if (ret < 0) {
+		say(s, "FAILED to turn rx-gro-hw off again: %s",
+		    s->ctx->err.message);
+		return ret;
+	}
+	s->did_gro = false;
+	say(s, "%srx-gro-hw off again", pfx);
+	return 0;
+}
+
+static int undo_hds_verify(struct dmt_nic_setup *s, const char *pfx)
+{
+	struct dmt_rings now;
+	int ret = 0;
+
+	if (s->old_tds != DMT_ETHTOOL_TCP_DATA_SPLIT_UNKNOWN &&
+	    s->ops->rings_get(s->ou, s->ctx, s->ifindex, &now) == 0 &&
+	    now.tcp_data_split != s->old_tds)
 		ret = s->ops->rings_set_hds(s->ou, s->ctx, s->ifindex,
-					    DMT_ETHTOOL_TCP_DATA_SPLIT_UNKNOWN,
-					    s->old_has_thresh ?
-					    (int64_t)s->old_thresh : -1);
-		if (ret < 0) {
-			say(s, "FAILED to restore header split: %s",
-			    s->ctx->err.message);
-			NOTE_ERR(ret);
-		} else {
-			s->did_hds = false;
-			hds_verify = true;
-		}
+					    s->old_tds, -1);
+	if (ret < 0) {
+		say(s, "FAILED to restore header split: %s",
+		    s->ctx->err.message);
+		return ret;
 	}
-	if (s->did_gro) {
-		/* after header split: mlx5 keeps HW-GRO while split is on */
-		ret = s->ops->feature_set(s->ou, s->ctx, s->ifindex,
-					  GRO_HW_FEATURE, false);
-		if (ret < 0) {
-			say(s, "FAILED to turn rx-gro-hw off again: %s",
-			    s->ctx->err.message);
-			NOTE_ERR(ret);
-		} else {
-			s->did_gro = false;
-			say(s, "%srx-gro-hw off again", pfx);
-		}
-	}
-	if (hds_verify) {
-		struct dmt_rings now;
+	if (s->old_has_thresh)
+		say(s, "%stcp-data-split back to %s, hds-thresh %u", pfx,
+		    tds_name(s->old_tds), s->old_thresh);
+	else
+		say(s, "%stcp-data-split back to %s", pfx, tds_name(s->old_tds));
+	return 0;
+}
 
-		ret = 0;
-		if (s->old_tds != DMT_ETHTOOL_TCP_DATA_SPLIT_UNKNOWN &&
-		    s->ops->rings_get(s->ou, s->ctx, s->ifindex, &now) == 0 &&
-		    now.tcp_data_split != s->old_tds)
-			ret = s->ops->rings_set_hds(s->ou, s->ctx, s->ifindex,
-						    s->old_tds, -1);
-		if (ret < 0) {
-			say(s, "FAILED to restore header split: %s",
-			    s->ctx->err.message);
-			NOTE_ERR(ret);
-		} else if (s->old_has_thresh) {
-			say(s, "%stcp-data-split back to %s, hds-thresh %u", pfx,
-			    tds_name(s->old_tds), s->old_thresh);
-		} else {
-			say(s, "%stcp-data-split back to %s", pfx,
-			    tds_name(s->old_tds));
-		}
+static int undo(struct dmt_nic_setup *s)
+{
+	const char *pfx = s->restoring ? "restored: " : "undone: ";
+	bool hds_verify = false;
+	int first = 0;
+
+	if (s->bound) {
+		s->ops->unbind(s->ou);
+		s->bound = false;
+		say(s, "%sbinding %u released (queues %u-%u restarted without "
+		    "it)", pfx, s->binding, s->qstart, s->qstart + s->nq - 1);
 	}
-#undef NOTE_ERR
+	undo_note(s, &first, undo_rules(s, pfx));
+	if (s->did_feat)
+		undo_note(s, &first, undo_ntuple_feature(s, pfx));
+	if (s->did_rss)
+		undo_note(s, &first, undo_rss(s, pfx));
+	if (s->did_hds) {
+		int ret = undo_hds(s);
+
+		undo_note(s, &first, ret);
+		hds_verify = ret == 0;
+	}
+	if (s->did_gro)
+		undo_note(s, &first, undo_gro(s, pfx));
+	if (hds_verify)
+		undo_note(s, &first, undo_hds_verify(s, pfx));
 	if (!first && (s->jfd >= 0 || s->restoring))
 		journal_remove(s);	/* only a journal this run wrote/read */
 	else if (s->jfd >= 0) {
