@@ -315,6 +315,9 @@ struct dmt_tx_opts {
 	const char *ifname;	/* devmem: egress device; default: route lookup */
 	unsigned int max_iov;	/* iovecs per sendmsg, 1..1024; 0: 1024 */
 	int nonblock;		/* dmt_tx_send() returns -EAGAIN instead of waiting */
+	unsigned int :32;	/* was uring_depth (removed: the uring engine
+				 * keeps one request in flight; its queue
+				 * depth is fixed) */
 	unsigned int max_outstanding; /* sends awaiting their completion
 				   * before dmt_tx_send() waits (or, with
 				   * nonblock, returns -EAGAIN); 16..65536,
