@@ -552,9 +552,36 @@ static const char *auto_note(const struct dmt_tx *tx)
 	return "";
 }
 
-static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
-		       const struct sockaddr *dst, socklen_t dstlen,
-		       const char *ifname, bool bind_dev)
+/* GPU memory without devmem (or staged asked for): copy through host
+ * bounce buffers. why: what devmem said. */
+static int pick_staged(struct dmt_tx *tx, enum dmt_engine want,
+		       const char *why)
+{
+	int ret;
+
+	tx->auto_copy_min = tx->auto_zc_min = 0;
+	tx->eng = &dmt_engine_staged;
+	tx->reason[0] = '\0';
+	ret = tx->eng->setup(tx);
+	if (ret < 0) {
+		tx->eng = NULL;
+		return dmt_err_set(&tx->err, ret, "engine staged cannot be "
+				   "used: %s", tx->reason);
+	}
+	if (want == DMT_ENGINE_AUTO)
+		snprintf(tx->reason, sizeof(tx->reason), "%s buffer: devmem "
+			 "unavailable (%.180s); staging through host memory",
+			 dmt_buf_kind_name(tx->buf->kind), why);
+	else
+		snprintf(tx->reason, sizeof(tx->reason), "staged requested");
+	return 0;
+}
+
+/* The engines for CPU-mapped memory, best first: the one asked for, or
+ * (AUTO) the first that sets up, each refusal added to why (the reason
+ * so far, sizeof(tx->reason) bytes). */
+static int pick_fallback(struct dmt_tx *tx, enum dmt_engine want,
+			 bool pinnable, char *why)
 {
 	static const struct dmt_tx_engine *const fallbacks[] = {
 #ifdef DMT_HAVE_LIBURING
@@ -563,76 +590,9 @@ static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
 		&dmt_engine_zerocopy,
 		&dmt_engine_copy,
 	};
-	char why[sizeof(tx->reason)] = "";
-	bool pinnable;
+	const size_t whylen = sizeof(tx->reason);
 	int ret;
 
-	if ((unsigned int)want >= DMT_ENGINE_MAX)
-		return dmt_err_set(&tx->err, -EINVAL, "unknown engine %d", want);
-	if (!dmt_engine_built(want))
-		return dmt_err_set(&tx->err, -DMT_ERR_ENGINE,
-			"engine %s is not built into this library%s",
-			dmt_engine_name(want), want == DMT_ENGINE_URING ?
-			" (liburing was missing at build time)" : "");
-
-	if (want == DMT_ENGINE_AUTO || want == DMT_ENGINE_DEVMEM) {
-		ret = try_devmem(tx, dst, dstlen, ifname, bind_dev, why, sizeof(why));
-		if (ret == 0) {
-			tx->auto_copy_min = tx->auto_zc_min = 0;
-			snprintf(tx->reason, sizeof(tx->reason), "%s: devmem TX "
-				 "binding %u", dmt_ifname(tx->ifindex, (char[IF_NAMESIZE]){0}),
-				 tx->binding);
-			return 0;
-		}
-		if (want == DMT_ENGINE_DEVMEM) {
-			snprintf(tx->reason, sizeof(tx->reason), "%s", why);
-			return ret;
-		}
-	}
-	if (want == DMT_ENGINE_STAGED ||
-	    (want == DMT_ENGINE_AUTO && !tx->buf->map)) {
-		/* GPU memory without devmem: copy through host bounce buffers. */
-		tx->auto_copy_min = tx->auto_zc_min = 0;
-		tx->eng = &dmt_engine_staged;
-		tx->reason[0] = '\0';
-		ret = tx->eng->setup(tx);
-		if (ret < 0) {
-			tx->eng = NULL;
-			return dmt_err_set(&tx->err, ret, "engine staged cannot be "
-					   "used: %s", tx->reason);
-		}
-		if (want == DMT_ENGINE_AUTO)
-			snprintf(tx->reason, sizeof(tx->reason), "%s buffer: devmem "
-				 "unavailable (%.180s); staging through host memory",
-				 dmt_buf_kind_name(tx->buf->kind), why);
-		else
-			snprintf(tx->reason, sizeof(tx->reason), "staged requested");
-		return 0;
-	}
-	if (!tx->buf->map)
-		return dmt_err_set(&tx->err, -DMT_ERR_ENGINE,
-			"the %s buffer has no CPU mapping, so only devmem or the "
-			"staged engine can send from it%s%s",
-			dmt_buf_kind_name(tx->buf->kind), why[0] ? ": " : "", why);
-	tx->want_auto = want == DMT_ENGINE_AUTO;
-	/* Zero-copy sends pin their pages against RLIMIT_MEMLOCK until the
-	 * peer ACKs them: under a small limit they would stall on every
-	 * send, so AUTO copies instead and says why. */
-	if (want == DMT_ENGINE_AUTO && tx->memlock < DMT_ZC_MEMLOCK_MIN)
-		add_reason(tx, why, sizeof(why), "zero-copy skipped: the "
-			   "locked-memory limit (ulimit -l, RLIMIT_MEMLOCK) is "
-			   "%llu KiB, below the %llu KiB zero-copy sends need to "
-			   "pin their pages: raise it or grant CAP_IPC_LOCK",
-			   (unsigned long long)tx->memlock >> 10,
-			   DMT_ZC_MEMLOCK_MIN >> 10);
-	/* Zero-copy engines pin the pages they send; dma-buf mappings that
-	 * are PFN maps cannot be pinned, and every such send fails (EFAULT). */
-	pinnable = dmt_buf_pinnable(tx->buf);
-	if (!pinnable && want == DMT_ENGINE_AUTO)
-		add_reason(tx, why, sizeof(why), "%s memory cannot be pinned for "
-			   "zero-copy sends (a PFN mapping: MSG_ZEROCOPY and "
-			   "io_uring fail with EFAULT)",
-			   dmt_buf_kind_name(tx->buf->kind));
 	for (unsigned int i = 0; i < ARRAY_SIZE(fallbacks); i++) {
 		const struct dmt_tx_engine *e = fallbacks[i];
 
@@ -670,15 +630,15 @@ static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
 				tx->auto_zc_min = 0;
 			}
 			if (want == DMT_ENGINE_AUTO)
-				add_reason(tx, why, sizeof(why), "using %s%s",
+				add_reason(tx, why, whylen, "using %s%s",
 					   dmt_engine_name(e->id), auto_note(tx));
 			else
-				snprintf(why, sizeof(why), "%s requested",
+				snprintf(why, whylen, "%s requested",
 					 dmt_engine_name(e->id));
 			snprintf(tx->reason, sizeof(tx->reason), "%s", why);
 			return 0;
 		}
-		add_reason(tx, why, sizeof(why), "%s: %s", dmt_engine_name(e->id),
+		add_reason(tx, why, whylen, "%s: %s", dmt_engine_name(e->id),
 			   tx->reason[0] ? tx->reason : dmt_strerror(ret));
 		if (e->destroy)
 			e->destroy(tx);
@@ -690,6 +650,66 @@ static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
 		}
 	}
 	return dmt_err_set(&tx->err, -DMT_ERR_ENGINE, "no engine usable: %s", why);
+}
+
+static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
+		       const struct sockaddr *dst, socklen_t dstlen,
+		       const char *ifname, bool bind_dev)
+{
+	char why[sizeof(tx->reason)] = "";
+	bool pinnable;
+	int ret;
+
+	if ((unsigned int)want >= DMT_ENGINE_MAX)
+		return dmt_err_set(&tx->err, -EINVAL, "unknown engine %d", want);
+	if (!dmt_engine_built(want))
+		return dmt_err_set(&tx->err, -DMT_ERR_ENGINE,
+			"engine %s is not built into this library%s",
+			dmt_engine_name(want), want == DMT_ENGINE_URING ?
+			" (liburing was missing at build time)" : "");
+
+	if (want == DMT_ENGINE_AUTO || want == DMT_ENGINE_DEVMEM) {
+		ret = try_devmem(tx, dst, dstlen, ifname, bind_dev, why, sizeof(why));
+		if (ret == 0) {
+			tx->auto_copy_min = tx->auto_zc_min = 0;
+			snprintf(tx->reason, sizeof(tx->reason), "%s: devmem TX "
+				 "binding %u", dmt_ifname(tx->ifindex, (char[IF_NAMESIZE]){0}),
+				 tx->binding);
+			return 0;
+		}
+		if (want == DMT_ENGINE_DEVMEM) {
+			snprintf(tx->reason, sizeof(tx->reason), "%s", why);
+			return ret;
+		}
+	}
+	if (want == DMT_ENGINE_STAGED ||
+	    (want == DMT_ENGINE_AUTO && !tx->buf->map))
+		return pick_staged(tx, want, why);
+	if (!tx->buf->map)
+		return dmt_err_set(&tx->err, -DMT_ERR_ENGINE,
+			"the %s buffer has no CPU mapping, so only devmem or the "
+			"staged engine can send from it%s%s",
+			dmt_buf_kind_name(tx->buf->kind), why[0] ? ": " : "", why);
+	tx->want_auto = want == DMT_ENGINE_AUTO;
+	/* Zero-copy sends pin their pages against RLIMIT_MEMLOCK until the
+	 * peer ACKs them: under a small limit they would stall on every
+	 * send, so AUTO copies instead and says why. */
+	if (want == DMT_ENGINE_AUTO && tx->memlock < DMT_ZC_MEMLOCK_MIN)
+		add_reason(tx, why, sizeof(why), "zero-copy skipped: the "
+			   "locked-memory limit (ulimit -l, RLIMIT_MEMLOCK) is "
+			   "%llu KiB, below the %llu KiB zero-copy sends need to "
+			   "pin their pages: raise it or grant CAP_IPC_LOCK",
+			   (unsigned long long)tx->memlock >> 10,
+			   DMT_ZC_MEMLOCK_MIN >> 10);
+	/* Zero-copy engines pin the pages they send; dma-buf mappings that
+	 * are PFN maps cannot be pinned, and every such send fails (EFAULT). */
+	pinnable = dmt_buf_pinnable(tx->buf);
+	if (!pinnable && want == DMT_ENGINE_AUTO)
+		add_reason(tx, why, sizeof(why), "%s memory cannot be pinned for "
+			   "zero-copy sends (a PFN mapping: MSG_ZEROCOPY and "
+			   "io_uring fail with EFAULT)",
+			   dmt_buf_kind_name(tx->buf->kind));
+	return pick_fallback(tx, want, pinnable, why);
 }
 
 static struct dmt_tx *tx_fail(struct dmt_tx *tx, int ret, struct dmt_error *err)
