@@ -25,20 +25,6 @@ static ssize_t recvmsg_sys(void *user, int fd, struct msghdr *msg, int flags)
 	return n < 0 ? dmt_neg_errno() : n;
 }
 
-static int rx_fail_set(struct dmt_rx *rx, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int rx_fail_set(struct dmt_rx *rx, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	rx->err.err = err;
-	rx->err.extack[0] = '\0';
-	va_start(ap, fmt);
-	vsnprintf(rx->err.message, sizeof(rx->err.message), fmt, ap);
-	va_end(ap);
-	return dmt_ret(err);
-}
-
 /* ---- creation ---- */
 
 static struct dmt_rx *rx_fail(struct dmt_rx *rx, int ret, struct dmt_error *err)
@@ -109,13 +95,9 @@ DMT_EXPORT struct dmt_rx *dmt_rx_from_fd(struct dmt_ctx *ctx, struct dmt_buf *bu
 		errno = EINVAL;
 		return NULL;
 	}
-	if (!DMT_OPTS_VALID(opts, dmt_rx_opts)) {
-		dmt_err_set(err, -EINVAL, "dmt_rx_opts: unknown fields set or sz "
-			    "too small: rebuild against this library's header");
-		errno = EINVAL;
+	if (!DMT_OPTS_CHECK(opts, dmt_rx_opts, err))
 		return NULL;
-	}
-	want = DMT_OPTS_GET(opts, engine, DMT_ENGINE_AUTO);
+	want = DMT_OPTS_OR(opts, engine, DMT_ENGINE_AUTO);
 	if (want != DMT_ENGINE_AUTO && want != DMT_ENGINE_DEVMEM &&
 	    want != DMT_ENGINE_COPY) {
 		dmt_err_set(err, -EINVAL, "rx: engine %s does not receive; use "
@@ -131,19 +113,19 @@ DMT_EXPORT struct dmt_rx *dmt_rx_from_fd(struct dmt_ctx *ctx, struct dmt_buf *bu
 	rx->ctx = ctx;
 	rx->buf = buf;
 	rx->fd = fd;
-	rx->nonblock = DMT_OPTS_GET(opts, nonblock, 0);
-	rx->no_linear = DMT_OPTS_GET(opts, no_linear, 0);
-	rx->frag_fn = DMT_OPTS_GET(opts, frag_fn, NULL);
-	rx->pressure_fn = DMT_OPTS_GET(opts, pressure_fn, NULL);
-	rx->user = DMT_OPTS_GET(opts, user, NULL);
+	rx->nonblock = DMT_OPTS_OR(opts, nonblock, 0);
+	rx->no_linear = DMT_OPTS_OR(opts, no_linear, 0);
+	rx->frag_fn = DMT_OPTS_OR(opts, frag_fn, NULL);
+	rx->pressure_fn = DMT_OPTS_OR(opts, pressure_fn, NULL);
+	rx->user = DMT_OPTS_OR(opts, user, NULL);
 	rx->recvmsg_fn = recvmsg_sys;
 	rx->dontneed_fn = dmt_dontneed_sys;
 	rx->st.sz = sizeof(rx->st);
 	pages = buf->size / dmt_page_size();
-	rx->max_outstanding = DMT_OPTS_GET(opts, max_outstanding,
+	rx->max_outstanding = DMT_OPTS_OR(opts, max_outstanding,
 					   (unsigned int)(pages * 3 / 4 ? pages * 3 / 4 : 1));
-	binding = DMT_OPTS_GET(opts, binding_id, 0);
-	nbr = DMT_OPTS_GET(opts, no_binding_reason, NULL);
+	binding = DMT_OPTS_OR(opts, binding_id, 0);
+	nbr = DMT_OPTS_OR(opts, no_binding_reason, NULL);
 
 	if (want == DMT_ENGINE_DEVMEM || want == DMT_ENGINE_AUTO) {
 		const char *why = NULL;
@@ -154,9 +136,9 @@ DMT_EXPORT struct dmt_rx *dmt_rx_from_fd(struct dmt_ctx *ctx, struct dmt_buf *bu
 			why = nbr && nbr[0] ? nbr : "no RX binding id was given "
 			      "(set up the NIC and bind-rx first)";
 		if (!why) {
-			ret = setup_devmem(rx, DMT_OPTS_GET(opts, ctrl_size,
+			ret = setup_devmem(rx, DMT_OPTS_OR(opts, ctrl_size,
 							    RX_CTRL_DEFAULT),
-					   DMT_OPTS_GET(opts, linear_size,
+					   DMT_OPTS_OR(opts, linear_size,
 							RX_LINEAR_DEFAULT));
 			if (ret < 0)
 				return rx_fail(rx, ret, err);
@@ -185,7 +167,7 @@ DMT_EXPORT struct dmt_rx *dmt_rx_from_fd(struct dmt_ctx *ctx, struct dmt_buf *bu
 				"the copy engine cannot write into this %s buffer "
 				"(no CPU mapping, no provider copy)",
 				dmt_buf_kind_name(buf->kind)), err);
-		ret = setup_copy(rx, DMT_OPTS_GET(opts, bounce_size,
+		ret = setup_copy(rx, DMT_OPTS_OR(opts, bounce_size,
 						  RX_BOUNCE_DEFAULT));
 		if (ret < 0)
 			return rx_fail(rx, ret, err);
@@ -355,12 +337,12 @@ DMT_EXPORT int dmt_rx_release(struct dmt_rx *rx, const struct dmt_frag *frags,
 	rx->st.tokens_released += res.freed + copied_ok;
 	rx->outstanding -= res.freed < rx->outstanding ? res.freed : rx->outstanding;
 	if (ret < 0 && ret != -ENOENT)
-		return rx_fail_set(rx, ret, "SO_DEVMEM_DONTNEED failed: %s (%llu "
+		return dmt_fail(&rx->err, ret, "SO_DEVMEM_DONTNEED failed: %s (%llu "
 			"of %llu tokens returned before it)", dmt_strerror(ret),
 			(unsigned long long)res.freed,
 			(unsigned long long)res.requested);
 	if (ret == -ENOENT || copied_ok != copies)
-		return rx_fail_set(rx, -ENOENT, "%llu of %llu fragments were not "
+		return dmt_fail(&rx->err, -ENOENT, "%llu of %llu fragments were not "
 			"lent by this receiver (released twice, or from another "
 			"socket): the kernel freed %llu of %llu tokens",
 			(unsigned long long)(res.requested - res.freed +
@@ -390,7 +372,7 @@ static int pressure(struct dmt_rx *rx)
 		uint64_t before = dmt_rx_outstanding(rx);
 
 		if (!relieved(rx))
-			return rx_fail_set(rx, -ENOBUFS, "%llu fragments are lent "
+			return dmt_fail(&rx->err, -ENOBUFS, "%llu fragments are lent "
 				"(max_outstanding %u): release some with "
 				"dmt_rx_release() before receiving more, or the "
 				"bound page pool runs dry and the NIC drops packets",
@@ -461,7 +443,7 @@ retry:
 		rx->st.etoosmall++;
 		if (msg.msg_controllen == rx->ctrl_size && ctrl_grow(rx))
 			goto retry;
-		return rx_fail_set(rx, -DMT_ETOOSMALL, "recvmsg: the %zu-byte "
+		return dmt_fail(&rx->err, -DMT_ETOOSMALL, "recvmsg: the %zu-byte "
 			"control buffer cannot hold the next devmem cmsg "
 			"(ETOOSMALL, errno 525): pass more fragment slots or a "
 			"larger ctrl_size", (size_t)msg.msg_controllen);
@@ -470,10 +452,10 @@ retry:
 		if (n == -EAGAIN || n == -EINTR)
 			return dmt_ret((int)n);
 		if (n == -EFAULT)
-			return rx_fail_set(rx, (int)n, "recvmsg(MSG_SOCK_DEVMEM): "
+			return dmt_fail(&rx->err, (int)n, "recvmsg(MSG_SOCK_DEVMEM): "
 				"EFAULT: the linear area could not take the "
 				"non-split bytes");
-		return rx_fail_set(rx, (int)n, "recvmsg(MSG_SOCK_DEVMEM) failed: %s",
+		return dmt_fail(&rx->err, (int)n, "recvmsg(MSG_SOCK_DEVMEM) failed: %s",
 				   dmt_strerror((int)n));
 	}
 	if (n == 0) {
@@ -499,7 +481,7 @@ retry:
 		release_all(rx, frags, res.nfrags);
 		if (res.ctrunc) {
 			ctrl_grow(rx);
-			return rx_fail_set(rx, -EMSGSIZE, "recvmsg: MSG_CTRUNC: "
+			return dmt_fail(&rx->err, -EMSGSIZE, "recvmsg: MSG_CTRUNC: "
 				"the kernel truncated the devmem cmsgs, %llu of %zd "
 				"bytes have no fragment record and are lost; the "
 				"control buffer is now %zu bytes (devmem kernels "
@@ -508,7 +490,7 @@ retry:
 				(unsigned long long)((uint64_t)n - acc), n,
 				rx->ctrl_size);
 		}
-		return rx_fail_set(rx, -EPROTO, "recvmsg returned %zd bytes but "
+		return dmt_fail(&rx->err, -EPROTO, "recvmsg returned %zd bytes but "
 			"its devmem cmsgs account for %llu", n,
 			(unsigned long long)acc);
 	}
@@ -529,7 +511,7 @@ retry:
 	}
 	if (rx->no_linear && (res.linear_bytes || res.plain_bytes)) {
 		release_all(rx, frags, res.nfrags);
-		return rx_fail_set(rx, -DMT_ERR_HEADER_SPLIT, "%llu bytes landed "
+		return dmt_fail(&rx->err, -DMT_ERR_HEADER_SPLIT, "%llu bytes landed "
 			"in host memory (SCM_DEVMEM_LINEAR): header split is not "
 			"working for this flow; enable tcp-data-split and set "
 			"hds-thresh 0 (devmemtcp setup)",
@@ -576,7 +558,7 @@ static ssize_t recv_copy(struct dmt_rx *rx, struct dmt_frag *frags,
 		uint64_t before = dmt_rx_outstanding(rx);
 
 		if (!relieved(rx))
-			return rx_fail_set(rx, -ENOBUFS, "the %zu-byte buffer is "
+			return dmt_fail(&rx->err, -ENOBUFS, "the %zu-byte buffer is "
 				"full of %llu lent fragments: release some with "
 				"dmt_rx_release()", rx->buf->size,
 				(unsigned long long)before);
@@ -600,7 +582,7 @@ static ssize_t recv_copy(struct dmt_rx *rx, struct dmt_frag *frags,
 	if (n < 0) {
 		if (n == -EAGAIN || n == -EINTR)
 			return dmt_ret((int)n);
-		return rx_fail_set(rx, (int)n, "recv failed: %s",
+		return dmt_fail(&rx->err, (int)n, "recv failed: %s",
 				   dmt_strerror((int)n));
 	}
 	if (n == 0) {
@@ -685,13 +667,13 @@ static int gather_check(struct dmt_rx *rx, const struct dmt_frag *frags,
 
 		if (f->flags & DMT_FRAG_LINEAR) {
 			if (!linear_ptr(rx, f))
-				return rx_fail_set(rx, -EINVAL, "gather: linear "
+				return dmt_fail(&rx->err, -EINVAL, "gather: linear "
 					"fragment %u [%llu, +%u) is outside the "
 					"linear area", i,
 					(unsigned long long)f->off, f->len);
 		} else if (f->off > dmt_buf_read_span(rx->buf) ||
 			   f->len > dmt_buf_read_span(rx->buf) - f->off) {
-			return rx_fail_set(rx, -EINVAL, "gather: fragment %u "
+			return dmt_fail(&rx->err, -EINVAL, "gather: fragment %u "
 				"[%llu, +%u) is outside the %llu bytes of the "
 				"dma-buf this buffer can read", i,
 				(unsigned long long)f->off, f->len,
@@ -720,7 +702,7 @@ DMT_EXPORT ssize_t dmt_rx_gather(struct dmt_rx *rx, const struct dmt_frag *frags
 	if (ret < 0)
 		return ret;
 	if (total > dstlen)
-		return rx_fail_set(rx, -ENOSPC, "gather: %llu bytes do not fit "
+		return dmt_fail(&rx->err, -ENOSPC, "gather: %llu bytes do not fit "
 			"in %zu", (unsigned long long)total, dstlen);
 	direct = direct_map(rx->buf);
 	if (direct && (ret = dmt_buf_begin_cpu(rx->buf, DMT_SYNC_READ)) < 0)
@@ -762,14 +744,14 @@ DMT_EXPORT ssize_t dmt_rx_gather_buf(struct dmt_rx *rx,
 	if (ret < 0)
 		return ret;
 	if (!dmt_buf_range_ok(dst, dst_off, total))
-		return rx_fail_set(rx, -ENOSPC, "gather: %llu bytes at %zu do not "
+		return dmt_fail(&rx->err, -ENOSPC, "gather: %llu bytes at %zu do not "
 			"fit in the %zu-byte destination buffer",
 			(unsigned long long)total, dst_off, dst->size);
 	direct = direct_map(rx->buf);
 	if (!direct && !rx->scratch) {
 		rx->scratch = malloc(RX_SCRATCH);
 		if (!rx->scratch)
-			return rx_fail_set(rx, -ENOMEM, "out of memory");
+			return dmt_fail(&rx->err, -ENOMEM, "out of memory");
 	}
 	if (direct && (ret = dmt_buf_begin_cpu(rx->buf, DMT_SYNC_READ)) < 0)
 		return ret;

@@ -235,13 +235,9 @@ DMT_EXPORT struct dmt_stage *dmt_stage_new(struct dmt_buf *buf,
 		errno = EINVAL;
 		return NULL;
 	}
-	if (!DMT_OPTS_VALID(opts, dmt_stage_opts)) {
-		dmt_err_set(err, -EINVAL, "dmt_stage_opts: unknown fields set or "
-			    "sz too small: rebuild against this library's header");
-		errno = EINVAL;
+	if (!DMT_OPTS_CHECK(opts, dmt_stage_opts, err))
 		return NULL;
-	}
-	chunk = DMT_OPTS_GET(opts, chunk, STAGE_CHUNK_DEFAULT);
+	chunk = DMT_OPTS_OR(opts, chunk, STAGE_CHUNK_DEFAULT);
 	if (chunk > STAGE_CHUNK_MAX) {
 		dmt_err_set(err, -EINVAL, "stage: chunk %zu is above the limit of "
 			    "1 GiB", chunk);

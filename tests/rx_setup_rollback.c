@@ -88,7 +88,7 @@ static int in_ns(void *arg)
 		{ DMT_NIC_F_NO_HDS | DMT_NIC_F_NO_RSS, -EOPNOTSUPP,
 		  "ntuple filters are fixed off on dmt0" },
 		{ DMT_NIC_F_NO_HDS | DMT_NIC_F_NO_RSS | DMT_NIC_F_NO_RULE,
-		  -EOPNOTSUPP, "queue management API" },
+		  -DMT_ERR_NO_NETMEM_RX, "queue management API" },
 	};
 	struct sockaddr_in srv = { .sin_family = AF_INET };
 	struct snap before, after;

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "advice.h"
 #include "common.h"
 #include "json_out.h"
 #include "measure.h"
@@ -380,9 +381,10 @@ static int vmsg(const char *cmd, int rc, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 static int vmsg(const char *cmd, int rc, const char *fmt, va_list ap)
 {
-	char line[1024];
+	char raw[1024], line[1024];
 
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	cli_advice(raw, line, sizeof(line));	/* library terms -> flags */
 	/* exactly one line: fold any newline the library text carried */
 	for (char *c = line; *c; c++)
 		if (*c == '\n')
@@ -525,15 +527,17 @@ struct dmt_buf *alloc_buffer(const struct buf_choice *c, size_t size,
 	DMT_OPTS(dmt_buf_opts, bo, .device = c->device);
 	struct dmt_error err = { 0 };
 	struct dmt_buf *b;
+	char adv[1024];	/* the library's message, with this tool's flags */
 
+#define ERRTXT (err.message[0] ? cli_advice(err.message, adv, sizeof(adv)) : \
+		dmt_strerror(-errno))
 	why[0] = '\0';
 	if (c->kind) {
 		b = dmt_buf_new((enum dmt_buf_kind)c->kind, size, &bo, &err);
 		if (b)
 			snprintf(why, whylen, "requested");
 		else
-			snprintf(why, whylen, "%s", err.message[0] ? err.message :
-				 dmt_strerror(-errno));
+			snprintf(why, whylen, "%s", ERRTXT);
 		return b;
 	}
 	b = dmt_buf_new(DMT_BUF_UDMABUF, size, &bo, &err);
@@ -541,12 +545,11 @@ struct dmt_buf *alloc_buffer(const struct buf_choice *c, size_t size,
 		snprintf(why, whylen, "auto: udmabuf available");
 		return b;
 	}
-	snprintf(why, whylen, "auto: udmabuf unavailable: %s",
-		 err.message[0] ? err.message : dmt_strerror(-errno));
+	snprintf(why, whylen, "auto: udmabuf unavailable: %s", ERRTXT);
 	b = dmt_buf_new(DMT_BUF_HOST, size, &bo, &err);
 	if (!b)
-		snprintf(why, whylen, "host memory: %s",
-			 err.message[0] ? err.message : dmt_strerror(-errno));
+		snprintf(why, whylen, "host memory: %s", ERRTXT);
+#undef ERRTXT
 	return b;
 }
 
@@ -756,6 +759,16 @@ void out_kv(struct out *o, enum out_sec sec, const char *key, bool str,
 	va_end(ap);
 	if (n < 0)
 		return;
+	if (str) {	/* library terms -> flags */
+		size_t len = (size_t)n * 2 + 64;
+		char *adv = malloc(len);
+
+		if (adv) {
+			cli_advice(val, adv, len);
+			free(val);
+			val = adv;
+		}
+	}
 	o->seclen[sec]++;
 	if (!o->json)
 		printf("%s=%s\n", key, val);
@@ -767,13 +780,21 @@ void out_kv(struct out *o, enum out_sec sec, const char *key, bool str,
 void out_kv_str(struct out *o, enum out_sec sec, const char *key,
 		const char *s)
 {
-	if (o->quiet)
+	size_t len = s ? strlen(s) * 2 + 64 : 0;
+	char *adv = s ? malloc(len) : NULL;
+
+	if (o->quiet) {
+		free(adv);
 		return;
+	}
+	if (adv)	/* library terms -> flags */
+		s = cli_advice(s, adv, len);
 	o->seclen[sec]++;
 	if (!o->json)
 		printf("%s=%s\n", key, s ? s : "");
 	else
 		jout_set_str(o->sec[sec], key, s);
+	free(adv);
 }
 
 void out_kv_u64s(struct out *o, enum out_sec sec, const char *key,
@@ -830,12 +851,14 @@ void out_line(struct out *o, const char *fmt, ...)
 {
 	va_list ap;
 
+	char raw[2048], line[4096];
+
 	if (o->quiet || o->json)
 		return;
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	putchar('\n');
+	puts(cli_advice(raw, line, sizeof(line)));	/* library terms -> flags */
 	fflush(stdout);
 }
 

@@ -18,6 +18,7 @@
 
 #include <devmemtcp.h>
 
+#include "advice.h"
 #include "cli.h"
 #include "common.h"
 #include "json_out.h"
@@ -164,6 +165,10 @@ static void emit_outcome(json_t *o)
 static void report(bool json, const char *iface, const char *action, int ret,
 		   const char *sum, const char *errmsg)
 {
+	static char sbuf[8192], ebuf[1024];
+
+	sum = cli_advice(sum, sbuf, sizeof(sbuf));	/* library terms -> flags */
+	errmsg = cli_advice(errmsg, ebuf, sizeof(ebuf));
 	if (json) {
 		emit_outcome(outcome(iface, action, ret, sum, errmsg));
 		if (ret < 0)	/* the line on stderr too, as without --json */
@@ -185,12 +190,12 @@ static void report(bool json, const char *iface, const char *action, int ret,
 static int restore_one(struct dmt_ctx *ctx, const char *iface, const char *dir,
 		       json_t **out)
 {
-	char sum[8192] = "";
-	const char *msg;
+	char raw[8192] = "", sum[8192], msg[1024];
 	int ret;
 
-	ret = dmt_nic_setup_restore(ctx, iface, dir, sum, sizeof(sum));
-	msg = dmt_ctx_last_error(ctx)->message;
+	ret = dmt_nic_setup_restore(ctx, iface, dir, raw, sizeof(raw));
+	cli_advice(raw, sum, sizeof(sum));	/* library terms -> flags */
+	cli_advice(dmt_ctx_last_error(ctx)->message, msg, sizeof(msg));
 	if (out) {
 		*out = outcome(iface, "restore", ret, sum, msg);
 		jout_set_bool(*out, "restored", ret > 0);
