@@ -27,6 +27,9 @@
  * allocs: counts malloc/calloc/realloc calls (this program is linked with
  * -Wl,--wrap for them, together with the static library) made by
  * dmt_tx_send() and its reaping after a warm-up, per engine.
+ *
+ * Like any program outside the library it uses only the public header;
+ * the kernel constants come from the system headers, except the two below.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -56,7 +59,16 @@
 #include <devmemtcp.h>
 
 #include "measure.h"
-#include "uapi.h"	/* the library's UAPI additions (SEND_ZC usage, ...) */
+
+/* io_uring SEND_ZC usage reporting (Linux 6.2, include/uapi/linux/
+ * io_uring.h): Debian 12's liburing 2.3 ships its own copy of that header,
+ * older than the kernel's, and it shadows <linux/io_uring.h>. */
+#ifndef IORING_SEND_ZC_REPORT_USAGE
+#define IORING_SEND_ZC_REPORT_USAGE (1U << 3)
+#endif
+#ifndef IORING_NOTIF_USAGE_ZC_COPIED
+#define IORING_NOTIF_USAGE_ZC_COPIED (1U << 31)
+#endif
 
 /* ---- malloc counting (-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc) ---- */
 

@@ -133,8 +133,11 @@ bare() { # MODE: one bare loop run -> GB/s
 		echo "bench_bare $1: $line" >&2; echo nan; return; }
 	echo "$line" | kv gbps
 }
+# awk prologue: c[NAME] is the column of NAME in a bench CSV (the header
+# names the units: bytes_per_second, *_cpu_ns_per_byte = CPU s per 1e9 bytes)
+CSV_COLS='NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i; next}'
 # sweep: devmemtcp bench over ENGINES x SIZES, one run each; rows go to
-# $TMP/sweep.csv (engine,engine_used,size,gbps,snd,rcv,mach,plain_share)
+# $TMP/sweep.csv (engine,engine_used,size,GB/s,snd,rcv,mach s/GB,plain_share)
 sweep() {
 	rm -f "$TMP/run.csv"
 	if ! timeout $((TS * 20 + 120)) "$CLI" bench --engines "$ENGINES" \
@@ -142,8 +145,12 @@ sweep() {
 		--port "$((PORT + 1))" --csv "$TMP/run.csv" -q >/dev/null 2>"$TMP/err"; then
 		echo "devmemtcp bench sweep: $(tail -1 "$TMP/err")" >&2
 	fi
-	[ -s "$TMP/run.csv" ] && awk -F, 'NR > 1 && $9 != "" {
-		print $4 "," $5 "," $6 "," $9 "," $12 "," $13 "," $14 "," $20}' \
+	[ -s "$TMP/run.csv" ] && awk -F, "$CSV_COLS"'
+		NR > 1 && $c["bytes_per_second"] != "" {
+		print $c["engine"] "," $c["engine_used"] "," $c["message_bytes"] "," \
+			$c["bytes_per_second"] / 1e9 "," $c["sender_cpu_ns_per_byte"] "," \
+			$c["receiver_cpu_ns_per_byte"] "," $c["machine_cpu_ns_per_byte"] "," \
+			$c["plain_send_share"]}' \
 		"$TMP/run.csv" >"$TMP/sweep.csv" || : >"$TMP/sweep.csv"
 	cat "$TMP/sweep.csv" >>"$TMP/sweep_all.csv"
 }
@@ -152,7 +159,8 @@ many() { # auto with FLOWS flows at 64K -> GB/s (CSV row kept)
 		--time "$T" --flows "$FLOWS" --buffer-size "$BUF" "${PIN[@]}" \
 		--port "$((PORT + 1))" --csv "$TMP/many.csv" -q >/dev/null 2>"$TMP/err"; then
 		tail -n +2 "$TMP/many.csv" >>"$TMP/csv_many"
-		awk -F, 'NR == 2 {print $9}' "$TMP/many.csv"
+		awk -F, "$CSV_COLS"'NR == 2 {print $c["bytes_per_second"] / 1e9}' \
+			"$TMP/many.csv"
 	else
 		echo "devmemtcp bench auto --flows $FLOWS: $(tail -1 "$TMP/err")" >&2
 		echo nan

@@ -93,9 +93,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, "connection %d: %s\n", i, err.message);
 			goto out;
 		}
+		/* a second fd for completions (uring), else EPOLLERR on
+		 * the socket brings them */
 		c[i].cfd = dmt_tx_completion_fd(c[i].tx, &cev);
-		if (c[i].cfd == dmt_tx_fd(c[i].tx))
-			c[i].cfd = -1;	/* EPOLLERR on the socket covers it */
 		if (watch(ep, EPOLL_CTL_ADD, dmt_tx_fd(c[i].tx), EPOLLOUT, &c[i]) ||
 		    (c[i].cfd >= 0 &&
 		     watch(ep, EPOLL_CTL_ADD, c[i].cfd, (unsigned int)cev, &c[i]))) {

@@ -8,8 +8,13 @@
  *  - Constructors return NULL and set errno; they take an optional
  *    struct dmt_error * that receives the full explanation.
  *  - Handles are opaque. Options structs start with their size; declare them
- *    with DMT_OPTS() so that the size is set and everything else is zero.
- *    A NULL options pointer means defaults.
+ *    with DMT_OPTS() so that the size is set and everything else, padding
+ *    included, is zero. A NULL options pointer means defaults. A field the
+ *    caller's struct has is taken as given, 0 included; each field says
+ *    what its 0 means (often "the default"), and named values such as
+ *    DMT_TX_NEVER stand for "never". A field the caller's older struct
+ *    lacks takes its default; bytes past the last field this library knows
+ *    must be zero (-EINVAL otherwise).
  *  - Every handle carries a last-error record (dmt_*_last_error()) holding
  *    the errno, the kernel's extended-ack text and a sentence for the user.
  *  - The library never prints and never exits. Diagnostics go to the log
@@ -39,9 +44,13 @@ extern "C" {
 #define DMT_API
 #endif
 
-/* Declare an options struct of TYPE named NAME: zeroed, .sz set. */
+/* Declare an options struct of TYPE named NAME: every byte zeroed (tail
+ * padding too, which the library checks), .sz set, then the fields given. */
 #define DMT_OPTS(TYPE, NAME, ...)                                            \
-	struct TYPE NAME = { .sz = sizeof(struct TYPE), __VA_ARGS__ }
+	struct TYPE NAME = __extension__({                                    \
+		__builtin_memset(&NAME, 0, sizeof(struct TYPE));             \
+		(struct TYPE){ .sz = sizeof(struct TYPE), __VA_ARGS__ };      \
+	})
 
 DMT_API int dmt_version_major(void);
 DMT_API int dmt_version_minor(void);
@@ -107,7 +116,8 @@ struct dmt_ctx_opts {
 	size_t sz;
 	dmt_log_fn log_fn;	/* NULL: silent */
 	void *log_user;
-	enum dmt_log_level log_level;	/* highest level passed to log_fn */
+	enum dmt_log_level log_level;	/* highest level passed to log_fn;
+					 * 0 is DMT_LOG_ERROR (absent: WARN) */
 	size_t :0;
 };
 
@@ -122,8 +132,6 @@ DMT_API struct dmt_ctx *dmt_ctx_new(const struct dmt_ctx_opts *opts,
 DMT_API void dmt_ctx_free(struct dmt_ctx *ctx);
 /* Borrowed until the next call on ctx. Never NULL. */
 DMT_API const struct dmt_error *dmt_ctx_last_error(const struct dmt_ctx *ctx);
-/* The netlink socket fd (owned by ctx). */
-DMT_API int dmt_ctx_fd(const struct dmt_ctx *ctx);
 /* The dynamic family id of "netdev" on this kernel. */
 DMT_API int dmt_ctx_netdev_family(const struct dmt_ctx *ctx);
 
@@ -276,9 +284,9 @@ DMT_API int dmt_buf_begin_cpu(struct dmt_buf *buf, unsigned int flags);
 DMT_API int dmt_buf_end_cpu(struct dmt_buf *buf, unsigned int flags);
 /* Copy in / out with the brackets (and through the GPU runtime for GPU
  * memory). Offsets are checked: -EINVAL outside the buffer. */
-DMT_API int dmt_buf_write(struct dmt_buf *buf, size_t off, const void *src,
+DMT_API int dmt_buf_write(struct dmt_buf *buf, uint64_t off, const void *src,
 			  size_t len);
-DMT_API int dmt_buf_read(struct dmt_buf *buf, size_t off, void *dst,
+DMT_API int dmt_buf_read(struct dmt_buf *buf, uint64_t off, void *dst,
 			 size_t len);
 
 /* ------------------------------------------------------------------ */
@@ -308,13 +316,15 @@ struct dmt_tx_opts {
 	size_t sz;
 	enum dmt_engine engine;	/* default AUTO */
 	const char *ifname;	/* devmem: egress device; default: route lookup */
-	unsigned int max_iov;	/* iovecs per sendmsg, 1..1024, default 1024 */
+	unsigned int max_iov;	/* iovecs per sendmsg, 1..1024; 0: 1024 */
 	int nonblock;		/* dmt_tx_send() returns -EAGAIN instead of waiting */
-	unsigned int uring_depth; /* uring: submission queue depth, default 8 */
+	unsigned int :32;	/* was uring_depth (removed: the uring engine
+				 * keeps one request in flight; its queue
+				 * depth is fixed) */
 	unsigned int max_outstanding; /* sends awaiting their completion
 				   * before dmt_tx_send() waits (or, with
 				   * nonblock, returns -EAGAIN); 16..65536,
-				   * default 512. Bounds memory: no allocation
+				   * 0: 512. Bounds memory: no allocation
 				   * on the send path after the first sends. */
 	uint64_t auto_copy_min;	/* AUTO with a zero-copy engine: once 32
 				   * completions in a row came back COPIED
@@ -322,18 +332,21 @@ struct dmt_tx_opts {
 				   * as on loopback and veth), sends of at
 				   * least this many bytes use plain send(),
 				   * which is cheaper for large sends there.
-				   * 0: default 512 KiB; UINT64_MAX: never. */
+				   * 0: default 512 KiB; DMT_TX_NEVER: never. */
 	uint64_t auto_zc_min;	/* AUTO with a zero-copy engine: sends of
 				   * fewer bytes use plain send(): page
 				   * pinning and a completion cost more than
 				   * they save on small sends. 0: default
-				   * 16 KiB; 1: never. */
+				   * 16 KiB; DMT_TX_NEVER: never. */
 	int connect_timeout_ms;	/* dmt_tx_connect(): give up with
 				   * -ETIMEDOUT when the handshake has not
 				   * completed within this time; 0 (default):
 				   * the kernel's own (SYN retries, ~2 min) */
 	size_t :0;
 };
+
+/* auto_copy_min / auto_zc_min: never send plainly for that reason. */
+#define DMT_TX_NEVER UINT64_MAX
 
 /* One segment: bytes [off, off+len) of the buffer. */
 struct dmt_seg {
@@ -370,8 +383,6 @@ DMT_API enum dmt_engine dmt_tx_engine(const struct dmt_tx *tx);
 /* One line: why this engine (e.g. "eth0: driver does not support netmem TX").
  * Borrowed for the life of tx. */
 DMT_API const char *dmt_tx_engine_reason(const struct dmt_tx *tx);
-/* The devmem binding id, 0 for other engines. */
-DMT_API uint32_t dmt_tx_binding_id(const struct dmt_tx *tx);
 DMT_API const struct dmt_error *dmt_tx_last_error(const struct dmt_tx *tx);
 
 /*
@@ -413,14 +424,20 @@ DMT_API int dmt_tx_wait_region(struct dmt_tx *tx, uint64_t off, uint64_t len,
 DMT_API int dmt_tx_flush(struct dmt_tx *tx, int timeout_ms);
 /* Number of sends whose completion has not arrived. */
 DMT_API unsigned int dmt_tx_outstanding(const struct dmt_tx *tx);
-/* poll() events to wait for on dmt_tx_fd() in the caller's own loop:
- * POLLOUT, plus POLLERR while completions are outstanding on the socket's
- * error queue. */
+/*
+ * Waiting in the caller's own poll()/epoll loop (nonblock): watch
+ * dmt_tx_fd() for dmt_tx_poll_events() and, when there is one, the
+ * completion fd for its events; on any wake-up call dmt_tx_reap(), then
+ * send again.
+ * dmt_tx_poll_events(): POLLOUT while a send may proceed, 0 while only a
+ * completion lets it (max_outstanding reached). Completions that arrive on
+ * the socket's error queue (devmem, zerocopy) raise POLLERR on dmt_tx_fd(),
+ * which poll() and epoll report without asking.
+ * dmt_tx_completion_fd(): a second fd on which completions signal, with
+ * the events to watch (uring: the ring, POLLIN); -1 (events 0) when the
+ * engine has none besides the socket. It does not change while tx lives.
+ */
 DMT_API short dmt_tx_poll_events(const struct dmt_tx *tx);
-/* The fd on which completions signal readiness, and the events to poll it
- * for: the socket with POLLERR (devmem, zerocopy), the io_uring ring with
- * POLLIN (uring); -1 for engines without completions (copy). When it wakes,
- * call dmt_tx_reap(). */
 DMT_API int dmt_tx_completion_fd(const struct dmt_tx *tx, short *events);
 
 struct dmt_tx_stats {

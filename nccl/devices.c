@@ -175,7 +175,10 @@ static int collect(struct ifaddrs *ifa, const char *list)
 
 bool pn_cuda_present(void)
 {
-	void *h = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+	/* the same driver gpu.c loads */
+	const char *name = secure_getenv("DMT_CUDA_LIB");
+	void *h = dlopen(name && *name ? name : "libcuda.so.1",
+			 RTLD_NOW | RTLD_LOCAL);
 
 	if (!h)
 		return false;

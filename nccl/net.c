@@ -34,6 +34,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pn.h"
@@ -44,6 +45,14 @@ pthread_mutex_t pn_lock = PTHREAD_MUTEX_INITIALIZER;
 static int pn_nsocks = 2;
 static enum dmt_engine pn_engine = DMT_ENGINE_AUTO;
 static size_t pn_min_chunk = 64 * 1024;
+/* Longest a test() that cannot progress sleeps in poll() for the sockets
+ * it waits on (NCCL_DEVMEMTCP_POLL_US); 0: never, test() returns at once. */
+static int pn_poll_us = 50;
+/* Largest SO_RCVLOWAT a waiting receive stream asks for
+ * (NCCL_DEVMEMTCP_RCVLOWAT_KB); 0: the kernel's default, 1 byte. */
+static int pn_rcvlowat = 1 << 20;
+static struct pn_comm *all_comms;	/* pn_lock */
+static uint64_t next_serial;		/* pn_lock */
 
 void pn_log(ncclDebugLogLevel lvl, unsigned long flags, const char *file,
 	    int line, const char *fmt, ...)
@@ -244,6 +253,8 @@ static ncclResult_t pn_init(ncclDebugLogger_t logger, ncclProfilerCallback_t pro
 			    1, PN_MAX_SOCKS);
 	pn_min_chunk = (size_t)env_int("NCCL_DEVMEMTCP_MIN_CHUNK_KB", 64, 4,
 				       1 << 20) * 1024;
+	pn_poll_us = env_int("NCCL_DEVMEMTCP_POLL_US", 50, 0, 10000);
+	pn_rcvlowat = env_int("NCCL_DEVMEMTCP_RCVLOWAT_KB", 1024, 0, 65536) * 1024;
 	e = getenv("NCCL_DEVMEMTCP_ENGINE");
 	if (e && *e && (dmt_engine_from_name(e, &pn_engine) < 0 ||
 			pn_engine == DMT_ENGINE_DEVMEM)) {
@@ -431,7 +442,71 @@ static ncclResult_t pn_listen(int dev, void *handle, void **listen_comm)
 	}
 	h->check = handle_check(h);
 	*listen_comm = l;
+	{
+		char a[64];
+
+		/* selftest's nccl-devmem check reads the port from this line
+		 * (tools/common/hwcheck.c): keep "listening on IF ADDR:PORT" */
+		PN_INFO(NCCL_NET, "NET/devmemtcp: listening on %s %s",
+			l->dev->name, addr_str(&ss, a, sizeof(a)));
+	}
 	return ncclSuccess;
+}
+
+/*
+ * NCCL_DEVMEMTCP_CONNECT_VIA=ADDR:PORT ([ADDR]:PORT for IPv6): connect
+ * dials this address instead of the one in the listen handle, for a relay
+ * that forwards to the listener (devmemtcp selftest's nccl-devmem check:
+ * the peer host relays both comms' connections back through the NIC).
+ * 0 with *ss filled, 1 when unset, -1 (WARN) when malformed.
+ */
+static int connect_via(struct sockaddr_storage *ss, socklen_t *sl)
+{
+	const char *v = getenv("NCCL_DEVMEMTCP_CONNECT_VIA");
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon;
+	char *end;
+	unsigned long port;
+	size_t hl;
+
+	if (!v || !*v)
+		return 1;
+	colon = strrchr(v, ':');
+	if (!colon || colon == v)
+		goto bad;
+	hl = (size_t)(colon - v);
+	if (v[0] == '[') {
+		if (hl < 3 || v[hl - 1] != ']')
+			goto bad;
+		v++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host))
+		goto bad;
+	memcpy(host, v, hl);
+	host[hl] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || *end || !port || port > 65535)
+		goto bad;
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+		ss->ss_family = AF_INET;
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+		*sl = sizeof(struct sockaddr_in);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		ss->ss_family = AF_INET6;
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+		*sl = sizeof(struct sockaddr_in6);
+		return 0;
+	}
+bad:
+	PN_WARN("NET/devmemtcp: NCCL_DEVMEMTCP_CONNECT_VIA=\"%s\": give "
+		"ADDR:PORT or [ADDR6]:PORT with a numeric address, or unset it",
+		getenv("NCCL_DEVMEMTCP_CONNECT_VIA"));
+	return -1;
 }
 
 static struct pn_comm *comm_new(struct pn_dev *dev, int nsocks, bool is_send)
@@ -450,6 +525,11 @@ static struct pn_comm *comm_new(struct pn_dev *dev, int nsocks, bool is_send)
 	for (int i = 0; i < PN_MAX_REQS; i++)
 		c->req[i].slot = -1;
 	snprintf(c->peer, sizeof(c->peer), "?");
+	pthread_mutex_lock(&pn_lock);
+	c->serial = ++next_serial;
+	c->next_all = all_comms;
+	all_comms = c;
+	pthread_mutex_unlock(&pn_lock);
 	return c;
 }
 
@@ -459,6 +539,11 @@ static void comm_free(struct pn_comm *c)
 	for (int i = 0; i < PN_MAX_REQS; i++)
 		if (c->req[i].slot >= 0)
 			slot_put(c->req[i].slot);
+	for (struct pn_comm **pp = &all_comms; *pp; pp = &(*pp)->next_all)
+		if (*pp == c) {
+			*pp = c->next_all;
+			break;
+		}
 	pthread_mutex_unlock(&pn_lock);
 	for (int i = 0; i < c->nsocks; i++) {
 		dmt_tx_free(c->st[i].tx_host);
@@ -583,11 +668,24 @@ static ncclResult_t pn_connect(int dev, ncclNetCommConfig_v10_t *config,
 			memcpy(&s->sin6_addr, h->addr, 16);
 			sl = sizeof(*s);
 		}
+		{
+			int via = connect_via(&ss, &sl);
+
+			if (via < 0) {
+				comm_free(k->c);
+				free(k);
+				return ncclInvalidArgument;
+			}
+			if (via == 0)
+				PN_INFO(NCCL_NET, "NET/devmemtcp: connecting through "
+					"the relay NCCL_DEVMEMTCP_CONNECT_VIA=%s",
+					getenv("NCCL_DEVMEMTCP_CONNECT_VIA"));
+		}
 		addr_str(&ss, k->c->peer, sizeof(k->c->peer));
 		for (int i = 0; i < k->n; i++)
 			k->fds[i] = -1;
 		for (int i = 0; i < k->n; i++) {
-			int fd = socket(h->family, SOCK_STREAM | SOCK_CLOEXEC |
+			int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
 					SOCK_NONBLOCK, 0);
 
 			k->hello[i] = (struct pn_hello){ .magic = PN_HELLO_MAGIC,
@@ -609,8 +707,8 @@ static ncclResult_t pn_connect(int dev, ncclNetCommConfig_v10_t *config,
 			if (config && config->trafficClass != NCCL_NET_TRAFFIC_CLASS_UNDEF) {
 				int tos = config->trafficClass;
 
-				setsockopt(fd, h->family == AF_INET ? IPPROTO_IP :
-					   IPPROTO_IPV6, h->family == AF_INET ?
+				setsockopt(fd, ss.ss_family == AF_INET ? IPPROTO_IP :
+					   IPPROTO_IPV6, ss.ss_family == AF_INET ?
 					   IP_TOS : IPV6_TCLASS, &tos, sizeof(tos));
 			}
 		}
@@ -1329,6 +1427,170 @@ static bool req_complete(struct pn_comm *c, struct pn_req *r)
 	return !r->mr || r->mr->type == NCCL_PTR_HOST || pn_gpu_flush_done(c, r);
 }
 
+/* ------------------------------------------------------------------ */
+/* Waiting instead of spinning                                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * NCCL's proxy thread calls test() in a loop and yields between passes
+ * that made no progress. A test() that finds nothing to do would come back
+ * at once and cost two or three system calls per call, hundreds per
+ * message on a slow path. Instead, when every comm this thread is waiting
+ * on is blocked on its sockets (send space, arriving bytes, zero-copy
+ * completions), test() sleeps in poll() on all of their sockets for at
+ * most NCCL_DEVMEMTCP_POLL_US: it wakes as soon as any of them can move,
+ * as a blocking send() or recv() would, and never while some comm could
+ * progress without the kernel (a completed request not yet tested, device
+ * copies, a sender waiting to switch regions).
+ */
+#define PN_WAIT_COMMS 16
+#define PN_WAIT_FDS 128
+static __thread uint64_t wait_serial[PN_WAIT_COMMS];
+static __thread unsigned int wait_n;
+
+/* Add the sockets c waits on to p (n used of PN_WAIT_FDS): the count
+ * added, or -1 when c could progress without a socket event. */
+static int wait_set(struct pn_comm *c, struct pollfd *p, int n)
+{
+	int add = 0;
+
+#define PN_WAIT_ON(f, ev)                                                    \
+	do {                                                                 \
+		if (n + add >= PN_WAIT_FDS)                                  \
+			return -1;                                           \
+		p[n + add++] = (struct pollfd){ .fd = (f), .events = (ev) }; \
+	} while (0)
+	if (c->err || c->gpu || c->head == c->tail)
+		return c->err || c->gpu ? -1 : 0;
+	if (req_complete(c, &c->req[c->head % PN_MAX_REQS]))
+		return -1;
+	if (c->is_send) {
+		if (c->ctrl_sent < c->ctrl_queued)
+			PN_WAIT_ON(c->ctrl_fd, POLLOUT);
+		for (int i = 0; i < c->nsocks; i++) {
+			struct pn_stream *s = &c->st[i];
+
+			if (s->sent != s->tail) {
+				if (!s->full)
+					return -1;
+				PN_WAIT_ON(s->fd, POLLOUT);
+			} else if (s->head != s->sent) {
+				struct dmt_tx *tx = s->task[s->head % PN_MAX_REQS].tx;
+				short ev = 0;
+				int fd = tx ? dmt_tx_completion_fd(tx, &ev) : -1;
+
+				if (fd < 0)
+					return -1;
+				PN_WAIT_ON(fd, ev);
+			}
+		}
+		return add;
+	}
+	for (uint64_t q = c->hdr_next; q != c->tail; q++) {
+		struct pn_req *r = &c->req[q % PN_MAX_REQS];
+
+		if (r->slot >= 0 && !r->flush) {
+			PN_WAIT_ON(c->ctrl_fd, POLLIN);
+			break;
+		}
+	}
+	for (int i = 0; i < c->nsocks; i++) {
+		struct pn_stream *s = &c->st[i];
+
+		if (s->head == s->tail)
+			continue;
+		struct pn_task *t = &s->task[s->head % PN_MAX_REQS];
+
+		if (t->req->mr && t->req->mr->type != NCCL_PTR_HOST)
+			return -1;
+		/* Wake when the rest of the chunk is there, or pn_rcvlowat
+		 * bytes of it: a receiver woken for every segment reads a
+		 * few KiB per call, and each read sends the sender a window
+		 * update to process (veth, 4 MiB messages: 20 to 30% less
+		 * CPU per GB for both ends, docs/nccl.md). */
+		if (pn_rcvlowat) {
+			uint64_t left = t->len - t->done;
+			int lw = left > (uint64_t)pn_rcvlowat ? pn_rcvlowat : (int)left;
+
+			if (lw != s->lowat && setsockopt(s->fd, SOL_SOCKET,
+							 SO_RCVLOWAT, &lw,
+							 sizeof(lw)) == 0)
+				s->lowat = lw;
+		}
+		PN_WAIT_ON(s->fd, POLLIN);
+	}
+	return add;
+#undef PN_WAIT_ON
+}
+
+/* c has a request in flight that is not done: remember it, then sleep
+ * until a socket of one of this thread's waiting comms is ready, or until
+ * the call's budget (pn_poll_us from its first wait) is spent. Returns
+ * true when woken by a socket. */
+static bool idle_wait(struct pn_comm *c, struct timespec *until, bool first)
+{
+	struct pollfd p[PN_WAIT_FDS];
+	struct timespec ts, now;
+	unsigned int i, keep = 0;
+	bool known = false;
+	int n = 0, add;
+
+	if (!pn_poll_us)
+		return false;
+	/* One budget per test() call: the first wait sets it, later waits
+	 * of the same call take what is left. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (first) {
+		*until = now;
+		until->tv_nsec += (long)pn_poll_us * 1000;
+		if (until->tv_nsec >= 1000000000L) {
+			until->tv_sec++;
+			until->tv_nsec -= 1000000000L;
+		}
+	}
+	ts.tv_sec = until->tv_sec - now.tv_sec;
+	ts.tv_nsec = until->tv_nsec - now.tv_nsec;
+	if (ts.tv_nsec < 0) {
+		ts.tv_sec--;
+		ts.tv_nsec += 1000000000L;
+	}
+	if (ts.tv_sec < 0)
+		return false;
+	pthread_mutex_lock(&pn_lock);
+	for (i = 0; i < wait_n; i++) {
+		struct pn_comm *w;
+
+		for (w = all_comms; w && w->serial != wait_serial[i]; w = w->next_all)
+			;
+		if (!w || w->head == w->tail)
+			continue;	/* closed or idle: forget it */
+		wait_serial[keep++] = wait_serial[i];
+		known |= w == c;
+	}
+	wait_n = keep;
+	if (!known) {
+		if (wait_n == PN_WAIT_COMMS)
+			memmove(wait_serial, wait_serial + 1,
+				--wait_n * sizeof(wait_serial[0]));
+		wait_serial[wait_n++] = c->serial;
+	}
+	for (i = 0; i < wait_n; i++) {
+		struct pn_comm *w;
+
+		for (w = all_comms; w && w->serial != wait_serial[i]; w = w->next_all)
+			;
+		if ((add = wait_set(w, p, n)) < 0) {
+			n = -1;
+			break;
+		}
+		n += add;
+	}
+	pthread_mutex_unlock(&pn_lock);
+	if (n <= 0)
+		return false;
+	return ppoll(p, (nfds_t)n, &ts, NULL) > 0;
+}
+
 static ncclResult_t pn_test(void *request, int *done, int *size)
 {
 	uint64_t id = (uint64_t)(uintptr_t)request;
@@ -1352,13 +1614,23 @@ static ncclResult_t pn_test(void *request, int *done, int *size)
 	pthread_mutex_unlock(&pn_lock);
 	if (c->err)
 		return c->err;
-	ret = c->is_send ? progress_send(c) : progress_recv(c);
-	if (ret != ncclSuccess)
-		return ret;
-	/* In order: r is done when it and every request before it are. */
-	for (uint64_t s = c->head; s <= r->seq; s++)
-		if (!req_complete(c, &c->req[s % PN_MAX_REQS]))
+	struct timespec until;
+
+	for (int pass = 0;; pass++) {
+		bool all = true;
+
+		ret = c->is_send ? progress_send(c) : progress_recv(c);
+		if (ret != ncclSuccess)
+			return ret;
+		/* In order: r is done when it and every request before it
+		 * are. */
+		for (uint64_t s = c->head; all && s <= r->seq; s++)
+			all = req_complete(c, &c->req[s % PN_MAX_REQS]);
+		if (all)
+			break;
+		if (!idle_wait(c, &until, pass == 0))
 			return ncclSuccess;
+	}
 	*done = 1;
 	if (size)
 		*size = (int)r->size;

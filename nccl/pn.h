@@ -93,6 +93,7 @@ struct pn_stream {
 	struct dmt_tx *cur_tx;
 	struct pn_mr *cur_mr;	/* region of the last send */
 	struct pn_mr *host_mr, *dev_mr; /* region each tx is set to */
+	int lowat;		/* recv: SO_RCVLOWAT set on fd (0: default 1) */
 	bool full;		/* the last send was cut short: wait for the
 				 * kernel's write low-water mark (POLLOUT) */
 	struct pn_task task[PN_MAX_REQS];
@@ -127,6 +128,8 @@ struct pn_comm {
 				 * binds their first dma-buf through it; freed
 				 * (releasing that binding) at close */
 	struct pn_gpu_comm *gpu; /* devmem RX state */
+	struct pn_comm *next_all; /* every open comm (pn_lock) */
+	uint64_t serial;	/* unique per process, never reused */
 };
 
 /* First bytes on every socket of a comm. */

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 /* Buffers: host memfd, udmabuf, DMA heap, imported dma-buf. */
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +10,6 @@
 #include <unistd.h>
 
 #include "buffer.h"
-#include "gpu.h"
 #include "uapi.h"
 
 #define UDMABUF_DEV "/dev/udmabuf"
@@ -98,7 +96,7 @@ static int init_udmabuf(struct dmt_buf *b)
 			return dmt_err_set(&b->err, -DMT_ERR_NO_EXPORTER,
 				UDMABUF_DEV " not found: kernel built without "
 				"CONFIG_UDMABUF (or the module is not loaded: "
-				"modprobe udmabuf); use --buffer host with a "
+				"modprobe udmabuf); use DMT_BUF_HOST with a "
 				"fallback engine");
 		if (ret == -EACCES || ret == -EPERM)
 			return dmt_err_set(&b->err, ret, UDMABUF_DEV
@@ -165,7 +163,8 @@ static int init_dmaheap(struct dmt_buf *b, const char *heap)
 			return dmt_err_set(&b->err, -DMT_ERR_NO_EXPORTER,
 				"%s not found: kernel built without "
 				"CONFIG_DMABUF_HEAPS_SYSTEM (or no heap named "
-				"\"%s\"); use udmabuf or --buffer host", path, heap);
+				"\"%s\"); use DMT_BUF_UDMABUF or DMT_BUF_HOST", path,
+				heap);
 		return dmt_err_set(&b->err, ret, "cannot open %s: %s", path,
 				   dmt_strerror(ret));
 	}
@@ -216,12 +215,8 @@ DMT_EXPORT struct dmt_buf *dmt_buf_new(enum dmt_buf_kind kind, size_t size,
 	int ret;
 
 	dmt_err_clear(err);
-	if (!DMT_OPTS_VALID(opts, dmt_buf_opts)) {
-		dmt_err_set(err, -EINVAL, "dmt_buf_opts: unknown fields set or "
-			    "sz too small: rebuild against this library's header");
-		errno = EINVAL;
+	if (!DMT_OPTS_CHECK(opts, dmt_buf_opts, err))
 		return NULL;
-	}
 	if (size == 0 || size > SIZE_MAX - ps) {
 		dmt_err_set(err, -EINVAL, "buffer size must be > 0 (got %zu)", size);
 		errno = EINVAL;
@@ -246,7 +241,7 @@ DMT_EXPORT struct dmt_buf *dmt_buf_new(enum dmt_buf_kind kind, size_t size,
 		ret = init_udmabuf(b);
 		break;
 	case DMT_BUF_DMAHEAP:
-		ret = init_dmaheap(b, DMT_OPTS_GET(opts, heap, "system"));
+		ret = init_dmaheap(b, DMT_OPTS_OR(opts, heap, "system"));
 		break;
 	case DMT_BUF_CUDA:
 		ret = dmt_cuda_buf_init(b, opts, &b->err);
@@ -323,14 +318,14 @@ int dmt_buf_read_any(struct dmt_buf *b, uint64_t off, void *dst, size_t len)
 	int ret;
 
 	if (off <= b->size && len <= b->size - off)
-		return dmt_buf_read(b, (size_t)off, dst, len);
+		return dmt_buf_read(b, off, dst, len);
 	if (off > span || len > span - off)
 		return dmt_ret(dmt_err_set(&b->err, -EINVAL, "read [%llu, +%zu) "
 			"lies outside the %llu bytes of the dma-buf after this "
 			"buffer's start", (unsigned long long)off, len,
 			(unsigned long long)span));
 	if (b->ops && b->ops->read)
-		return dmt_ret(b->ops->read(b, (size_t)off, dst, len));
+		return dmt_ret(b->ops->read(b, off, dst, len));
 	ret = dmt_buf_begin_cpu(b, DMT_SYNC_READ);
 	if (ret < 0)
 		return ret;
@@ -484,17 +479,17 @@ DMT_EXPORT int dmt_buf_end_cpu(struct dmt_buf *b, unsigned int flags)
 	return do_sync(b, flags, DMT_DMA_BUF_SYNC_END);
 }
 
-static int check_range(struct dmt_buf *b, size_t off, size_t len,
+static int check_range(struct dmt_buf *b, uint64_t off, size_t len,
 		       const char *what)
 {
 	if (!dmt_buf_range_ok(b, off, len))
 		return dmt_ret(dmt_err_set(&b->err, -EINVAL,
-			"%s [%zu, +%zu) lies outside the %zu-byte buffer", what,
-			off, len, b->size));
+			"%s [%llu, +%zu) lies outside the %zu-byte buffer", what,
+			(unsigned long long)off, len, b->size));
 	return 0;
 }
 
-DMT_EXPORT int dmt_buf_write(struct dmt_buf *b, size_t off, const void *src,
+DMT_EXPORT int dmt_buf_write(struct dmt_buf *b, uint64_t off, const void *src,
 			     size_t len)
 {
 	int ret = check_range(b, off, len, "write");
@@ -513,7 +508,8 @@ DMT_EXPORT int dmt_buf_write(struct dmt_buf *b, size_t off, const void *src,
 	return dmt_buf_end_cpu(b, DMT_SYNC_WRITE);
 }
 
-DMT_EXPORT int dmt_buf_read(struct dmt_buf *b, size_t off, void *dst, size_t len)
+DMT_EXPORT int dmt_buf_read(struct dmt_buf *b, uint64_t off, void *dst,
+			    size_t len)
 {
 	int ret = check_range(b, off, len, "read");
 
@@ -556,33 +552,4 @@ int dmt_buf_pinnable(struct dmt_buf *b)
 	else if (n < 0 && e == EFAULT)
 		b->pin_state = -1;
 	return b->pin_state > 0;
-}
-
-/* ---- shared by the GPU providers (gpu.h) ---- */
-
-/* The override loads code, so a process whose environment its invoker
- * controls but whose privileges it does not share (AT_SECURE: setuid,
- * setgid, file capabilities such as a setcap'd cap_net_admin) ignores
- * it: secure_getenv() returns NULL there. */
-const char *dmt_gpu_lib_name(const char *env, const char *deflib)
-{
-	const char *s = secure_getenv(env);
-
-	return s && s[0] ? s : deflib;
-}
-
-int dmt_gpu_dlopen(void **h, const char *kind, const char *env,
-		   const char *deflib, const char *absent, struct dmt_error *e)
-{
-	const char *lib = dmt_gpu_lib_name(env, deflib);
-
-	*h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
-	if (*h)
-		return 0;
-	if (strcmp(lib, deflib))
-		return dmt_err_set(e, -DMT_ERR_GPU, "--buffer %s: %s not found: "
-				   "%s (%s=%s: %s)", kind, deflib, absent, env,
-				   lib, dlerror());
-	return dmt_err_set(e, -DMT_ERR_GPU, "--buffer %s: %s not found: %s",
-			   kind, deflib, absent);
 }

@@ -10,8 +10,9 @@ struct dmt_buf;
 /* Provider hooks. NULL read/write: memcpy through map with sync brackets. */
 struct dmt_buf_ops {
 	void (*destroy)(struct dmt_buf *b);
-	int (*write)(struct dmt_buf *b, size_t off, const void *src, size_t len);
-	int (*read)(struct dmt_buf *b, size_t off, void *dst, size_t len);
+	int (*write)(struct dmt_buf *b, uint64_t off, const void *src,
+		     size_t len);
+	int (*read)(struct dmt_buf *b, uint64_t off, void *dst, size_t len);
 };
 
 struct dmt_buf {

@@ -25,9 +25,10 @@
 #include <unistd.h>
 
 #include "doctor.h"
+#include "drivers.h"
 #include "gpu.h"
 #include "netdev.h"
-#include "tx.h"
+#include "uring_probe.h"
 #include "nl.h"
 #include "uapi.h"
 
@@ -47,6 +48,7 @@ struct dmt_doctor {
 	char **strs;			/* every string the records point to */
 	unsigned int nstrs, capstrs;
 	bool oom;
+	char nics[64 + DMT_NIC_DRIVER_LIST_LEN]; /* "a NIC whose driver ..." */
 };
 
 static const char *keep(struct dmt_doctor *d, const char *s)
@@ -146,8 +148,6 @@ static const char *kernel_says(const char *extack, char *buf, size_t len)
 /* Evaluation: facts -> checks and verdicts (no system calls)          */
 /* ------------------------------------------------------------------ */
 
-static const char *const devmem_nics =
-	"a NIC whose driver has devmem support (e.g. mlx5, bnxt_en, gve, fbnic)";
 
 struct reasons {
 	char tx[320], rx[320];
@@ -465,8 +465,8 @@ static void eval_tx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 	}
 	kernel_says(f->tx_extack, k, sizeof(k));
 	errtxt(f->tx_ret, e1, sizeof(e1));
-	FMT(fx, "use %s, or a fallback engine (devmemtcp client --engine "
-	    "uring|zerocopy|copy)", devmem_nics);
+	FMT(fx, "use %s, or a fallback engine (dmt_tx_opts.engine "
+	    "uring|zerocopy|copy)", d->nics);
 	if (f->tx_real) {
 		if (f->tx_ret == 0) {
 			FMT(ev, "bind-tx with a throwaway %s dma-buf succeeded; "
@@ -521,18 +521,20 @@ static void eval_tx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 	}
 }
 
-static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
-		    const struct dmt_doc_if *f, struct reasons *r)
+/* RX, header split: tcp-data-split and hds-thresh as the driver reports
+ * them. */
+static void eval_rx_split(struct dmt_doctor *d, const struct dmt_doc_if *f,
+			  struct reasons *r)
 {
 	const enum dmt_doctor_group G = DMT_DOCTOR_INTERFACE;
 	const char *drv = f->driver[0] ? f->driver : f->name;
 	const char *n = f->name;
-	char ev[640], fx[320], e1[96], k[300];
+	char ev[640], fx[320], e1[96];
 	bool hs_supported = false;
 
 	/* header split */
-	FMT(fx, "devmemtcp setup %s (turns tcp-data-split on and hds-thresh "
-	    "to 0, with a journal for --restore)", n);
+	FMT(fx, "dmt_nic_setup_apply(%s) (turns tcp-data-split on and "
+	    "hds-thresh to 0, with a journal for dmt_nic_setup_restore())", n);
 	if (f->rings_ret == 0 && f->rings.has_tcp_data_split) {
 		static const char *const st[] = { "unknown", "disabled",
 						   "enabled" };
@@ -540,8 +542,8 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 
 		hs_supported = true;
 		FMT(ev, "rings-get reports tcp-data-split %s (what the driver "
-		    "does; bind-rx checks the configured value, which devmemtcp "
-		    "setup sets explicitly)", v < 3 ? st[v] : "?");
+		    "does; bind-rx checks the configured value, which "
+		    "dmt_nic_setup_apply() sets explicitly)", v < 3 ? st[v] : "?");
 		if (v == DMT_ETHTOOL_TCP_DATA_SPLIT_ENABLED) {
 			add(d, G, n, "rx.header_split", DMT_DOCTOR_PASS,
 			    "TCP header/data split", ev, "");
@@ -559,7 +561,7 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 			FMT(ev, "rings-get answered EOPNOTSUPP: the %s driver "
 			    "exposes no ring parameters, so no header split", drv);
 		FMT(fx, "devmem RX needs %s (header split is a hardware "
-		    "feature); use the copy engine on this NIC", devmem_nics);
+		    "feature); use the copy engine on this NIC", d->nics);
 		add(d, G, n, "rx.header_split", DMT_DOCTOR_FAIL,
 		    "TCP header/data split", ev, fx);
 		BLOCK_RX(r, "header split (tcp-data-split) unsupported by the %s "
@@ -583,7 +585,7 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 			add(d, G, n, "rx.hds_thresh", DMT_DOCTOR_PASS,
 			    "header split threshold", ev, "");
 		} else {
-			FMT(fx, "devmemtcp setup %s (sets hds-thresh 0)", n);
+			FMT(fx, "dmt_nic_setup_apply(%s) (sets hds-thresh 0)", n);
 			add(d, G, n, "rx.hds_thresh", DMT_DOCTOR_FAIL,
 			    "header split threshold", ev, fx);
 			BLOCK_RX(r, "hds-thresh is %u; devmem RX needs 0",
@@ -600,6 +602,17 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 		    "header split threshold",
 		    "no hds-thresh attribute (no header split)", "");
 	}
+}
+
+/* RX, the queues: the queue management API (bind-rx probe), an XDP
+ * program, queues other providers already hold. */
+static void eval_rx_queues(struct dmt_doctor *d, const struct dmt_doc_host *h,
+			   const struct dmt_doc_if *f, struct reasons *r)
+{
+	const enum dmt_doctor_group G = DMT_DOCTOR_INTERFACE;
+	const char *drv = f->driver[0] ? f->driver : f->name;
+	const char *n = f->name;
+	char ev[640], fx[320], e1[96], k[300];
 
 	/* the driver's queue management API, seen through a bind-rx probe */
 	if (f->rxprobe_ret == DMT_DOC_NOT_RUN) {
@@ -618,7 +631,7 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 			    "queue 0 with a memfd answered %s%s before looking "
 			    "at the fd: the %s driver has no queue management "
 			    "API", e1, k, drv);
-			FMT(fx, "devmem RX needs %s", devmem_nics);
+			FMT(fx, "devmem RX needs %s", d->nics);
 			add(d, G, n, "rx.queue_api", DMT_DOCTOR_FAIL,
 			    "queue management API (bind-rx probe)", ev, fx);
 			BLOCK_RX(r, "the %s driver has no queue management API "
@@ -674,8 +687,8 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 			    all ? DMT_DOCTOR_FAIL : DMT_DOCTOR_WARN,
 			    "RX queues free of memory providers and AF_XDP", ev,
 			    "bind other queues, or stop the program that holds "
-			    "them (devmemtcp setup --restore if it was a crashed "
-			    "devmemtcp)");
+			    "them (dmt_nic_setup_restore() if it was a crashed "
+			    "run that set the NIC up)");
 			if (all)
 				BLOCK_RX(r, "every RX queue is already used by a "
 					 "memory provider or AF_XDP");
@@ -686,18 +699,31 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 		add(d, G, n, "rx.queues_free", DMT_DOCTOR_SKIP,
 		    "RX queues free of memory providers and AF_XDP", ev, "");
 	}
+}
 
-	/* HW-GRO: mlx5 accepts tcp-data-split only with rx-gro-hw on */
-	if (f->gro_ret == 0 && !strncmp(drv, "mlx5", 4)) {
-		FMT(ev, "rx-gro-hw %s%s; the mlx5 driver accepts header split only "
+/* RX, steering the flow to the bound queues: HW-GRO where header split
+ * needs it, the ntuple feature, channels, RSS, existing rules. */
+static void eval_rx_steering(struct dmt_doctor *d, const struct dmt_doc_if *f,
+			     struct reasons *r)
+{
+	const enum dmt_doctor_group G = DMT_DOCTOR_INTERFACE;
+	const char *drv = f->driver[0] ? f->driver : f->name;
+	const char *n = f->name;
+	char ev[640], fx[320], e1[96];
+
+	/* HW-GRO: some drivers (mlx5) accept tcp-data-split only with
+	 * rx-gro-hw on (drivers.c) */
+	if (f->gro_ret == 0 && dmt_nic_driver_find(drv) &&
+	    dmt_nic_driver_find(drv)->hds_needs_gro) {
+		FMT(ev, "rx-gro-hw %s%s; the %s driver accepts header split only "
 		    "with HW-GRO", f->gro_active ? "on" : "off",
-		    f->gro_fixed ? " [fixed]" : "");
+		    f->gro_fixed ? " [fixed]" : "", drv);
 		if (f->gro_active) {
 			add(d, G, n, "rx.gro_hw", DMT_DOCTOR_PASS, "HW-GRO for "
 			    "header split", ev, "");
 		} else if (!f->gro_fixed) {
-			FMT(fx, "devmemtcp setup %s turns rx-gro-hw on before header "
-			    "split (journalled, restored afterwards)", n);
+			FMT(fx, "dmt_nic_setup_apply(%s) turns rx-gro-hw on before "
+			    "header split (journalled, restored afterwards)", n);
 			add(d, G, n, "rx.gro_hw", DMT_DOCTOR_WARN, "HW-GRO for "
 			    "header split", ev, fx);
 		} else {
@@ -709,7 +735,8 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 				 "header split", drv);
 		}
 	} else if (f->gro_ret == 0) {
-		FMT(ev, "rx-gro-hw %s%s (only mlx5 needs it for header split)",
+		FMT(ev, "rx-gro-hw %s%s (this driver does not need it for header "
+		    "split)",
 		    f->gro_active ? "on" : "off", f->gro_fixed ? " [fixed]" : "");
 		add(d, G, n, "rx.gro_hw", DMT_DOCTOR_PASS, "HW-GRO for header "
 		    "split", ev, "");
@@ -728,13 +755,13 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 			add(d, G, n, "rx.ntuple", DMT_DOCTOR_PASS,
 			    "ntuple flow steering", ev, "");
 		} else if (!f->ntuple_fixed) {
-			FMT(fx, "devmemtcp setup %s turns it on (ethtool -K %s "
+			FMT(fx, "dmt_nic_setup_apply(%s) turns it on (ethtool -K %s "
 			    "ntuple on)", n, n);
 			add(d, G, n, "rx.ntuple", DMT_DOCTOR_WARN,
 			    "ntuple flow steering", ev, fx);
 		} else {
 			FMT(fx, "devmem RX needs flow steering to the bound queue: "
-			    "use %s", devmem_nics);
+			    "use %s", d->nics);
 			add(d, G, n, "rx.ntuple", DMT_DOCTOR_FAIL,
 			    "ntuple flow steering", ev, fx);
 			BLOCK_RX(r, "no ntuple flow steering (rx-ntuple-filter off "
@@ -812,6 +839,14 @@ static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 	}
 }
 
+static void eval_rx(struct dmt_doctor *d, const struct dmt_doc_host *h,
+		    const struct dmt_doc_if *f, struct reasons *r)
+{
+	eval_rx_split(d, f, r);
+	eval_rx_queues(d, h, f, r);
+	eval_rx_steering(d, f, r);
+}
+
 struct dmt_doctor *dmt_doctor_evaluate(const struct dmt_doc_host *h,
 				       const struct dmt_doc_if *ifs,
 				       unsigned int nifs, unsigned int what)
@@ -822,8 +857,13 @@ struct dmt_doctor *dmt_doctor_evaluate(const struct dmt_doc_host *h,
 		errno = ENOMEM;
 		return NULL;
 	}
+	char list[DMT_NIC_DRIVER_LIST_LEN];
+
 	d->what = what ? what : DMT_DOCTOR_TX | DMT_DOCTOR_RX;
 	snprintf(d->release, sizeof(d->release), "%s", h->release);
+	snprintf(d->nics, sizeof(d->nics), "a NIC whose driver has devmem "
+		 "support (e.g. %s)", dmt_nic_driver_list(false, false, list,
+							  sizeof(list)));
 	eval_kernel(d, h);
 	eval_privileges(d, h);
 	eval_exporters(d, h);
@@ -1154,6 +1194,10 @@ static int bind_probe(bool rx, int ifindex, int fd, char *extack, size_t len)
 	if (ret < 0)
 		snprintf(extack, len, "%s", dmt_ctx_last_error(c)->extack);
 	dmt_ctx_free(c);
+	/* the evidence names what the kernel answered (EOPNOTSUPP), which
+	 * the library reports as "the driver lacks devmem" */
+	if (ret == -DMT_ERR_NO_NETMEM_TX || ret == -DMT_ERR_NO_NETMEM_RX)
+		ret = -EOPNOTSUPP;
 	return ret;
 }
 
@@ -1308,9 +1352,9 @@ static int add_if(struct dmt_doc_if **ifs, unsigned int *n, const char *name,
 DMT_EXPORT struct dmt_doctor *dmt_doctor_run(const struct dmt_doctor_opts *opts,
 					     struct dmt_error *err)
 {
-	const char *const *names = DMT_OPTS_GET(opts, ifnames, NULL);
-	unsigned int nnames = DMT_OPTS_GET(opts, nifnames, 0);
-	unsigned int what = DMT_OPTS_GET(opts, what, 0);
+	const char *const *names = DMT_OPTS_FIELD(opts, ifnames, NULL);
+	unsigned int nnames = DMT_OPTS_FIELD(opts, nifnames, 0);
+	unsigned int what = DMT_OPTS_FIELD(opts, what, 0);
 	struct dmt_doc_if *ifs = NULL;
 	struct dmt_doctor *doc = NULL;
 	struct dmt_doc_host *h;
@@ -1319,11 +1363,11 @@ DMT_EXPORT struct dmt_doctor *dmt_doctor_run(const struct dmt_doctor_opts *opts,
 	int ret = 0;
 
 	dmt_err_clear(err);
-	if (!DMT_OPTS_VALID(opts, dmt_doctor_opts) ||
-	    (what & ~(DMT_DOCTOR_TX | DMT_DOCTOR_RX)) || (nnames && !names)) {
-		dmt_err_set(err, -EINVAL, "dmt_doctor_opts: unknown fields or "
-			    "flags set, or nifnames without ifnames");
-		errno = EINVAL;
+	if (!DMT_OPTS_CHECK(opts, dmt_doctor_opts, err))
+		return NULL;
+	if ((what & ~(DMT_DOCTOR_TX | DMT_DOCTOR_RX)) || (nnames && !names)) {
+		dmt_fail(err, -EINVAL, "dmt_doctor_opts: unknown bits in what "
+			 "(0x%x), or nifnames without ifnames", what);
 		return NULL;
 	}
 	if (!what)

@@ -67,6 +67,22 @@ int dmt_err_set(struct dmt_error *e, int err, const char *fmt, ...)
 	return err;
 }
 
+int dmt_fail(struct dmt_error *e, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e) {
+		e->err = err;
+		e->bad_attr = 0;
+		e->miss_type = 0;
+		e->extack[0] = '\0';
+		va_start(ap, fmt);
+		vsnprintf(e->message, sizeof(e->message), fmt, ap);
+		va_end(ap);
+	}
+	return dmt_ret(err);
+}
+
 void dmt_err_clear(struct dmt_error *e)
 {
 	if (!e)
@@ -98,6 +114,18 @@ bool dmt_opts_valid(const void *opts, size_t known_sz)
 		if (p[i])
 			return false;
 	return true;
+}
+
+bool dmt_opts_check(const void *opts, size_t known_sz, const char *type,
+		    struct dmt_error *err)
+{
+	if (dmt_opts_valid(opts, known_sz))
+		return true;
+	dmt_fail(err, -EINVAL, "struct %s: unknown fields set (bytes from %zu "
+		 "on must be 0) or sz %zu too small: declare it with DMT_OPTS() "
+		 "and rebuild against this library's header", type, known_sz,
+		 *(const size_t *)opts);
+	return false;
 }
 
 void dmt_log(const struct dmt_ctx *ctx, enum dmt_log_level lvl,

@@ -500,24 +500,17 @@ void dmt_ntuple_list_free(struct dmt_ntuple_list *l)
 	l->count = 0;
 }
 
-int dmt_ethtool_rx_queues(struct dmt_ctx *ctx, int ifindex)
+int dmt_if_driver(int ifindex, char *drv, size_t drvlen, char *ver,
+		  size_t verlen)
 {
-	struct dmt_channels c;
-	struct dmt_queue_info q[256];
-	int ret, n, rx = 0;
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	int ret = dmt_ethtool_ioctl(ifindex, &info);
 
-	ret = dmt_ethtool_channels_get(ctx, ifindex, &c);
-	if (ret == 0)
-		return (int)(c.rx + c.combined);
-	if (ret != -EOPNOTSUPP)
+	if (ret < 0)
 		return ret;
-	/* No channels knob (lo, some virtual devices): count the RX queues
-	 * the netdev family reports instead. */
-	n = dmt_queue_dump(ctx, ifindex, q, ARRAY_SIZE(q));
-	if (n < 0)
-		return n;
-	for (int i = 0; i < n && i < (int)ARRAY_SIZE(q); i++)
-		if (q[i].type == DMT_QUEUE_RX)
-			rx++;
-	return rx;
+	if (drv)
+		snprintf(drv, drvlen, "%s", info.driver);
+	if (ver)
+		snprintf(ver, verlen, "%s", info.version);
+	return 0;
 }

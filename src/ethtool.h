@@ -72,9 +72,10 @@ void dmt_rss_free(struct dmt_rss *rss);
 int dmt_ethtool_ntuple_list(struct dmt_ctx *ctx, int ifindex,
 			    struct dmt_ntuple_list *l);
 void dmt_ntuple_list_free(struct dmt_ntuple_list *l);
-/* Number of RX queues = rx + combined from channels-get; where the driver has
- * no channels knob (EOPNOTSUPP), the RX queues queue-get reports. */
-int dmt_ethtool_rx_queues(struct dmt_ctx *ctx, int ifindex);
+/* ethtool drvinfo (ETHTOOL_GDRVINFO through SIOCETHTOOL): driver name and
+ * version, either pointer may be NULL. */
+int dmt_if_driver(int ifindex, char *drv, size_t drvlen, char *ver,
+		  size_t verlen);
 
 /* Pure encoders/decoders (exposed to tests). header_attr is the command's
  * ETHTOOL_A_*_HEADER; the request carries DEV_INDEX in it. */

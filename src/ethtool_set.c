@@ -13,12 +13,16 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "drivers.h"
 #include "ethtool.h"
-#include "netdev.h"
 #include "nl.h"
 #include "uapi.h"
 
-static const char *const hds_drivers = "mlx5, bnxt_en, gve, fbnic";
+/* The drivers with devmem RX, for advice (drivers.c). */
+static const char *rx_nics(char *buf, size_t len)
+{
+	return dmt_nic_driver_list(true, false, buf, len);
+}
 
 static void drv_name(int ifindex, char *drv, size_t len)
 {
@@ -38,6 +42,7 @@ int dmt_ethtool_rings_set_hds(struct dmt_ctx *ctx, int ifindex,
 {
 	char buf[DMT_NL_BUFSZ] __attribute__((aligned(8)));
 	char ifn[IF_NAMESIZE], drv[32], ext[300];
+	char nics[DMT_NIC_DRIVER_LIST_LEN];
 	struct nlmsghdr *nlh;
 	struct nlattr *nest;
 	int ret;
@@ -71,11 +76,12 @@ int dmt_ethtool_rings_set_hds(struct dmt_ctx *ctx, int ifindex,
 	if (ret == -EOPNOTSUPP && strstr(ctx->err.extack, "hds"))
 		dmt_err_set(&ctx->err, ret, "hds-thresh is not supported by %s "
 			    "on %s%s: devmem RX needs a NIC with header split and "
-			    "a zero threshold (%s)", drv, ifn, ext, hds_drivers);
+			    "a zero threshold (%s)", drv, ifn, ext,
+			    rx_nics(nics, sizeof(nics)));
 	else if (ret == -EOPNOTSUPP)
 		dmt_err_set(&ctx->err, ret, "tcp-data-split is not supported by "
 			    "%s on %s%s: devmem RX needs a NIC with header split "
-			    "(%s)", drv, ifn, ext, hds_drivers);
+			    "(%s)", drv, ifn, ext, rx_nics(nics, sizeof(nics)));
 	else if (ret == -EINVAL && strstr(ctx->err.extack, "memory provider"))
 		dmt_err_set(&ctx->err, ret, "cannot change header split on %s "
 			    "while RX queues are bound%s: close the program that "
@@ -86,8 +92,8 @@ int dmt_ethtool_rings_set_hds(struct dmt_ctx *ctx, int ifindex,
 	else if (ret == -EINVAL && strcasestr(ctx->err.extack, "GRO"))
 		dmt_err_set(&ctx->err, ret, "%s accepts tcp-data-split on %s only "
 			    "with HW-GRO%s: turn rx-gro-hw on first (ethtool -K %s "
-			    "rx-gro-hw on; devmemtcp setup does it)", drv, ifn, ext,
-			    ifn);
+			    "rx-gro-hw on; dmt_nic_setup_apply() does it)", drv,
+			    ifn, ext, ifn);
 	else if (ret == -EINVAL && tcp_data_split ==
 		 DMT_ETHTOOL_TCP_DATA_SPLIT_DISABLED &&
 		 strcasestr(ctx->err.extack, "disable"))
@@ -164,10 +170,12 @@ int dmt_ethtool_feature_set(struct dmt_ctx *ctx, int ifindex,
 	else if (ret > 0)
 		ret = -EBUSY;
 	if (ret < 0) {
-		char hint[160];
+		char hint[160 + DMT_NIC_DRIVER_LIST_LEN];
+		char nics[DMT_NIC_DRIVER_LIST_LEN];
 
 		snprintf(hint, sizeof(hint), "%s is fixed on this device; devmem "
-			 "RX needs ntuple flow steering (%s)", name, hds_drivers);
+			 "RX needs ntuple flow steering (%s)", name,
+			 rx_nics(nics, sizeof(nics)));
 		if (ret == -EBUSY) {
 			char ifn[IF_NAMESIZE];
 			return dmt_ret(dmt_err_set(&ctx->err, ret, "%s on %s was not "
@@ -243,8 +251,8 @@ int dmt_ethtool_rss_set(struct dmt_ctx *ctx, int ifindex,
 			"setting the RSS indirection table" :
 			"resetting the RSS indirection table",
 			"without RSS other traffic cannot be kept off the bound "
-			"queues; use a NIC with RSS or set it up by hand "
-			"(--no-setup)"));
+			"queues; use a NIC with RSS or set the NIC up by hand "
+			"and bind without a NIC setup (dmt_bind_rx)"));
 	return 0;
 }
 

@@ -19,9 +19,10 @@
 /* The runtime library to open: $env when set, else deflib. */
 const char *dmt_gpu_lib_name(const char *env, const char *deflib);
 /*
- * dlopen the runtime of --buffer `kind` (RTLD_NOW | RTLD_LOCAL). On failure
- * fills e with "--buffer <kind>: <deflib> not found: <absent>" (naming the
- * override and dlerror() when one was set) and returns -DMT_ERR_GPU.
+ * dlopen the runtime of the buffer kind named `kind` ("DMT_BUF_CUDA",
+ * "DMT_BUF_ROCM") with RTLD_NOW | RTLD_LOCAL (gpu.c). On failure fills e
+ * with "<kind>: <deflib> not found: <absent>" (naming the override and
+ * dlerror() when one was set) and returns -DMT_ERR_GPU.
  */
 int dmt_gpu_dlopen(void **h, const char *kind, const char *env,
 		   const char *deflib, const char *absent, struct dmt_error *e);

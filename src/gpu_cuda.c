@@ -144,7 +144,7 @@ static int load_api(struct cuda_api *a, struct dmt_error *e)
 	const char *missing;
 
 	memset(a, 0, sizeof(*a));
-	if (dmt_gpu_dlopen(&a->h, "cuda", "DMT_CUDA_LIB", DMT_CUDA_LIB_DEFAULT,
+	if (dmt_gpu_dlopen(&a->h, "DMT_BUF_CUDA", "DMT_CUDA_LIB", DMT_CUDA_LIB_DEFAULT,
 			   "no NVIDIA driver on this host", e) < 0)
 		return -DMT_ERR_GPU;
 	SYM(GetErrorName, "cuGetErrorName", false);
@@ -174,11 +174,11 @@ missing:
 	/* The library stays loaded: unloading libcuda is not safe once it
 	 * has started threads, and dlopen is reference counted anyway. */
 	if (!strcmp(missing, "cuMemGetHandleForAddressRange"))
-		return dmt_err_set(e, -DMT_ERR_GPU, "--buffer cuda: %s has no "
+		return dmt_err_set(e, -DMT_ERR_GPU, "DMT_BUF_CUDA: %s has no "
 			"cuMemGetHandleForAddressRange: the NVIDIA driver is too "
 			"old for dma-buf export (needs CUDA 11.7, driver 515 or "
 			"newer)", lib);
-	return dmt_err_set(e, -DMT_ERR_GPU, "--buffer cuda: %s lacks %s: not "
+	return dmt_err_set(e, -DMT_ERR_GPU, "DMT_BUF_CUDA: %s lacks %s: not "
 			   "a usable CUDA driver library", lib, missing);
 }
 
@@ -208,25 +208,25 @@ static int pick_device(struct cuda_buf *c, int index, const char *busid,
 
 	r = a->Init(0);
 	if (r == CUDA_ERROR_NO_DEVICE)
-		return dmt_err_set(e, -ENODEV, "--buffer cuda: the NVIDIA driver "
+		return dmt_err_set(e, -ENODEV, "DMT_BUF_CUDA: the NVIDIA driver "
 				   "reports no CUDA device on this host (cuInit: "
 				   "%s)", cu_name(a, r));
 	if (r != CUDA_SUCCESS)
-		return cu_fail(e, a, r, "--buffer cuda: cuInit failed",
+		return cu_fail(e, a, r, "DMT_BUF_CUDA: cuInit failed",
 			       r == CUDA_ERROR_INSUFFICIENT_DRIVER ?
 			       ": the kernel module is older than libcuda.so.1" :
 			       ": is the nvidia kernel module loaded (nvidia-smi)?");
 	r = a->DeviceGetCount(&n);
 	if (r != CUDA_SUCCESS)
-		return cu_fail(e, a, r, "--buffer cuda: cuDeviceGetCount", NULL);
+		return cu_fail(e, a, r, "DMT_BUF_CUDA: cuDeviceGetCount", NULL);
 	*count = n;
 	if (n <= 0)
-		return dmt_err_set(e, -ENODEV, "--buffer cuda: no CUDA device on "
+		return dmt_err_set(e, -ENODEV, "DMT_BUF_CUDA: no CUDA device on "
 				   "this host");
 	if (busid && busid[0]) {
 		r = a->DeviceGetByPCIBusId(&c->dev, busid);
 		if (r != CUDA_SUCCESS)
-			return dmt_err_set(e, -ENODEV, "--buffer cuda: no CUDA "
+			return dmt_err_set(e, -ENODEV, "DMT_BUF_CUDA: no CUDA "
 				"device at PCI bus id %s (%d present; nvidia-smi "
 				"-q lists their bus ids): %s", busid, n,
 				cu_name(a, r));
@@ -238,12 +238,12 @@ static int pick_device(struct cuda_buf *c, int index, const char *busid,
 		}
 	} else {
 		if (index < 0 || index >= n)
-			return dmt_err_set(e, -ENODEV, "--buffer cuda: no CUDA "
+			return dmt_err_set(e, -ENODEV, "DMT_BUF_CUDA: no CUDA "
 				"device %d: this host has %d (use 0..%d)", index,
 				n, n - 1);
 		r = a->DeviceGet(&c->dev, index);
 		if (r != CUDA_SUCCESS)
-			return cu_fail(e, a, r, "--buffer cuda: cuDeviceGet", NULL);
+			return cu_fail(e, a, r, "DMT_BUF_CUDA: cuDeviceGet", NULL);
 		c->ordinal = index;
 	}
 	if (!a->DeviceGetName ||
@@ -260,15 +260,15 @@ static int check_dmabuf(struct cuda_buf *c, struct dmt_error *e)
 			CU_DEVICE_ATTRIBUTE_DMA_BUF_SUPPORTED, c->dev);
 
 	if (r == CUDA_ERROR_INVALID_VALUE)
-		return dmt_err_set(e, -DMT_ERR_NO_EXPORTER, "--buffer cuda: the "
+		return dmt_err_set(e, -DMT_ERR_NO_EXPORTER, "DMT_BUF_CUDA: the "
 			"driver does not know CU_DEVICE_ATTRIBUTE_DMA_BUF_SUPPORTED: "
 			"it is too old for dma-buf export (needs CUDA 11.7, "
 			"driver 515 or newer, open kernel modules)");
 	if (r != CUDA_SUCCESS)
-		return cu_fail(e, &c->api, r, "--buffer cuda: cuDeviceGetAttribute"
+		return cu_fail(e, &c->api, r, "DMT_BUF_CUDA: cuDeviceGetAttribute"
 			       "(DMA_BUF_SUPPORTED)", NULL);
 	if (!v)
-		return dmt_err_set(e, -DMT_ERR_NO_EXPORTER, "--buffer cuda: "
+		return dmt_err_set(e, -DMT_ERR_NO_EXPORTER, "DMT_BUF_CUDA: "
 			"device %d (%s) cannot export dma-bufs (DMA_BUF_SUPPORTED "
 			"= 0): needs the NVIDIA open kernel modules (Turing or "
 			"newer) and a kernel with dma-buf", c->ordinal, c->name);
@@ -285,14 +285,14 @@ static int alloc_aligned(struct cuda_buf *c, size_t size, struct dmt_error *e)
 	CUresult r;
 
 	if (size % ps)
-		return dmt_err_set(e, -EINVAL, "--buffer cuda: size %zu is not a "
+		return dmt_err_set(e, -EINVAL, "DMT_BUF_CUDA: size %zu is not a "
 				   "multiple of the host page size (%zu): dma-buf "
 				   "export needs page-aligned ranges", size, ps);
 	for (int pass = 0; pass < 2; pass++) {
 		r = a->MemAlloc(&c->base, asz);
 		if (r != CUDA_SUCCESS) {
 			char what[320];
-			snprintf(what, sizeof(what), "--buffer cuda: cannot "
+			snprintf(what, sizeof(what), "DMT_BUF_CUDA: cannot "
 				 "allocate %zu MiB on device %d (%s)", asz >> 20,
 				 c->ordinal, c->name);
 			return cu_fail(e, a, r, what, r == CUDA_ERROR_OUT_OF_MEMORY ?
@@ -336,13 +336,13 @@ static int export_dmabuf(struct cuda_buf *c, size_t size, int *fd,
 		return 0;
 	*fd = -1;
 	if (r == CUDA_SUCCESS)
-		return dmt_err_set(e, -DMT_ERR_GPU, "--buffer cuda: "
+		return dmt_err_set(e, -DMT_ERR_GPU, "DMT_BUF_CUDA: "
 				   "cuMemGetHandleForAddressRange returned no fd");
 	if (r == CUDA_ERROR_NOT_SUPPORTED)
-		return cu_fail(e, a, r, "--buffer cuda: dma-buf export refused",
+		return cu_fail(e, a, r, "DMT_BUF_CUDA: dma-buf export refused",
 			       ": needs the NVIDIA open kernel modules (Turing or "
 			       "newer) and a kernel with dma-buf");
-	return cu_fail(e, a, r, "--buffer cuda: cuMemGetHandleForAddressRange"
+	return cu_fail(e, a, r, "DMT_BUF_CUDA: cuMemGetHandleForAddressRange"
 		       "(DMA_BUF_FD) failed",
 		       r == CUDA_ERROR_INVALID_VALUE ? ": the range must be "
 		       "aligned to the host page size and lie in one allocation"
@@ -377,7 +377,7 @@ static void cuda_destroy(struct dmt_buf *b)
 }
 
 /* One host <-> device copy in the buffer's context. */
-static int cuda_copy(struct dmt_buf *b, size_t off, void *host, size_t len,
+static int cuda_copy(struct dmt_buf *b, uint64_t off, void *host, size_t len,
 		     bool to_device)
 {
 	struct cuda_buf *c = b->priv;
@@ -395,19 +395,20 @@ static int cuda_copy(struct dmt_buf *b, size_t off, void *host, size_t len,
 	if (r != CUDA_SUCCESS) {
 		char what[128];
 		snprintf(what, sizeof(what), "cuda: cuMemcpy%s of %zu bytes at "
-			 "offset %zu", to_device ? "HtoD" : "DtoH", len, off);
+			 "offset %llu", to_device ? "HtoD" : "DtoH", len,
+			 (unsigned long long)off);
 		return cu_fail(&b->err, &c->api, r, what, NULL);
 	}
 	return 0;
 }
 
-static int cuda_write(struct dmt_buf *b, size_t off, const void *src,
+static int cuda_write(struct dmt_buf *b, uint64_t off, const void *src,
 		      size_t len)
 {
 	return cuda_copy(b, off, (void *)src, len, true);
 }
 
-static int cuda_read(struct dmt_buf *b, size_t off, void *dst, size_t len)
+static int cuda_read(struct dmt_buf *b, uint64_t off, void *dst, size_t len)
 {
 	return cuda_copy(b, off, dst, len, false);
 }
@@ -437,7 +438,7 @@ static int cuda_open(struct cuda_buf *c, size_t size, int index,
 		return ret;
 	r = c->api.DevicePrimaryCtxRetain(&c->ctx, c->dev);
 	if (r != CUDA_SUCCESS)
-		return cu_fail(e, &c->api, r, "--buffer cuda: cannot create the "
+		return cu_fail(e, &c->api, r, "DMT_BUF_CUDA: cannot create the "
 			       "device's primary context",
 			       ": is the GPU in exclusive-process mode and busy?");
 	c->ctx_retained = true;
@@ -463,8 +464,8 @@ int dmt_cuda_buf_init(struct dmt_buf *b, const struct dmt_buf_opts *o,
 
 	if (!c)
 		return dmt_err_set(e, -ENOMEM, "out of memory");
-	ret = cuda_open(c, b->size, DMT_OPTS_GET(o, device, 0),
-			DMT_OPTS_GET(o, pci_bus_id, NULL), &count, &fd, e);
+	ret = cuda_open(c, b->size, DMT_OPTS_FIELD(o, device, 0),
+			DMT_OPTS_FIELD(o, pci_bus_id, NULL), &count, &fd, e);
 	if (ret < 0) {
 		free(c);
 		return ret;
@@ -493,14 +494,14 @@ int dmt_cuda_reexport_plain(struct dmt_buf *b, struct dmt_error *e)
 				CU_MEM_RANGE_HANDLE_TYPE_DMA_BUF_FD, 0);
 	ctx_pop(c);
 	if (r != CUDA_SUCCESS || fd < 0)
-		return cu_fail(e, &c->api, r, "--buffer cuda: re-exporting the "
+		return cu_fail(e, &c->api, r, "DMT_BUF_CUDA: re-exporting the "
 			       "dma-buf without the PCIe mapping flag failed",
 			       NULL);
 	/* Keep the fd number: whoever holds it now holds the new export. */
 	if (dup3(fd, b->dmabuf_fd, O_CLOEXEC) < 0) {
 		ret = dmt_neg_errno();
 		close(fd);
-		return dmt_err_set(e, ret, "--buffer cuda: dup3: %s",
+		return dmt_err_set(e, ret, "DMT_BUF_CUDA: dup3: %s",
 				   dmt_strerror(ret));
 	}
 	close(fd);

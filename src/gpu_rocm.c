@@ -128,7 +128,7 @@ static int load_api(struct hsa_api *a, struct dmt_error *e)
 	const char *missing;
 
 	memset(a, 0, sizeof(*a));
-	if (dmt_gpu_dlopen(&a->h, "rocm", "DMT_ROCM_LIB", DMT_ROCM_LIB_DEFAULT,
+	if (dmt_gpu_dlopen(&a->h, "DMT_BUF_ROCM", "DMT_ROCM_LIB", DMT_ROCM_LIB_DEFAULT,
 			   "no ROCm runtime on this host", e) < 0)
 		return -DMT_ERR_GPU;
 	SYM(status_string, "hsa_status_string", false);
@@ -150,10 +150,10 @@ missing:
 	/* The runtime stays loaded (dlopen is reference counted; unloading
 	 * a runtime that started threads is not safe). */
 	if (!strncmp(missing, "hsa_amd_portable_", 17))
-		return dmt_err_set(e, -DMT_ERR_NO_EXPORTER, "--buffer rocm: %s has "
+		return dmt_err_set(e, -DMT_ERR_NO_EXPORTER, "DMT_BUF_ROCM: %s has "
 			"no %s: the ROCm runtime is too old for dma-buf export "
 			"(needs ROCm 5.6 or newer)", lib, missing);
-	return dmt_err_set(e, -DMT_ERR_GPU, "--buffer rocm: %s lacks %s: not a "
+	return dmt_err_set(e, -DMT_ERR_GPU, "DMT_BUF_ROCM: %s lacks %s: not a "
 			   "usable HSA runtime", lib, missing);
 }
 
@@ -277,13 +277,13 @@ static int rocm_open(struct rocm_buf *r, size_t size, int index,
 		return ret;
 	st = r->api.init();
 	if (st != HSA_STATUS_SUCCESS)
-		return hsa_fail(e, &r->api, st, "--buffer rocm: hsa_init failed",
+		return hsa_fail(e, &r->api, st, "DMT_BUF_ROCM: hsa_init failed",
 				": is the amdgpu kernel driver loaded and /dev/kfd "
 				"accessible (group render/video)?");
 	r->inited = true;
 	if (busid && busid[0]) {
 		if (parse_busid(busid, &aw.domain, &aw.bdf) < 0) {
-			ret = dmt_err_set(e, -EINVAL, "--buffer rocm: \"%s\" is not a "
+			ret = dmt_err_set(e, -EINVAL, "DMT_BUF_ROCM: \"%s\" is not a "
 					  "PCI bus id (domain:bus:device.function)",
 					  busid);
 			goto fail;
@@ -294,22 +294,22 @@ static int rocm_open(struct rocm_buf *r, size_t size, int index,
 	st = r->api.iterate_agents(agent_cb, &aw);
 	*count = aw.seen;
 	if (st != HSA_STATUS_SUCCESS && st != HSA_STATUS_INFO_BREAK) {
-		ret = hsa_fail(e, &r->api, st, "--buffer rocm: hsa_iterate_agents",
+		ret = hsa_fail(e, &r->api, st, "DMT_BUF_ROCM: hsa_iterate_agents",
 			       NULL);
 		goto fail;
 	}
 	if (!aw.seen) {
-		ret = dmt_err_set(e, -ENODEV, "--buffer rocm: no ROCm GPU on this "
+		ret = dmt_err_set(e, -ENODEV, "DMT_BUF_ROCM: no ROCm GPU on this "
 				  "host (the HSA runtime lists no GPU agent)");
 		goto fail;
 	}
 	if (!aw.found) {
 		if (aw.by_bus)
-			ret = dmt_err_set(e, -ENODEV, "--buffer rocm: no ROCm GPU "
+			ret = dmt_err_set(e, -ENODEV, "DMT_BUF_ROCM: no ROCm GPU "
 				"at PCI bus id %s (%d present; rocm-smi "
-				"--showbus lists them)", busid, aw.seen);
+				"lists their bus ids)", busid, aw.seen);
 		else
-			ret = dmt_err_set(e, -ENODEV, "--buffer rocm: no ROCm GPU "
+			ret = dmt_err_set(e, -ENODEV, "DMT_BUF_ROCM: no ROCm GPU "
 				"%d: this host has %d (use 0..%d)", index, aw.seen,
 				aw.seen - 1);
 		goto fail;
@@ -321,13 +321,13 @@ static int rocm_open(struct rocm_buf *r, size_t size, int index,
 	r->name[sizeof(r->name) - 1] = '\0';
 	st = r->api.iterate_pools(r->agent, pool_cb, &pw);
 	if ((st != HSA_STATUS_SUCCESS && st != HSA_STATUS_INFO_BREAK) || !pw.found) {
-		ret = dmt_err_set(e, -ENODEV, "--buffer rocm: GPU %d (%s) has no "
+		ret = dmt_err_set(e, -ENODEV, "DMT_BUF_ROCM: GPU %d (%s) has no "
 				  "device memory pool the runtime may allocate from",
 				  r->ordinal, r->name);
 		goto fail;
 	}
 	if (size % ps) {
-		ret = dmt_err_set(e, -EINVAL, "--buffer rocm: size %zu is not a "
+		ret = dmt_err_set(e, -EINVAL, "DMT_BUF_ROCM: size %zu is not a "
 				  "multiple of the host page size (%zu)", size, ps);
 		goto fail;
 	}
@@ -338,7 +338,7 @@ static int rocm_open(struct rocm_buf *r, size_t size, int index,
 	if (st != HSA_STATUS_SUCCESS) {
 		char what[320];
 		r->ptr = NULL;
-		snprintf(what, sizeof(what), "--buffer rocm: cannot allocate %zu "
+		snprintf(what, sizeof(what), "DMT_BUF_ROCM: cannot allocate %zu "
 			 "MiB on GPU %d (%s)", asz >> 20, r->ordinal, r->name);
 		ret = hsa_fail(e, &r->api, st, what,
 			       st == HSA_STATUS_ERROR_OUT_OF_RESOURCES ?
@@ -346,7 +346,7 @@ static int rocm_open(struct rocm_buf *r, size_t size, int index,
 		goto fail;
 	}
 	if ((uintptr_t)r->ptr % ps) {
-		ret = dmt_err_set(e, -EINVAL, "--buffer rocm: the pool returned a "
+		ret = dmt_err_set(e, -EINVAL, "DMT_BUF_ROCM: the pool returned a "
 				  "pointer not aligned to the host page size (%zu)",
 				  ps);
 		goto fail;
@@ -356,7 +356,7 @@ static int rocm_open(struct rocm_buf *r, size_t size, int index,
 	st = r->api.export_dmabuf(r->ptr, size, fd, off);
 	if (st != HSA_STATUS_SUCCESS || *fd < 0) {
 		*fd = -1;
-		ret = hsa_fail(e, &r->api, st, "--buffer rocm: "
+		ret = hsa_fail(e, &r->api, st, "DMT_BUF_ROCM: "
 			       "hsa_amd_portable_export_dmabuf failed",
 			       ": needs the amdgpu driver with dma-buf export "
 			       "(kernel 5.12+ KFD, ROCm 5.6+) and device memory");
@@ -407,7 +407,7 @@ static void *pinned_view(struct rocm_buf *r, const void *p, size_t len)
 	return v;
 }
 
-static int rocm_write(struct dmt_buf *b, size_t off, const void *src,
+static int rocm_write(struct dmt_buf *b, uint64_t off, const void *src,
 		      size_t len)
 {
 	struct rocm_buf *r = b->priv;
@@ -419,13 +419,13 @@ static int rocm_write(struct dmt_buf *b, size_t off, const void *src,
 	if (st != HSA_STATUS_SUCCESS) {
 		char what[128];
 		snprintf(what, sizeof(what), "rocm: hsa_memory_copy of %zu bytes to "
-			 "offset %zu", len, off);
+			 "offset %llu", len, (unsigned long long)off);
 		return hsa_fail(&b->err, &r->api, st, what, NULL);
 	}
 	return 0;
 }
 
-static int rocm_read(struct dmt_buf *b, size_t off, void *dst, size_t len)
+static int rocm_read(struct dmt_buf *b, uint64_t off, void *dst, size_t len)
 {
 	struct rocm_buf *r = b->priv;
 	hsa_status_t st;
@@ -436,7 +436,7 @@ static int rocm_read(struct dmt_buf *b, size_t off, void *dst, size_t len)
 	if (st != HSA_STATUS_SUCCESS) {
 		char what[128];
 		snprintf(what, sizeof(what), "rocm: hsa_memory_copy of %zu bytes "
-			 "from offset %zu", len, off);
+			 "from offset %llu", len, (unsigned long long)off);
 		return hsa_fail(&b->err, &r->api, st, what, NULL);
 	}
 	return 0;
@@ -457,8 +457,8 @@ int dmt_rocm_buf_init(struct dmt_buf *b, const struct dmt_buf_opts *o,
 
 	if (!r)
 		return dmt_err_set(e, -ENOMEM, "out of memory");
-	ret = rocm_open(r, b->size, DMT_OPTS_GET(o, device, 0),
-			DMT_OPTS_GET(o, pci_bus_id, NULL), &count, &fd, &off, e);
+	ret = rocm_open(r, b->size, DMT_OPTS_FIELD(o, device, 0),
+			DMT_OPTS_FIELD(o, pci_bus_id, NULL), &count, &fd, &off, e);
 	if (ret < 0) {
 		free(r);
 		return ret;

@@ -35,25 +35,64 @@ static inline int dmt_ret(int ret)
 	return ret;
 }
 
-/* Record err + a printf-formatted sentence; returns err (negative). */
+/* Record err + a printf-formatted sentence; returns err (negative). The
+ * extack and attribute fields are left as they are (a kernel answer being
+ * explained keeps them). */
 int dmt_err_set(struct dmt_error *e, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A failure of the library's own (no kernel answer behind it): record err
+ * and the sentence with the extack and attribute fields cleared, store the
+ * errno and return err (negative). The one setter for a handle's record. */
+int dmt_fail(struct dmt_error *e, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void dmt_err_clear(struct dmt_error *e);
 /* Copy src into dst when dst is not NULL. */
 void dmt_err_copy(struct dmt_error *dst, const struct dmt_error *src);
 
 /*
- * Options validation: opts may be NULL; otherwise opts->sz must cover at
- * least the first field, and any bytes beyond what this library knows must
- * be zero (a newer caller asking for something we do not have).
+ * Options structs (docs/conventions.md). opts may be NULL (defaults);
+ * otherwise opts->sz must cover at least sz itself, and every byte the
+ * caller passes beyond the end of the last field this library knows must
+ * be zero (a newer caller asking for something this library lacks). The
+ * end is that of the last named field, not sizeof, whose tail padding a
+ * newer header may fill with a field (libbpf's OPTS_VALID rule). Each
+ * options struct names its last field next to its type:
+ * #define dmt_tx_opts__last connect_timeout_ms.
  */
+#define dmt_offsetofend(type, field)                                         \
+	(offsetof(type, field) + sizeof(((type *)0)->field))
+#define DMT_OPTS_END(type) dmt_offsetofend(struct type, type##__last)
 bool dmt_opts_valid(const void *opts, size_t known_sz);
-#define DMT_OPTS_VALID(opts, type) dmt_opts_valid((opts), sizeof(struct type))
+#define DMT_OPTS_VALID(opts, type) dmt_opts_valid((opts), DMT_OPTS_END(type))
+/* The constructors' prologue: false (err filled, errno EINVAL) when opts
+ * is not valid for type. */
+bool dmt_opts_check(const void *opts, size_t known_sz, const char *type,
+		    struct dmt_error *err);
+#define DMT_OPTS_CHECK(opts, type, err)                                      \
+	dmt_opts_check((opts), DMT_OPTS_END(type), #type, (err))
+/* Does the caller's struct have field (its sz covers it)? */
 #define DMT_OPTS_HAS(opts, field)                                            \
 	((opts) && (opts)->sz >= offsetof(__typeof__(*(opts)), field) +     \
 				       sizeof((opts)->field))
-#define DMT_OPTS_GET(opts, field, def)                                       \
+/* The field as the caller set it, 0 included; absent when the caller's
+ * struct is older than the field (or opts is NULL). */
+#define DMT_OPTS_FIELD(opts, field, absent)                                  \
+	(DMT_OPTS_HAS(opts, field) ? (opts)->field : (absent))
+/* For the fields whose documented 0 means "the default": def when the
+ * field is absent or 0. */
+#define DMT_OPTS_OR(opts, field, def)                                        \
 	(DMT_OPTS_HAS(opts, field) && (opts)->field ? (opts)->field : (def))
+
+/* The last named field of each options struct (DMT_OPTS_END). */
+#define dmt_ctx_opts__last log_level
+#define dmt_buf_opts__last pci_bus_id
+#define dmt_tx_opts__last connect_timeout_ms
+#define dmt_tx_stats__last copy_sends
+#define dmt_doctor_opts__last what
+#define dmt_rx_opts__last no_linear
+#define dmt_rx_stats__last __reserved
+#define dmt_rx_listen_opts__last no_socket
+#define dmt_nic_setup_opts__last journal_dir
 
 /* ---- context ---- */
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ethtool.h"
+#include "drivers.h"
 #include "netdev.h"
 #include "uapi.h"
 
@@ -23,20 +24,16 @@ DMT_EXPORT struct dmt_ctx *dmt_ctx_new(const struct dmt_ctx_opts *opts,
 	struct dmt_ctx *ctx;
 	int ret;
 
-	if (!DMT_OPTS_VALID(opts, dmt_ctx_opts)) {
-		dmt_err_set(err, -EINVAL, "dmt_ctx_opts: unknown fields set or "
-			    "sz too small: rebuild against this library's header");
-		errno = EINVAL;
+	if (!DMT_OPTS_CHECK(opts, dmt_ctx_opts, err))
 		return NULL;
-	}
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx) {
 		dmt_err_set(err, -ENOMEM, "out of memory");
 		return NULL;
 	}
-	ctx->log_fn = DMT_OPTS_GET(opts, log_fn, NULL);
-	ctx->log_user = DMT_OPTS_GET(opts, log_user, NULL);
-	ctx->log_level = DMT_OPTS_GET(opts, log_level, DMT_LOG_WARN);
+	ctx->log_fn = DMT_OPTS_FIELD(opts, log_fn, NULL);
+	ctx->log_user = DMT_OPTS_FIELD(opts, log_user, NULL);
+	ctx->log_level = DMT_OPTS_FIELD(opts, log_level, DMT_LOG_WARN);
 
 	ret = dmt_nl_open(&ctx->netdev, NETLINK_GENERIC);
 	if (ret < 0) {
@@ -80,11 +77,6 @@ DMT_EXPORT const struct dmt_error *dmt_ctx_last_error(const struct dmt_ctx *ctx)
 	return &ctx->err;
 }
 
-DMT_EXPORT int dmt_ctx_fd(const struct dmt_ctx *ctx)
-{
-	return mnl_socket_get_fd(ctx->netdev.sock);
-}
-
 DMT_EXPORT int dmt_ctx_netdev_family(const struct dmt_ctx *ctx)
 {
 	return ctx->netdev.family;
@@ -95,30 +87,36 @@ DMT_EXPORT int dmt_ctx_binding_count(const struct dmt_ctx *ctx)
 	return ctx->nbindings;
 }
 
-int dmt_if_driver(int ifindex, char *drv, size_t drvlen, char *ver,
-		  size_t verlen)
+int dmt_dev_rx_queues(struct dmt_ctx *ctx, int ifindex)
 {
-	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
-	int ret = dmt_ethtool_ioctl(ifindex, &info);
+	struct dmt_channels c;
+	struct dmt_queue_info q[256];
+	int ret, n, rx = 0;
 
-	if (ret < 0)
+	ret = dmt_ethtool_channels_get(ctx, ifindex, &c);
+	if (ret == 0)
+		return (int)(c.rx + c.combined);
+	if (ret != -EOPNOTSUPP)
 		return ret;
-	if (drv)
-		snprintf(drv, drvlen, "%s", info.driver);
-	if (ver)
-		snprintf(ver, verlen, "%s", info.version);
-	return 0;
+	/* No channels knob (lo, some virtual devices): count the RX queues
+	 * the netdev family reports instead. */
+	n = dmt_queue_dump(ctx, ifindex, q, ARRAY_SIZE(q));
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n && i < (int)ARRAY_SIZE(q); i++)
+		if (q[i].type == DMT_QUEUE_RX)
+			rx++;
+	return rx;
 }
 
 /* ---- error translation ---- */
 
-static const char *devmem_drivers = "mlx5, bnxt_en, gve (DQO), fbnic";
-
-void dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
-			  int ret)
+int dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
+			 int ret)
 {
 	char ifn[IF_NAMESIZE], name[32] = "", drv[64];
-	char ext[300] = "";
+	char ext[300] = "", nics[DMT_NIC_DRIVER_LIST_LEN];
+	bool tx = !strcmp(op, "bind-tx");
 
 	dmt_ifname(ifindex, ifn);
 	if (dmt_if_driver(ifindex, name, sizeof(name), NULL, 0) == 0 && name[0])
@@ -131,16 +129,31 @@ void dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
 
 	switch (-ret) {
 	case EOPNOTSUPP:
-		if (!strcmp(op, "bind-tx"))
+		/* The driver lacks devmem: TX says so in the extack ("Driver
+		 * does not support netmem TX", "No DMA-capable device found for
+		 * netmem TX"); RX answers with no message (no queue API). Other
+		 * refusals (DMA device mismatch, rx-page-size) keep the errno. */
+		if (tx && (!e->extack[0] || strstr(e->extack, "netmem TX"))) {
+			ret = -DMT_ERR_NO_NETMEM_TX;
 			dmt_err_set(e, ret, "%s on %s failed: %s%s: the %s has "
 				    "no devmem TX support; use a NIC whose driver has it "
 				    "(%s) or a fallback engine (uring, zerocopy, copy)",
-				    op, ifn, dmt_strerror(ret), ext, drv, devmem_drivers);
-		else
-			dmt_err_set(e, ret, "%s on %s failed: %s%s: the %s has "
+				    op, ifn, dmt_strerror(ret), ext, drv,
+				    dmt_nic_driver_list(false, true, nics,
+							sizeof(nics)));
+		} else if (!tx && !e->extack[0]) {
+			ret = -DMT_ERR_NO_NETMEM_RX;
+			dmt_err_set(e, ret, "%s on %s failed: %s: the %s has "
 				    "no queue management API for devmem RX; use a NIC "
 				    "whose driver has it (%s) or the copy engine",
-				    op, ifn, dmt_strerror(ret), ext, drv, devmem_drivers);
+				    op, ifn, dmt_strerror(ret), drv,
+				    dmt_nic_driver_list(true, false, nics,
+							sizeof(nics)));
+		} else {
+			dmt_err_set(e, ret, "%s on %s failed: %s%s: the %s refused "
+				    "this binding (the kernel's message says why)",
+				    op, ifn, dmt_strerror(ret), ext, drv);
+		}
 		break;
 	case EPERM:
 		dmt_err_set(e, ret, "%s on %s failed: %s%s: binding RX queues needs "
@@ -164,8 +177,8 @@ void dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
 		else if (strstr(e->extack, "tcp-data-split") ||
 			 strstr(e->extack, "hds-thresh"))
 			dmt_err_set(e, ret, "%s on %s failed: %s%s: enable header "
-				    "split first (devmemtcp setup, or tcp-data-split "
-				    "on and hds-thresh 0)", op, ifn,
+				    "split first (dmt_nic_setup_apply(), or "
+				    "tcp-data-split on and hds-thresh 0)", op, ifn,
 				    dmt_strerror(ret), ext);
 		else
 			dmt_err_set(e, ret, "%s on %s failed: %s%s: the fd is not a "
@@ -177,7 +190,7 @@ void dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
 	case EBUSY:
 		dmt_err_set(e, ret, "%s on %s failed: %s%s: the queue is already "
 			    "used by another memory provider, AF_XDP or an XDP "
-			    "program; release it (devmemtcp setup --restore) or pick "
+			    "program; release it (dmt_nic_setup_restore()) or pick "
 			    "other queues", op, ifn, dmt_strerror(ret), ext);
 		break;
 	case 524:	/* ENOTSUPP, kernel-internal */
@@ -200,7 +213,7 @@ void dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
 		dmt_err_set(e, ret, "%s on %s failed: %s%s", op, ifn,
 			    dmt_strerror(ret), ext);
 		break;
-	}
+	}	return ret;
 }
 
 /* ---- bind-tx / bind-rx ---- */
@@ -332,12 +345,12 @@ static int do_bind(struct dmt_ctx *ctx, bool rx, int ifindex, int fd,
 				    nqueues);
 	ret = dmt_nl_talk(&ctx->netdev, nlh, bind_cb, &got, &ctx->err);
 	if (ret < 0) {
-		dmt_explain_bind_err(&ctx->err, op, ifindex, ret);
+		ret = dmt_explain_bind_err(&ctx->err, op, ifindex, ret);
 		if (rx && (ret == -EINVAL || ret == -ERANGE)) {
 			/* An out-of-range queue id is EINVAL (ERANGE on some
 			 * kernels): name it when the queue count says so. */
 			struct dmt_error keep = ctx->err;
-			int rxq = dmt_ethtool_rx_queues(ctx, ifindex);
+			int rxq = dmt_dev_rx_queues(ctx, ifindex);
 
 			ctx->err = keep;
 			dmt_bind_rx_queue_range(&ctx->err, ifindex, queues,
@@ -378,7 +391,7 @@ int dmt_bind_rx_raw(struct dmt_ctx *ctx, int ifindex, int dmabuf_fd,
 				    nqueues);
 	ret = dmt_nl_talk(&ctx->netdev, nlh, bind_cb, &got, &ctx->err);
 	if (ret < 0) {
-		dmt_explain_bind_err(&ctx->err, "bind-rx", ifindex, ret);
+		ret = dmt_explain_bind_err(&ctx->err, "bind-rx", ifindex, ret);
 		return ret;
 	}
 	*id = got;

@@ -25,10 +25,14 @@ int dmt_bind_rx_queue_range(struct dmt_error *e, int ifindex,
  * list goes to the kernel): for the checks that the kernel refuses it. */
 int dmt_bind_rx_raw(struct dmt_ctx *ctx, int ifindex, int dmabuf_fd,
 		    const uint32_t *queues, unsigned int nqueues, uint32_t *id);
-void dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
-			  int ret);
-/* ethtool drvinfo through SIOCETHTOOL. */
-int dmt_if_driver(int ifindex, char *drv, size_t drvlen, char *ver,
-		  size_t verlen);
+/* Turn a failed bind (ret < 0, e holding the extack) into a sentence;
+ * returns the error to report: -DMT_ERR_NO_NETMEM_TX / _RX where the
+ * kernel says the driver lacks devmem, else ret. */
+int dmt_explain_bind_err(struct dmt_error *e, const char *op, int ifindex,
+			 int ret);
+/* Number of RX queues of ifindex: rx + combined from ethtool channels-get;
+ * where the driver has no channels knob (EOPNOTSUPP), the RX queues the
+ * netdev family's queue-get reports. */
+int dmt_dev_rx_queues(struct dmt_ctx *ctx, int ifindex);
 
 #endif

@@ -4,7 +4,7 @@
  * split, RSS over the other queues, ntuple feature + flow rule, bind-rx;
  * undone in reverse order on error and on free. Each change is written to
  * a small journal before it is made, so a crashed run can be repaired with
- * dmt_nic_setup_restore() (devmemtcp setup --restore).
+ * dmt_nic_setup_restore().
  *
  * Journal: text, one checksummed record per line, appended and
  * fdatasync'ed; the format (records hds, rss, feature rx-gro-hw and
@@ -22,6 +22,7 @@
 
 #include "buffer.h"
 #include "gpu.h"
+#include "drivers.h"
 #include "journal.h"
 #include "netdev.h"
 #include "nicsetup.h"
@@ -420,12 +421,8 @@ struct dmt_nic_setup *dmt_nic_setup_new_ops(struct dmt_ctx *ctx, int ifindex,
 		errno = EINVAL;
 		return NULL;
 	}
-	if (!DMT_OPTS_VALID(o, dmt_nic_setup_opts)) {
-		dmt_err_set(err, -EINVAL, "dmt_nic_setup_opts: unknown fields set "
-			    "or sz too small: rebuild against this library's header");
-		errno = EINVAL;
+	if (!DMT_OPTS_CHECK(o, dmt_nic_setup_opts, err))
 		return NULL;
-	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		dmt_err_set(err, -ENOMEM, "out of memory");
@@ -443,11 +440,11 @@ struct dmt_nic_setup *dmt_nic_setup_new_ops(struct dmt_ctx *ctx, int ifindex,
 		errno = ENODEV;
 		return NULL;
 	}
-	s->flags = DMT_OPTS_GET(o, flags, 0);
-	s->nq = DMT_OPTS_GET(o, nqueues, 1);
-	s->qstart = DMT_OPTS_GET(o, queue_start, 0);
-	s->port = DMT_OPTS_GET(o, port, 0);
-	jdir = DMT_OPTS_GET(o, journal_dir, DEFAULT_JOURNAL_DIR);
+	s->flags = DMT_OPTS_FIELD(o, flags, 0);
+	s->nq = DMT_OPTS_OR(o, nqueues, 1);
+	s->qstart = DMT_OPTS_FIELD(o, queue_start, 0);
+	s->port = DMT_OPTS_FIELD(o, port, 0);
+	jdir = DMT_OPTS_OR(o, journal_dir, DEFAULT_JOURNAL_DIR);
 	snprintf(s->jdir, sizeof(s->jdir), "%s", jdir);
 	if (dmt_nic_journal_path(s->jdir, s->ifname, s->jpath,
 				 sizeof(s->jpath)) < 0) {
@@ -457,12 +454,12 @@ struct dmt_nic_setup *dmt_nic_setup_new_ops(struct dmt_ctx *ctx, int ifindex,
 		return NULL;
 	}
 	/* the flow */
-	ret = addr_of(DMT_OPTS_GET(o, server, NULL), DMT_OPTS_GET(o, server_len, 0),
+	ret = addr_of(DMT_OPTS_FIELD(o, server, NULL), DMT_OPTS_FIELD(o, server_len, 0),
 		      &fs, s->r5.dst);
 	if (ret >= 0) {
 		s->have_server = ret;
-		ret = addr_of(DMT_OPTS_GET(o, client, NULL),
-			      DMT_OPTS_GET(o, client_len, 0), &fc, s->r5.src);
+		ret = addr_of(DMT_OPTS_FIELD(o, client, NULL),
+			      DMT_OPTS_FIELD(o, client_len, 0), &fc, s->r5.src);
 		s->have_r5 = ret > 0;
 	}
 	if (ret < 0 || (fs && fc && fs != fc)) {
@@ -474,7 +471,7 @@ struct dmt_nic_setup *dmt_nic_setup_new_ops(struct dmt_ctx *ctx, int ifindex,
 	}
 	s->r5.family = fs ? fs : fc ? fc : AF_INET;
 	s->r5.dst_port = htons(s->port);
-	s->r5.src_port = htons(DMT_OPTS_GET(o, client_port, 0));
+	s->r5.src_port = htons(DMT_OPTS_FIELD(o, client_port, 0));
 	s->r3 = s->r5;
 	memset(s->r3.src, 0, sizeof(s->r3.src));
 	s->r3.src_port = 0;
@@ -517,27 +514,22 @@ static bool default_spread(const uint32_t *t, uint32_t n, int rxq)
 	return true;
 }
 
-static int undo(struct dmt_nic_setup *s)
+/* Keep the first undo error (and its sentence); undo goes on after one. */
+static void undo_note(struct dmt_nic_setup *s, int *first, int ret)
 {
-	const char *pfx = s->restoring ? "restored: " : "undone: ";
-	bool hds_verify = false;
+	if (ret < 0 && !*first) {
+		*first = ret;
+		if (!s->err.err)
+			fail_from_ctx(s, ret);
+	}
+}
+
+/* Undo steps, in reverse order of apply. Each returns 0 or -errno and
+ * says what it did or failed to do. */
+static int undo_rules(struct dmt_nic_setup *s, const char *pfx)
+{
 	int first = 0, ret;
 
-#define NOTE_ERR(r)                                                           \
-	do {                                                                  \
-		if ((r) < 0 && !first) {                                      \
-			first = (r);                                          \
-			if (!s->err.err)                                      \
-				fail_from_ctx(s, (r));                        \
-		}                                                             \
-	} while (0)
-
-	if (s->bound) {
-		s->ops->unbind(s->ou);
-		s->bound = false;
-		say(s, "%sbinding %u released (queues %u-%u restarted without "
-		    "it)", pfx, s->binding, s->qstart, s->qstart + s->nq - 1);
-	}
 	while (s->nrules) {
 		uint32_t loc = s->rules[--s->nrules];
 
@@ -547,106 +539,149 @@ static int undo(struct dmt_nic_setup *s)
 		if (ret < 0) {
 			say(s, "FAILED to delete ntuple rule %u: %s", loc,
 			    s->ctx->err.message);
-			NOTE_ERR(ret);
+			undo_note(s, &first, ret);
 		} else {
 			say(s, "%sntuple rule %u deleted", pfx, loc);
 		}
 	}
-	if (s->did_feat) {
-		bool on = true, fixed;
+	return first;
+}
 
-		ret = s->ops->feature_set(s->ou, s->ctx, s->ifindex,
-					  NTUPLE_FEATURE, false);
-		if (ret < 0 &&
-		    s->ops->feature_get(s->ou, s->ctx, s->ifindex, NTUPLE_FEATURE,
-					&on, &fixed) == 0 && !on)
-			ret = 0;	/* already off (e.g. fixed off) */
-		if (ret < 0) {
-			say(s, "FAILED to turn ntuple filters off: %s",
-			    s->ctx->err.message);
-			NOTE_ERR(ret);
-		} else {
-			s->did_feat = false;
-			say(s, "%sntuple filters off again", pfx);
-		}
-	}
-	if (s->did_rss) {
-		bool def = default_spread(s->old_indir, s->old_indir_size, s->rxq);
+static int undo_ntuple_feature(struct dmt_nic_setup *s, const char *pfx)
+{
+	bool on = true, fixed;
+	int ret;
 
-		ret = s->ops->rss_set(s->ou, s->ctx, s->ifindex,
-				      def ? NULL : s->old_indir,
-				      def ? 0 : s->old_indir_size);
-		if (ret < 0) {
-			say(s, "FAILED to restore the RSS table: %s",
-			    s->ctx->err.message);
-			NOTE_ERR(ret);
-		} else {
-			s->did_rss = false;
-			say(s, "%sRSS table %s", pfx, def ? "reset to the driver "
-			    "default" : "restored");
-		}
+	ret = s->ops->feature_set(s->ou, s->ctx, s->ifindex, NTUPLE_FEATURE,
+				  false);
+	if (ret < 0 &&
+	    s->ops->feature_get(s->ou, s->ctx, s->ifindex, NTUPLE_FEATURE,
+				&on, &fixed) == 0 && !on)
+		ret = 0;	/* already off (e.g. fixed off) */
+	if (ret < 0) {
+		say(s, "FAILED to turn ntuple filters off: %s",
+		    s->ctx->err.message);
+		return ret;
 	}
-	if (s->did_hds) {
-		/* Like ncdevmem: back to "auto" with the old threshold (the
-		 * configured value is not visible, "auto" is the default);
-		 * the old explicit value only if "auto" lands elsewhere,
-		 * judged once HW-GRO is back as it was (mlx5 reports split
-		 * on exactly while HW-GRO is on). */
+	s->did_feat = false;
+	say(s, "%sntuple filters off again", pfx);
+	return 0;
+}
+
+static int undo_rss(struct dmt_nic_setup *s, const char *pfx)
+{
+	bool def = default_spread(s->old_indir, s->old_indir_size, s->rxq);
+	int ret;
+
+	ret = s->ops->rss_set(s->ou, s->ctx, s->ifindex,
+			      def ? NULL : s->old_indir,
+			      def ? 0 : s->old_indir_size);
+	if (ret < 0) {
+		say(s, "FAILED to restore the RSS table: %s",
+		    s->ctx->err.message);
+		return ret;
+	}
+	s->did_rss = false;
+	say(s, "%sRSS table %s", pfx, def ? "reset to the driver default" :
+	    "restored");
+	return 0;
+}
+
+/* Like ncdevmem: back to "auto" with the old threshold (the configured
+ * value is not visible, "auto" is the default); the old explicit value
+ * only if "auto" lands elsewhere, judged by undo_hds_verify() once HW-GRO
+ * is back as it was (mlx5 reports split on exactly while HW-GRO is on). */
+static int undo_hds(struct dmt_nic_setup *s)
+{
+	int ret;
+
+	ret = s->ops->rings_set_hds(s->ou, s->ctx, s->ifindex,
+				    DMT_ETHTOOL_TCP_DATA_SPLIT_UNKNOWN,
+				    s->old_has_thresh ? (int64_t)s->old_thresh :
+				    -1);
+	if (ret < 0) {
+		say(s, "FAILED to restore header split: %s",
+		    s->ctx->err.message);
+		return ret;
+	}
+	s->did_hds = false;
+	return 0;
+}
+
+/* After header split: mlx5 keeps HW-GRO while split is on. */
+static int undo_gro(struct dmt_nic_setup *s, const char *pfx)
+{
+	int ret;
+
+	ret = s->ops->feature_set(s->ou, s->ctx, s->ifindex, GRO_HW_FEATURE,
+				  false);
+	if (ret < 0) {
+		say(s, "FAILED to turn rx-gro-hw off again: %s",
+		    s->ctx->err.message);
+		return ret;
+	}
+	s->did_gro = false;
+	say(s, "%srx-gro-hw off again", pfx);
+	return 0;
+}
+
+static int undo_hds_verify(struct dmt_nic_setup *s, const char *pfx)
+{
+	struct dmt_rings now;
+	int ret = 0;
+
+	if (s->old_tds != DMT_ETHTOOL_TCP_DATA_SPLIT_UNKNOWN &&
+	    s->ops->rings_get(s->ou, s->ctx, s->ifindex, &now) == 0 &&
+	    now.tcp_data_split != s->old_tds)
 		ret = s->ops->rings_set_hds(s->ou, s->ctx, s->ifindex,
-					    DMT_ETHTOOL_TCP_DATA_SPLIT_UNKNOWN,
-					    s->old_has_thresh ?
-					    (int64_t)s->old_thresh : -1);
-		if (ret < 0) {
-			say(s, "FAILED to restore header split: %s",
-			    s->ctx->err.message);
-			NOTE_ERR(ret);
-		} else {
-			s->did_hds = false;
-			hds_verify = true;
-		}
+					    s->old_tds, -1);
+	if (ret < 0) {
+		say(s, "FAILED to restore header split: %s",
+		    s->ctx->err.message);
+		return ret;
 	}
-	if (s->did_gro) {
-		/* after header split: mlx5 keeps HW-GRO while split is on */
-		ret = s->ops->feature_set(s->ou, s->ctx, s->ifindex,
-					  GRO_HW_FEATURE, false);
-		if (ret < 0) {
-			say(s, "FAILED to turn rx-gro-hw off again: %s",
-			    s->ctx->err.message);
-			NOTE_ERR(ret);
-		} else {
-			s->did_gro = false;
-			say(s, "%srx-gro-hw off again", pfx);
-		}
-	}
-	if (hds_verify) {
-		struct dmt_rings now;
+	if (s->old_has_thresh)
+		say(s, "%stcp-data-split back to %s, hds-thresh %u", pfx,
+		    tds_name(s->old_tds), s->old_thresh);
+	else
+		say(s, "%stcp-data-split back to %s", pfx, tds_name(s->old_tds));
+	return 0;
+}
 
-		ret = 0;
-		if (s->old_tds != DMT_ETHTOOL_TCP_DATA_SPLIT_UNKNOWN &&
-		    s->ops->rings_get(s->ou, s->ctx, s->ifindex, &now) == 0 &&
-		    now.tcp_data_split != s->old_tds)
-			ret = s->ops->rings_set_hds(s->ou, s->ctx, s->ifindex,
-						    s->old_tds, -1);
-		if (ret < 0) {
-			say(s, "FAILED to restore header split: %s",
-			    s->ctx->err.message);
-			NOTE_ERR(ret);
-		} else if (s->old_has_thresh) {
-			say(s, "%stcp-data-split back to %s, hds-thresh %u", pfx,
-			    tds_name(s->old_tds), s->old_thresh);
-		} else {
-			say(s, "%stcp-data-split back to %s", pfx,
-			    tds_name(s->old_tds));
-		}
+static int undo(struct dmt_nic_setup *s)
+{
+	const char *pfx = s->restoring ? "restored: " : "undone: ";
+	bool hds_verify = false;
+	int first = 0;
+
+	if (s->bound) {
+		s->ops->unbind(s->ou);
+		s->bound = false;
+		say(s, "%sbinding %u released (queues %u-%u restarted without "
+		    "it)", pfx, s->binding, s->qstart, s->qstart + s->nq - 1);
 	}
-#undef NOTE_ERR
+	undo_note(s, &first, undo_rules(s, pfx));
+	if (s->did_feat)
+		undo_note(s, &first, undo_ntuple_feature(s, pfx));
+	if (s->did_rss)
+		undo_note(s, &first, undo_rss(s, pfx));
+	if (s->did_hds) {
+		int ret = undo_hds(s);
+
+		undo_note(s, &first, ret);
+		hds_verify = ret == 0;
+	}
+	if (s->did_gro)
+		undo_note(s, &first, undo_gro(s, pfx));
+	if (hds_verify)
+		undo_note(s, &first, undo_hds_verify(s, pfx));
 	if (!first && (s->jfd >= 0 || s->restoring))
 		journal_remove(s);	/* only a journal this run wrote/read */
 	else if (s->jfd >= 0) {
 		close(s->jfd);
 		s->jfd = -1;
-		say(s, "the journal %s is kept: run 'devmemtcp setup --restore "
-		    "%s' once the cause is fixed", s->jpath, s->ifname);
+		say(s, "the journal %s is kept: dmt_nic_setup_restore(%s) once "
+		    "the cause is fixed", s->jpath, s->ifname);
 	}
 	s->applied = false;
 	return first;
@@ -760,8 +795,8 @@ static int check_journal(struct dmt_nic_setup *s)
 	if (ret < 0)
 		return dmt_err_set(&s->err, -EEXIST, "a previous run left a "
 				   "journal on %s that cannot be read (%s: %s): "
-				   "check it, then run 'devmemtcp setup --restore "
-				   "%s'", s->ifname, s->jpath, dmt_strerror(ret),
+				   "check it, then dmt_nic_setup_restore(%s)",
+				   s->ifname, s->jpath, dmt_strerror(ret),
 				   s->ifname);
 	ret = dmt_journal_parse(text, len, s->jpath, s->ifname, s->ifindex, &j, &e);
 	free(text);
@@ -776,8 +811,8 @@ static int check_journal(struct dmt_nic_setup *s)
 				   "restores the NIC when it exits", s->ifname, j.pid,
 				   s->jpath);
 	return dmt_err_set(&s->err, -EEXIST, "a previous run left changes on "
-			   "%s (journal %s): run 'devmemtcp setup --restore %s' "
-			   "first", s->ifname, s->jpath, s->ifname);
+			   "%s (journal %s): dmt_nic_setup_restore(%s) first",
+			   s->ifname, s->jpath, s->ifname);
 }
 
 static int pick_queues(struct dmt_nic_setup *s)
@@ -800,8 +835,9 @@ static int pick_queues(struct dmt_nic_setup *s)
 	if (!(s->flags & DMT_NIC_F_NO_RSS) && s->nq == (unsigned int)s->rxq)
 		return dmt_err_set(&s->err, -EINVAL, "binding all %d RX queues of "
 			"%s leaves none for other traffic: bind fewer queues "
-			"(--queues), add queues (ethtool -L), or leave RSS alone "
-			"(--no-rss)", s->rxq, s->ifname);
+			"(dmt_nic_setup_opts.nqueues), add queues (ethtool -L), "
+			"or leave RSS alone (DMT_NIC_F_NO_RSS)", s->rxq,
+			s->ifname);
 	return 0;
 }
 
@@ -923,7 +959,7 @@ static int step_rss(struct dmt_nic_setup *s, bool dry)
 	int ret;
 
 	if (s->rss_ret == -EOPNOTSUPP) {
-		char drv[32];
+		char drv[32], nics[DMT_NIC_DRIVER_LIST_LEN];
 
 		if (dmt_if_driver(s->ifindex, drv, sizeof(drv), NULL, 0) < 0)
 			snprintf(drv, sizeof(drv), "this driver");
@@ -931,19 +967,20 @@ static int step_rss(struct dmt_nic_setup *s, bool dry)
 		return dmt_err_set(&s->err, s->rss_ret, "RSS is not supported by "
 			"%s on %s: other traffic cannot be kept off the bound "
 			"queues; devmem RX needs a NIC with RSS and flow steering "
-			"(mlx5, bnxt_en, gve, fbnic), or pass --no-rss", drv,
-			s->ifname);
+			"(%s), or leave RSS alone (DMT_NIC_F_NO_RSS)", drv,
+			s->ifname, dmt_nic_driver_list(true, false, nics,
+						       sizeof(nics)));
 	}
 	if (s->rss_ret < 0) {
 		dmt_err_copy(&s->err, &s->rss_err);
 		return dmt_err_set(&s->err, s->rss_ret, "%s; other traffic cannot "
-			"be kept off the bound queues (use --no-rss if the NIC is "
-			"set up by hand)", s->rss_err.message);
+			"be kept off the bound queues (DMT_NIC_F_NO_RSS if the "
+			"NIC is set up by hand)", s->rss_err.message);
 	}
 	if (!s->rss.indir_size || !s->rss.indir)
 		return dmt_err_set(&s->err, -EOPNOTSUPP, "%s has no RSS "
 			"indirection table: other traffic cannot be kept off the "
-			"bound queues (use --no-rss if that is acceptable)",
+			"bound queues (DMT_NIC_F_NO_RSS if that is acceptable)",
 			s->ifname);
 	t = malloc(s->rss.indir_size * sizeof(*t));
 	if (!t)
@@ -1008,13 +1045,14 @@ static int step_rss(struct dmt_nic_setup *s, bool dry)
 static int step_rule(struct dmt_nic_setup *s, bool dry)
 {
 	struct dmt_ntuple_list l;
-	char txt[160], txt3[160];
+	char txt[160], txt3[160], nics[DMT_NIC_DRIVER_LIST_LEN];
 	uint32_t loc = RX_CLS_LOC_ANY, got = 0;
 	int ret, ret5 = 0;
 
 	if (!s->port)
 		return dmt_err_set(&s->err, -EINVAL, "a flow rule needs the TCP "
-			"port of the flow (or use --no-rule)");
+			"port of the flow, dmt_nic_setup_opts.port (or "
+			"DMT_NIC_F_NO_RULE)");
 	s->r5.queue = s->r3.queue = s->qstart;
 	rule_text(&s->r5, txt, sizeof(txt));
 	rule_text(&s->r3, txt3, sizeof(txt3));
@@ -1026,8 +1064,9 @@ static int step_rule(struct dmt_nic_setup *s, bool dry)
 		if (s->ntuple_fixed && !dry)
 			return dmt_err_set(&s->err, -EOPNOTSUPP, "ntuple filters "
 				"are fixed off on %s: devmem RX needs flow "
-				"steering to the bound queues (a NIC such as mlx5, "
-				"bnxt_en, gve, fbnic)", s->ifname);
+				"steering to the bound queues (a NIC such as %s)",
+				s->ifname, dmt_nic_driver_list(true, false, nics,
+							       sizeof(nics)));
 		if (dry) {
 			say(s, "would turn ntuple filters on%s", s->ntuple_fixed ?
 			    " (but they are fixed off: setup would fail)" : "");

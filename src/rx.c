@@ -138,13 +138,9 @@ DMT_EXPORT struct dmt_rx *dmt_rx_from_fd(struct dmt_rx_listener *l,
 		errno = EINVAL;
 		return NULL;
 	}
-	if (!DMT_OPTS_VALID(opts, dmt_rx_opts)) {
-		dmt_err_set(err, -EINVAL, "dmt_rx_opts: unknown fields set or sz "
-			    "too small: rebuild against this library's header");
-		errno = EINVAL;
+	if (!DMT_OPTS_CHECK(opts, dmt_rx_opts, err))
 		return NULL;
-	}
-	want = DMT_OPTS_GET(opts, engine, DMT_ENGINE_AUTO);
+	want = DMT_OPTS_OR(opts, engine, DMT_ENGINE_AUTO);
 	if (want != DMT_ENGINE_AUTO && !engine_of(want)) {
 		dmt_err_set(err, -EINVAL, "dmt_rx_opts.engine: %s does not "
 			    "receive; use auto, devmem, staged or copy",
@@ -160,11 +156,11 @@ DMT_EXPORT struct dmt_rx *dmt_rx_from_fd(struct dmt_rx_listener *l,
 	rx->l = l;
 	rx->ctx = l ? l->ctx : NULL;
 	rx->fd = fd;
-	rx->nonblock = DMT_OPTS_GET(opts, nonblock, 0);
-	rx->no_linear = DMT_OPTS_GET(opts, no_linear, 0);
-	rx->frag_fn = DMT_OPTS_GET(opts, frag_fn, NULL);
-	rx->pressure_fn = DMT_OPTS_GET(opts, pressure_fn, NULL);
-	rx->user = DMT_OPTS_GET(opts, user, NULL);
+	rx->nonblock = DMT_OPTS_OR(opts, nonblock, 0);
+	rx->no_linear = DMT_OPTS_OR(opts, no_linear, 0);
+	rx->frag_fn = DMT_OPTS_OR(opts, frag_fn, NULL);
+	rx->pressure_fn = DMT_OPTS_OR(opts, pressure_fn, NULL);
+	rx->user = DMT_OPTS_OR(opts, user, NULL);
 	rx->recvmsg_fn = recvmsg_sys;
 	rx->dontneed_fn = dmt_dontneed_sys;
 	rx->st.sz = sizeof(rx->st);
@@ -172,7 +168,7 @@ DMT_EXPORT struct dmt_rx *dmt_rx_from_fd(struct dmt_rx_listener *l,
 	if (ret < 0)
 		return rx_fail(rx, ret, err);
 	pages = rx->buf->size / dmt_page_size();
-	rx->max_outstanding = DMT_OPTS_GET(opts, max_outstanding,
+	rx->max_outstanding = DMT_OPTS_OR(opts, max_outstanding,
 					   (unsigned int)(pages * 3 / 4 ? pages * 3 / 4 : 1));
 	ret = rx->eng->setup(rx, opts);
 	if (ret < 0)
@@ -324,12 +320,12 @@ DMT_EXPORT int dmt_rx_release(struct dmt_rx *rx, const struct dmt_frag *frags,
 	rx->st.tokens_released += res.freed + copied_ok;
 	rx->outstanding -= res.freed < rx->outstanding ? res.freed : rx->outstanding;
 	if (ret < 0 && ret != -ENOENT)
-		return DMT_RX_FAIL(rx, ret, "SO_DEVMEM_DONTNEED failed: %s (%llu "
+		return dmt_fail(&rx->err, ret, "SO_DEVMEM_DONTNEED failed: %s (%llu "
 			"of %llu tokens returned before it)", dmt_strerror(ret),
 			(unsigned long long)res.freed,
 			(unsigned long long)res.requested);
 	if (ret == -ENOENT || copied_ok != copies)
-		return DMT_RX_FAIL(rx, -ENOENT, "%llu of %llu fragments were not "
+		return dmt_fail(&rx->err, -ENOENT, "%llu of %llu fragments were not "
 			"lent by this receiver (released twice, or from another "
 			"socket): the kernel freed %llu of %llu tokens",
 			(unsigned long long)(res.requested - res.freed +
@@ -357,7 +353,7 @@ static int pressure(struct dmt_rx *rx)
 		uint64_t before = dmt_rx_outstanding(rx);
 
 		if (!dmt_rx_relieved(rx))
-			return DMT_RX_FAIL(rx, -ENOBUFS, "%llu fragments are lent "
+			return dmt_fail(&rx->err, -ENOBUFS, "%llu fragments are lent "
 				"(max_outstanding %u): release some with "
 				"dmt_rx_release() before receiving more, or the "
 				"bound page pool runs dry and the NIC drops packets",
@@ -426,13 +422,13 @@ static int gather_check(struct dmt_rx *rx, const struct dmt_frag *frags,
 
 		if (f->flags & DMT_FRAG_LINEAR) {
 			if (!linear_ptr(rx, f))
-				return DMT_RX_FAIL(rx, -EINVAL, "gather: linear "
+				return dmt_fail(&rx->err, -EINVAL, "gather: linear "
 					"fragment %u [%llu, +%u) is outside the "
 					"linear area", i,
 					(unsigned long long)f->off, f->len);
 		} else if (f->off > dmt_buf_read_span(rx->buf) ||
 			   f->len > dmt_buf_read_span(rx->buf) - f->off) {
-			return DMT_RX_FAIL(rx, -EINVAL, "gather: fragment %u "
+			return dmt_fail(&rx->err, -EINVAL, "gather: fragment %u "
 				"[%llu, +%u) is outside the %llu bytes of the "
 				"dma-buf this buffer can read", i,
 				(unsigned long long)f->off, f->len,
@@ -461,7 +457,7 @@ DMT_EXPORT ssize_t dmt_rx_gather(struct dmt_rx *rx, const struct dmt_frag *frags
 	if (ret < 0)
 		return ret;
 	if (total > dstlen)
-		return DMT_RX_FAIL(rx, -ENOSPC, "gather: %llu bytes do not fit "
+		return dmt_fail(&rx->err, -ENOSPC, "gather: %llu bytes do not fit "
 			"in %zu", (unsigned long long)total, dstlen);
 	direct = direct_map(rx->buf);
 	if (direct && (ret = dmt_buf_begin_cpu(rx->buf, DMT_SYNC_READ)) < 0)
@@ -503,14 +499,14 @@ DMT_EXPORT ssize_t dmt_rx_gather_buf(struct dmt_rx *rx,
 	if (ret < 0)
 		return ret;
 	if (!dmt_buf_range_ok(dst, dst_off, total))
-		return DMT_RX_FAIL(rx, -ENOSPC, "gather: %llu bytes at %zu do not "
+		return dmt_fail(&rx->err, -ENOSPC, "gather: %llu bytes at %zu do not "
 			"fit in the %zu-byte destination buffer",
 			(unsigned long long)total, dst_off, dst->size);
 	direct = direct_map(rx->buf);
 	if (!direct && !rx->scratch) {
 		rx->scratch = malloc(RX_SCRATCH);
 		if (!rx->scratch)
-			return DMT_RX_FAIL(rx, -ENOMEM, "out of memory");
+			return dmt_fail(&rx->err, -ENOMEM, "out of memory");
 	}
 	if (direct && (ret = dmt_buf_begin_cpu(rx->buf, DMT_SYNC_READ)) < 0)
 		return ret;

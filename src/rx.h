@@ -114,8 +114,6 @@ struct dmt_rx {
 	struct dmt_error err;
 };
 
-/* A failure on rx: the sentence in rx->err, err in errno; returns err. */
-#define DMT_RX_FAIL(r_, e_, ...) dmt_ret(dmt_err_set(&(r_)->err, (e_), __VA_ARGS__))
 /* AUTO without devmem: staged for memory without a CPU mapping, else
  * copy; and that choice in words (for a reason line). */
 const struct dmt_rx_engine *dmt_rx_fallback(const struct dmt_buf *buf);

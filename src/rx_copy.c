@@ -27,7 +27,7 @@ static int ring_alloc(struct dmt_rx *rx)
 
 static int copy_setup(struct dmt_rx *rx, const struct dmt_rx_opts *o)
 {
-	size_t bounce = DMT_OPTS_GET(o, bounce_size, RX_BOUNCE_DEFAULT);
+	size_t bounce = DMT_OPTS_OR(o, bounce_size, RX_BOUNCE_DEFAULT);
 
 	if (!rx->buf->map && !(rx->buf->ops && rx->buf->ops->write))
 		return dmt_err_set(&rx->err, -DMT_ERR_ENGINE, "the copy engine "
@@ -46,7 +46,7 @@ static int copy_setup(struct dmt_rx *rx, const struct dmt_rx_opts *o)
 
 static int staged_setup(struct dmt_rx *rx, const struct dmt_rx_opts *o)
 {
-	rx->stage = dmt_stage_new(rx->buf, DMT_OPTS_GET(o, stage_chunk, 0),
+	rx->stage = dmt_stage_new(rx->buf, DMT_OPTS_OR(o, stage_chunk, 0),
 				  &rx->err);
 	if (!rx->stage)
 		return rx->err.err ? rx->err.err : -ENOMEM;
@@ -110,7 +110,7 @@ static int64_t ring_wait(struct dmt_rx *rx, uint64_t *at)
 		uint64_t before = copy_outstanding(rx);
 
 		if (!dmt_rx_relieved(rx))
-			return DMT_RX_FAIL(rx, -ENOBUFS, "the %zu-byte buffer is "
+			return dmt_fail(&rx->err, -ENOBUFS, "the %zu-byte buffer is "
 				"full of %llu lent fragments: release some with "
 				"dmt_rx_release()", rx->buf->size,
 				(unsigned long long)before);
@@ -172,7 +172,7 @@ static ssize_t copy_recv(struct dmt_rx *rx, struct dmt_frag *frags,
 	if (n < 0) {
 		if (n == -EAGAIN || n == -EINTR)
 			return dmt_ret((int)n);
-		return DMT_RX_FAIL(rx, (int)n, "recv failed: %s",
+		return dmt_fail(&rx->err, (int)n, "recv failed: %s",
 				   dmt_strerror((int)n));
 	}
 	if (n == 0)

@@ -34,8 +34,8 @@ static int devmem_alloc(struct dmt_rx *rx, size_t ctrl, size_t linear)
 static int devmem_setup(struct dmt_rx *rx, const struct dmt_rx_opts *o)
 {
 	rx->binding = rx->l->binding;
-	return devmem_alloc(rx, DMT_OPTS_GET(o, ctrl_size, RX_CTRL_DEFAULT),
-			    DMT_OPTS_GET(o, linear_size, RX_LINEAR_DEFAULT));
+	return devmem_alloc(rx, DMT_OPTS_OR(o, ctrl_size, RX_CTRL_DEFAULT),
+			    DMT_OPTS_OR(o, linear_size, RX_LINEAR_DEFAULT));
 }
 
 int dmt_rx_test_force_devmem(struct dmt_rx *rx, uint32_t binding, bool autom)
@@ -115,7 +115,7 @@ retry:
 		rx->st.etoosmall++;
 		if (msg.msg_controllen == rx->ctrl_size && ctrl_grow(rx))
 			goto retry;
-		return DMT_RX_FAIL(rx, -DMT_ETOOSMALL, "recvmsg: the %zu-byte "
+		return dmt_fail(&rx->err, -DMT_ETOOSMALL, "recvmsg: the %zu-byte "
 			"control buffer cannot hold the next devmem cmsg "
 			"(ETOOSMALL, errno 525): pass more fragment slots or a "
 			"larger dmt_rx_opts.ctrl_size", (size_t)msg.msg_controllen);
@@ -124,10 +124,10 @@ retry:
 		if (n == -EAGAIN || n == -EINTR)
 			return dmt_ret((int)n);
 		if (n == -EFAULT)
-			return DMT_RX_FAIL(rx, (int)n, "recvmsg(MSG_SOCK_DEVMEM): "
+			return dmt_fail(&rx->err, (int)n, "recvmsg(MSG_SOCK_DEVMEM): "
 				"EFAULT: the linear area could not take the "
 				"non-split bytes");
-		return DMT_RX_FAIL(rx, (int)n, "recvmsg(MSG_SOCK_DEVMEM) failed: %s",
+		return dmt_fail(&rx->err, (int)n, "recvmsg(MSG_SOCK_DEVMEM) failed: %s",
 				   dmt_strerror((int)n));
 	}
 	if (n == 0)
@@ -151,7 +151,7 @@ retry:
 		dmt_rx_release_quiet(rx, frags, res.nfrags);
 		if (res.ctrunc) {
 			ctrl_grow(rx);
-			return DMT_RX_FAIL(rx, -EMSGSIZE, "recvmsg: MSG_CTRUNC: "
+			return dmt_fail(&rx->err, -EMSGSIZE, "recvmsg: MSG_CTRUNC: "
 				"the kernel truncated the devmem cmsgs, %llu of %zd "
 				"bytes have no fragment record and are lost; the "
 				"control buffer is now %zu bytes (devmem kernels "
@@ -160,7 +160,7 @@ retry:
 				(unsigned long long)((uint64_t)n - acc), n,
 				rx->ctrl_size);
 		}
-		return DMT_RX_FAIL(rx, -EPROTO, "recvmsg returned %zd bytes but "
+		return dmt_fail(&rx->err, -EPROTO, "recvmsg returned %zd bytes but "
 			"its devmem cmsgs account for %llu", n,
 			(unsigned long long)acc);
 	}
@@ -181,7 +181,7 @@ retry:
 	}
 	if (rx->no_linear && (res.linear_bytes || res.plain_bytes)) {
 		dmt_rx_release_quiet(rx, frags, res.nfrags);
-		return DMT_RX_FAIL(rx, -DMT_ERR_HEADER_SPLIT, "%llu bytes landed "
+		return dmt_fail(&rx->err, -DMT_ERR_HEADER_SPLIT, "%llu bytes landed "
 			"in host memory (SCM_DEVMEM_LINEAR): header split is not "
 			"working for this flow; the NIC needs tcp-data-split on "
 			"and hds-thresh 0 (what dmt_rx_listen's NIC setup does "

@@ -63,6 +63,8 @@ int dmt_rx_netmem_probe(int ifindex, char *ext, size_t extlen)
 		snprintf(ext, extlen, "%s", c->err.extack);
 	close(fd);
 	dmt_ctx_free(c);	/* releases a binding the kernel made */
+	if (ret == -DMT_ERR_NO_NETMEM_RX)	/* bind's word for EOPNOTSUPP */
+		ret = -EOPNOTSUPP;
 	return ret == -EOPNOTSUPP || ret == -EPERM || ret == -ENODEV ? ret : 0;
 }
 
@@ -148,8 +150,8 @@ static int try_devmem(struct dmt_rx_listener *l,
 		      const struct sockaddr *addr, socklen_t addrlen,
 		      uint16_t port)
 {
-	const char *ifname = DMT_OPTS_GET(o, ifname, NULL);
-	unsigned int flags = DMT_OPTS_GET(o, nic_flags, 0u);
+	const char *ifname = DMT_OPTS_OR(o, ifname, NULL);
+	unsigned int flags = DMT_OPTS_OR(o, nic_flags, 0u);
 	const unsigned int bad = DMT_NIC_F_DRY_RUN | DMT_NIC_F_NO_BIND;
 	struct dmt_error e;
 	int ifx = 0, ret;
@@ -158,8 +160,8 @@ static int try_devmem(struct dmt_rx_listener *l,
 		block(l, -EINVAL, "no buffer to bind (the buf argument)");
 	else if (l->buf->dmabuf_fd < 0)
 		block(l, -DMT_ERR_NOT_DMABUF, "the buffer is %s memory, not a "
-		      "dma-buf (dmt_buf_new with DMT_BUF_UDMABUF, DMAHEAP, CUDA "
-		      "or ROCM, or dmt_buf_import)",
+		      "dma-buf (dmt_buf_new with DMT_BUF_UDMABUF, DMT_BUF_DMAHEAP, "
+		      "DMT_BUF_CUDA or DMT_BUF_ROCM, or dmt_buf_import)",
 		      dmt_buf_kind_name(l->buf->kind));
 	if (!l->ctx)
 		block(l, -DMT_ERR_NO_FAMILY, "no context (devmem binds through "
@@ -185,13 +187,13 @@ static int try_devmem(struct dmt_rx_listener *l,
 		return 1;
 	{
 		DMT_OPTS(dmt_nic_setup_opts, so, .flags = flags,
-			 .nqueues = DMT_OPTS_GET(o, nqueues, 1u),
-			 .queue_start = DMT_OPTS_GET(o, queue_start, 0u),
-			 .client = DMT_OPTS_GET(o, peer, NULL),
-			 .client_len = DMT_OPTS_GET(o, peer_len, 0),
+			 .nqueues = DMT_OPTS_OR(o, nqueues, 1u),
+			 .queue_start = DMT_OPTS_OR(o, queue_start, 0u),
+			 .client = DMT_OPTS_OR(o, peer, NULL),
+			 .client_len = DMT_OPTS_OR(o, peer_len, 0),
 			 .port = port,
-			 .client_port = DMT_OPTS_GET(o, peer_port, 0),
-			 .journal_dir = DMT_OPTS_GET(o, journal_dir, NULL));
+			 .client_port = DMT_OPTS_OR(o, peer_port, 0),
+			 .journal_dir = DMT_OPTS_OR(o, journal_dir, NULL));
 
 		if (addr && !wildcard(addr)) {
 			so.server = addr;
@@ -244,14 +246,9 @@ dmt_rx_listen(struct dmt_ctx *ctx, struct dmt_buf *buf,
 	int ret;
 
 	dmt_err_clear(err);
-	if (!DMT_OPTS_VALID(opts, dmt_rx_listen_opts)) {
-		dmt_err_set(err, -EINVAL, "dmt_rx_listen_opts: unknown fields set "
-			    "or sz too small: rebuild against this library's "
-			    "header");
-		errno = EINVAL;
+	if (!DMT_OPTS_CHECK(opts, dmt_rx_listen_opts, err))
 		return NULL;
-	}
-	want = DMT_OPTS_GET(opts, engine, DMT_ENGINE_AUTO);
+	want = DMT_OPTS_OR(opts, engine, DMT_ENGINE_AUTO);
 	if (want != DMT_ENGINE_AUTO && want != DMT_ENGINE_DEVMEM &&
 	    want != DMT_ENGINE_STAGED && want != DMT_ENGINE_COPY) {
 		dmt_err_set(err, -EINVAL, "dmt_rx_listen_opts.engine: %s does not "
@@ -270,8 +267,8 @@ dmt_rx_listen(struct dmt_ctx *ctx, struct dmt_buf *buf,
 	l->buf = buf;
 	l->fd = -1;
 	atomic_init(&l->buf_users, 0);
-	port = DMT_OPTS_GET(opts, port, 0);
-	if (addr && DMT_OPTS_GET(opts, no_socket, 0)) {
+	port = DMT_OPTS_OR(opts, port, 0);
+	if (addr && DMT_OPTS_OR(opts, no_socket, 0)) {
 		if (!port && (addr->sa_family == AF_INET ||
 			      addr->sa_family == AF_INET6))
 			port = ntohs(addr->sa_family == AF_INET ?
@@ -281,7 +278,7 @@ dmt_rx_listen(struct dmt_ctx *ctx, struct dmt_buf *buf,
 		uint16_t bound = 0;
 
 		ret = listen_sock(l, addr, addrlen,
-				  DMT_OPTS_GET(opts, backlog, RX_BACKLOG), &bound);
+				  DMT_OPTS_OR(opts, backlog, RX_BACKLOG), &bound);
 		if (ret < 0)
 			return listen_fail(l, ret, err);
 		if (!port)

@@ -213,6 +213,20 @@ static int devmem_setup(struct dmt_tx *tx)
 	return set_zerocopy(tx);
 }
 
+void dmt_devmem_cmsg_build(struct msghdr *msg, void *cbuf, uint32_t id)
+{
+	struct cmsghdr *cm;
+
+	memset(cbuf, 0, DMT_DEVMEM_CMSG_SPACE);
+	msg->msg_control = cbuf;
+	msg->msg_controllen = DMT_DEVMEM_CMSG_SPACE;
+	cm = CMSG_FIRSTHDR(msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_DEVMEM_DMABUF;
+	cm->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+	memcpy(CMSG_DATA(cm), &id, sizeof(id));
+}
+
 static ssize_t devmem_sendv(struct dmt_tx *tx, const struct iovec *iov,
 			    unsigned int n, bool dontwait)
 {
@@ -322,13 +336,9 @@ static struct dmt_tx *tx_alloc(struct dmt_ctx *ctx, struct dmt_buf *buf,
 		errno = EINVAL;
 		return NULL;
 	}
-	if (!DMT_OPTS_VALID(opts, dmt_tx_opts)) {
-		dmt_err_set(err, -EINVAL, "dmt_tx_opts: unknown fields set or sz "
-			    "too small: rebuild against this library's header");
-		errno = EINVAL;
+	if (!DMT_OPTS_CHECK(opts, dmt_tx_opts, err))
 		return NULL;
-	}
-	max_iov = DMT_OPTS_GET(opts, max_iov, DMT_MAX_IOV);
+	max_iov = DMT_OPTS_OR(opts, max_iov, DMT_MAX_IOV);
 	if (DMT_OPTS_HAS(opts, max_outstanding) && opts->max_outstanding &&
 	    (opts->max_outstanding < 16 || opts->max_outstanding > 65536)) {
 		dmt_err_set(err, -EINVAL, "max_outstanding %u: give 16..65536 "
@@ -351,18 +361,18 @@ static struct dmt_tx *tx_alloc(struct dmt_ctx *ctx, struct dmt_buf *buf,
 	tx->buf = buf;
 	tx->fd = -1;
 	tx->max_iov = max_iov;
-	tx->nonblock = DMT_OPTS_GET(opts, nonblock, 0);
-	tx->uring_depth = DMT_OPTS_GET(opts, uring_depth, 8);
+	tx->nonblock = DMT_OPTS_FIELD(opts, nonblock, 0);
 	tx->reap_batch = DMT_REAP_BATCH;
 	tx->memlock = dmt_memlock_limit();
 	tx->enobufs_giveup_ms = DMT_ENOBUFS_GIVEUP_MS;
-	tx->max_outstanding = DMT_OPTS_GET(opts, max_outstanding, 512);
-	tx->auto_copy_min = DMT_OPTS_GET(opts, auto_copy_min, 0);
-	if (!tx->auto_copy_min)
-		tx->auto_copy_min = DMT_AUTO_COPY_MIN;
-	tx->auto_zc_min = DMT_OPTS_GET(opts, auto_zc_min, 0);
-	if (!tx->auto_zc_min)
-		tx->auto_zc_min = DMT_AUTO_ZC_MIN;
+	tx->max_outstanding = DMT_OPTS_OR(opts, max_outstanding, 512);
+	/* 0: the default; DMT_TX_NEVER: never (internally 0) */
+	tx->auto_copy_min = DMT_OPTS_OR(opts, auto_copy_min, DMT_AUTO_COPY_MIN);
+	if (tx->auto_copy_min == DMT_TX_NEVER)
+		tx->auto_copy_min = 0;
+	tx->auto_zc_min = DMT_OPTS_OR(opts, auto_zc_min, DMT_AUTO_ZC_MIN);
+	if (tx->auto_zc_min == DMT_TX_NEVER)
+		tx->auto_zc_min = 0;
 	if (dmt_tx_scratch(tx, 4) < 0) {
 		dmt_err_set(err, -ENOMEM, "out of memory");
 		dmt_tx_free(tx);
@@ -491,7 +501,7 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 			add_reason(tx, why, whylen, "kernel %s has no devmem TX "
 				   "(no bind-tx operation; devmem TX needs Linux "
 				   "6.16)", u.release);
-		} else if (ret == -EOPNOTSUPP)
+		} else if (ret == -DMT_ERR_NO_NETMEM_TX)
 			add_reason(tx, why, whylen, "%s: driver does not support "
 				   "netmem TX%s%s%s", ifn,
 				   tx->err.extack[0] ? " (kernel: \"" : "",
@@ -529,6 +539,7 @@ static bool is_tcp(int fd)
 static const char *auto_note(const struct dmt_tx *tx)
 {
 	bool small = tx->auto_zc_min > 1, large = tx->auto_copy_min != 0;
+	/* (auto_zc_min 1 is "never" too: every send has at least one byte) */
 
 	if (small && large)
 		return " (plain send() for small sends and, if the kernel copies "
@@ -541,9 +552,36 @@ static const char *auto_note(const struct dmt_tx *tx)
 	return "";
 }
 
-static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
-		       const struct sockaddr *dst, socklen_t dstlen,
-		       const char *ifname, bool bind_dev)
+/* GPU memory without devmem (or staged asked for): copy through host
+ * bounce buffers. why: what devmem said. */
+static int pick_staged(struct dmt_tx *tx, enum dmt_engine want,
+		       const char *why)
+{
+	int ret;
+
+	tx->auto_copy_min = tx->auto_zc_min = 0;
+	tx->eng = &dmt_engine_staged;
+	tx->reason[0] = '\0';
+	ret = tx->eng->setup(tx);
+	if (ret < 0) {
+		tx->eng = NULL;
+		return dmt_err_set(&tx->err, ret, "engine staged cannot be "
+				   "used: %s", tx->reason);
+	}
+	if (want == DMT_ENGINE_AUTO)
+		snprintf(tx->reason, sizeof(tx->reason), "%s buffer: devmem "
+			 "unavailable (%.180s); staging through host memory",
+			 dmt_buf_kind_name(tx->buf->kind), why);
+	else
+		snprintf(tx->reason, sizeof(tx->reason), "staged requested");
+	return 0;
+}
+
+/* The engines for CPU-mapped memory, best first: the one asked for, or
+ * (AUTO) the first that sets up, each refusal added to why (the reason
+ * so far, sizeof(tx->reason) bytes). */
+static int pick_fallback(struct dmt_tx *tx, enum dmt_engine want,
+			 bool pinnable, char *why)
 {
 	static const struct dmt_tx_engine *const fallbacks[] = {
 #ifdef DMT_HAVE_LIBURING
@@ -552,76 +590,9 @@ static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
 		&dmt_engine_zerocopy,
 		&dmt_engine_copy,
 	};
-	char why[sizeof(tx->reason)] = "";
-	bool pinnable;
+	const size_t whylen = sizeof(tx->reason);
 	int ret;
 
-	if ((unsigned int)want >= DMT_ENGINE_MAX)
-		return dmt_err_set(&tx->err, -EINVAL, "unknown engine %d", want);
-	if (!dmt_engine_built(want))
-		return dmt_err_set(&tx->err, -DMT_ERR_ENGINE,
-			"engine %s is not built into this library%s",
-			dmt_engine_name(want), want == DMT_ENGINE_URING ?
-			" (liburing was missing at build time)" : "");
-
-	if (want == DMT_ENGINE_AUTO || want == DMT_ENGINE_DEVMEM) {
-		ret = try_devmem(tx, dst, dstlen, ifname, bind_dev, why, sizeof(why));
-		if (ret == 0) {
-			tx->auto_copy_min = tx->auto_zc_min = 0;
-			snprintf(tx->reason, sizeof(tx->reason), "%s: devmem TX "
-				 "binding %u", dmt_ifname(tx->ifindex, (char[IF_NAMESIZE]){0}),
-				 tx->binding);
-			return 0;
-		}
-		if (want == DMT_ENGINE_DEVMEM) {
-			snprintf(tx->reason, sizeof(tx->reason), "%s", why);
-			return ret;
-		}
-	}
-	if (want == DMT_ENGINE_STAGED ||
-	    (want == DMT_ENGINE_AUTO && !tx->buf->map)) {
-		/* GPU memory without devmem: copy through host bounce buffers. */
-		tx->auto_copy_min = tx->auto_zc_min = 0;
-		tx->eng = &dmt_engine_staged;
-		tx->reason[0] = '\0';
-		ret = tx->eng->setup(tx);
-		if (ret < 0) {
-			tx->eng = NULL;
-			return dmt_err_set(&tx->err, ret, "engine staged cannot be "
-					   "used: %s", tx->reason);
-		}
-		if (want == DMT_ENGINE_AUTO)
-			snprintf(tx->reason, sizeof(tx->reason), "%s buffer: devmem "
-				 "unavailable (%.180s); staging through host memory",
-				 dmt_buf_kind_name(tx->buf->kind), why);
-		else
-			snprintf(tx->reason, sizeof(tx->reason), "staged requested");
-		return 0;
-	}
-	if (!tx->buf->map)
-		return dmt_err_set(&tx->err, -DMT_ERR_ENGINE,
-			"the %s buffer has no CPU mapping, so only devmem or the "
-			"staged engine can send from it%s%s",
-			dmt_buf_kind_name(tx->buf->kind), why[0] ? ": " : "", why);
-	tx->want_auto = want == DMT_ENGINE_AUTO;
-	/* Zero-copy sends pin their pages against RLIMIT_MEMLOCK until the
-	 * peer ACKs them: under a small limit they would stall on every
-	 * send, so AUTO copies instead and says why. */
-	if (want == DMT_ENGINE_AUTO && tx->memlock < DMT_ZC_MEMLOCK_MIN)
-		add_reason(tx, why, sizeof(why), "zero-copy skipped: the "
-			   "locked-memory limit (ulimit -l, RLIMIT_MEMLOCK) is "
-			   "%llu KiB, below the %llu KiB zero-copy sends need to "
-			   "pin their pages: raise it or grant CAP_IPC_LOCK",
-			   (unsigned long long)tx->memlock >> 10,
-			   DMT_ZC_MEMLOCK_MIN >> 10);
-	/* Zero-copy engines pin the pages they send; dma-buf mappings that
-	 * are PFN maps cannot be pinned, and every such send fails (EFAULT). */
-	pinnable = dmt_buf_pinnable(tx->buf);
-	if (!pinnable && want == DMT_ENGINE_AUTO)
-		add_reason(tx, why, sizeof(why), "%s memory cannot be pinned for "
-			   "zero-copy sends (a PFN mapping: MSG_ZEROCOPY and "
-			   "io_uring fail with EFAULT)",
-			   dmt_buf_kind_name(tx->buf->kind));
 	for (unsigned int i = 0; i < ARRAY_SIZE(fallbacks); i++) {
 		const struct dmt_tx_engine *e = fallbacks[i];
 
@@ -658,18 +629,16 @@ static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
 				tx->auto_copy_min = 0;
 				tx->auto_zc_min = 0;
 			}
-			if (tx->auto_copy_min == UINT64_MAX)
-				tx->auto_copy_min = 0;
 			if (want == DMT_ENGINE_AUTO)
-				add_reason(tx, why, sizeof(why), "using %s%s",
+				add_reason(tx, why, whylen, "using %s%s",
 					   dmt_engine_name(e->id), auto_note(tx));
 			else
-				snprintf(why, sizeof(why), "%s requested",
+				snprintf(why, whylen, "%s requested",
 					 dmt_engine_name(e->id));
 			snprintf(tx->reason, sizeof(tx->reason), "%s", why);
 			return 0;
 		}
-		add_reason(tx, why, sizeof(why), "%s: %s", dmt_engine_name(e->id),
+		add_reason(tx, why, whylen, "%s: %s", dmt_engine_name(e->id),
 			   tx->reason[0] ? tx->reason : dmt_strerror(ret));
 		if (e->destroy)
 			e->destroy(tx);
@@ -681,6 +650,66 @@ static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
 		}
 	}
 	return dmt_err_set(&tx->err, -DMT_ERR_ENGINE, "no engine usable: %s", why);
+}
+
+static int pick_engine(struct dmt_tx *tx, enum dmt_engine want,
+		       const struct sockaddr *dst, socklen_t dstlen,
+		       const char *ifname, bool bind_dev)
+{
+	char why[sizeof(tx->reason)] = "";
+	bool pinnable;
+	int ret;
+
+	if ((unsigned int)want >= DMT_ENGINE_MAX)
+		return dmt_err_set(&tx->err, -EINVAL, "unknown engine %d", want);
+	if (!dmt_engine_built(want))
+		return dmt_err_set(&tx->err, -DMT_ERR_ENGINE,
+			"engine %s is not built into this library%s",
+			dmt_engine_name(want), want == DMT_ENGINE_URING ?
+			" (liburing was missing at build time)" : "");
+
+	if (want == DMT_ENGINE_AUTO || want == DMT_ENGINE_DEVMEM) {
+		ret = try_devmem(tx, dst, dstlen, ifname, bind_dev, why, sizeof(why));
+		if (ret == 0) {
+			tx->auto_copy_min = tx->auto_zc_min = 0;
+			snprintf(tx->reason, sizeof(tx->reason), "%s: devmem TX "
+				 "binding %u", dmt_ifname(tx->ifindex, (char[IF_NAMESIZE]){0}),
+				 tx->binding);
+			return 0;
+		}
+		if (want == DMT_ENGINE_DEVMEM) {
+			snprintf(tx->reason, sizeof(tx->reason), "%s", why);
+			return ret;
+		}
+	}
+	if (want == DMT_ENGINE_STAGED ||
+	    (want == DMT_ENGINE_AUTO && !tx->buf->map))
+		return pick_staged(tx, want, why);
+	if (!tx->buf->map)
+		return dmt_err_set(&tx->err, -DMT_ERR_ENGINE,
+			"the %s buffer has no CPU mapping, so only devmem or the "
+			"staged engine can send from it%s%s",
+			dmt_buf_kind_name(tx->buf->kind), why[0] ? ": " : "", why);
+	tx->want_auto = want == DMT_ENGINE_AUTO;
+	/* Zero-copy sends pin their pages against RLIMIT_MEMLOCK until the
+	 * peer ACKs them: under a small limit they would stall on every
+	 * send, so AUTO copies instead and says why. */
+	if (want == DMT_ENGINE_AUTO && tx->memlock < DMT_ZC_MEMLOCK_MIN)
+		add_reason(tx, why, sizeof(why), "zero-copy skipped: the "
+			   "locked-memory limit (ulimit -l, RLIMIT_MEMLOCK) is "
+			   "%llu KiB, below the %llu KiB zero-copy sends need to "
+			   "pin their pages: raise it or grant CAP_IPC_LOCK",
+			   (unsigned long long)tx->memlock >> 10,
+			   DMT_ZC_MEMLOCK_MIN >> 10);
+	/* Zero-copy engines pin the pages they send; dma-buf mappings that
+	 * are PFN maps cannot be pinned, and every such send fails (EFAULT). */
+	pinnable = dmt_buf_pinnable(tx->buf);
+	if (!pinnable && want == DMT_ENGINE_AUTO)
+		add_reason(tx, why, sizeof(why), "%s memory cannot be pinned for "
+			   "zero-copy sends (a PFN mapping: MSG_ZEROCOPY and "
+			   "io_uring fail with EFAULT)",
+			   dmt_buf_kind_name(tx->buf->kind));
+	return pick_fallback(tx, want, pinnable, why);
 }
 
 static struct dmt_tx *tx_fail(struct dmt_tx *tx, int ret, struct dmt_error *err)
@@ -800,8 +829,8 @@ DMT_EXPORT struct dmt_tx *dmt_tx_connect(struct dmt_ctx *ctx,
 	}
 	tx->own_fd = true;
 	setsockopt(tx->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	ret = pick_engine(tx, DMT_OPTS_GET(opts, engine, DMT_ENGINE_AUTO), dst,
-			  dstlen, DMT_OPTS_GET(opts, ifname, NULL), true);
+	ret = pick_engine(tx, DMT_OPTS_FIELD(opts, engine, DMT_ENGINE_AUTO), dst,
+			  dstlen, DMT_OPTS_FIELD(opts, ifname, NULL), true);
 	if (ret < 0)
 		return tx_fail(tx, ret, err);
 	if (src && bind(tx->fd, src, srclen) < 0) {
@@ -811,11 +840,11 @@ DMT_EXPORT struct dmt_tx *dmt_tx_connect(struct dmt_ctx *ctx,
 		return tx_fail(tx, ret, err);
 	}
 	ret = connect_bounded(tx->fd, dst, dstlen,
-			      DMT_OPTS_GET(opts, connect_timeout_ms, 0));
-	if (ret == -ETIMEDOUT && DMT_OPTS_GET(opts, connect_timeout_ms, 0) > 0) {
+			      DMT_OPTS_FIELD(opts, connect_timeout_ms, 0));
+	if (ret == -ETIMEDOUT && DMT_OPTS_FIELD(opts, connect_timeout_ms, 0) > 0) {
 		dmt_err_set(&tx->err, ret, "connect failed: no answer from the "
 			    "server within %d ms: is the address right and the "
-			    "host up?", DMT_OPTS_GET(opts, connect_timeout_ms, 0));
+			    "host up?", DMT_OPTS_FIELD(opts, connect_timeout_ms, 0));
 		return tx_fail(tx, ret, err);
 	}
 	if (ret < 0) {
@@ -852,9 +881,9 @@ DMT_EXPORT struct dmt_tx *dmt_tx_from_fd(struct dmt_ctx *ctx,
 	if (!tx)
 		return NULL;
 	tx->fd = fd;
-	ret = pick_engine(tx, DMT_OPTS_GET(opts, engine, DMT_ENGINE_AUTO),
+	ret = pick_engine(tx, DMT_OPTS_FIELD(opts, engine, DMT_ENGINE_AUTO),
 			  (struct sockaddr *)&peer, plen,
-			  DMT_OPTS_GET(opts, ifname, NULL), false);
+			  DMT_OPTS_FIELD(opts, ifname, NULL), false);
 	if (ret < 0)
 		return tx_fail(tx, ret, err);
 	ret = tx_ready(tx);
@@ -947,11 +976,6 @@ DMT_EXPORT enum dmt_engine dmt_tx_engine(const struct dmt_tx *tx)
 DMT_EXPORT const char *dmt_tx_engine_reason(const struct dmt_tx *tx)
 {
 	return tx->reason;
-}
-
-DMT_EXPORT uint32_t dmt_tx_binding_id(const struct dmt_tx *tx)
-{
-	return tx->binding;
 }
 
 DMT_EXPORT const struct dmt_error *dmt_tx_last_error(const struct dmt_tx *tx)
@@ -1386,35 +1410,29 @@ DMT_EXPORT unsigned int dmt_tx_outstanding(const struct dmt_tx *tx)
 	return dmt_ztrack_outstanding(&tx->zt);
 }
 
+/* Completions on the socket's error queue raise POLLERR on dmt_tx_fd(),
+ * which poll() and epoll report unasked: only an engine with a fd of its
+ * own (uring: the ring) has one to give. */
 DMT_EXPORT int dmt_tx_completion_fd(const struct dmt_tx *tx, short *events)
 {
 	short ev = 0;
 	int fd = -1;
 
-	if (tx->eng && tx->eng->tracks) {
-		if (tx->eng->completion_fd) {
-			fd = tx->eng->completion_fd(tx, &ev);
-		} else {
-			fd = tx->fd;
-			ev = POLLERR;
-		}
-	}
+	if (tx->eng && tx->eng->tracks && tx->eng->completion_fd)
+		fd = tx->eng->completion_fd(tx, &ev);
 	if (events)
-		*events = ev;
+		*events = fd >= 0 ? ev : 0;
 	return fd;
 }
 
 DMT_EXPORT short dmt_tx_poll_events(const struct dmt_tx *tx)
 {
-	short ev = 0;
-	bool on_socket = dmt_tx_completion_fd(tx, &ev) == tx->fd;
 	/* With the tracker full only completions let a send proceed. */
 	bool full = tx->eng && tx->eng->tracks &&
 		    (!dmt_ztrack_room(&tx->zt, tx->scratch_cap) ||
 		     (tx->enobufs_wait && dmt_ztrack_outstanding(&tx->zt)));
 
-	return (short)((full ? 0 : POLLOUT) |
-		       (on_socket && dmt_ztrack_outstanding(&tx->zt) ? POLLERR : 0));
+	return full ? 0 : POLLOUT;
 }
 
 DMT_EXPORT int dmt_tx_get_stats(const struct dmt_tx *tx,

@@ -39,8 +39,6 @@ extern const struct dmt_tx_engine dmt_engine_copy;
 extern const struct dmt_tx_engine dmt_engine_staged;	/* tx_staged.c */
 #ifdef DMT_HAVE_LIBURING
 extern const struct dmt_tx_engine dmt_engine_uring;
-/* Can this process use the uring engine? 0, or -errno with why filled. */
-int dmt_uring_probe(char *why, size_t whylen);
 #endif
 
 struct dmt_tx {
@@ -51,7 +49,6 @@ struct dmt_tx {
 	bool nonblock;
 	const struct dmt_tx_engine *eng;
 	unsigned int max_iov;
-	unsigned int uring_depth;
 	unsigned int reap_batch;	/* reap once per this many sends */
 	unsigned int since_reap;	/* sends since the last reap */
 	unsigned int max_outstanding;	/* tracker capacity in sends */
@@ -92,6 +89,13 @@ struct dmt_tx {
 	char reason[384];
 	struct dmt_error err;
 };
+
+/* The devmem engine's control message (tx.c): a control buffer for one
+ * SCM_DEVMEM_DMABUF cmsg carrying a u32 binding id. */
+#define DMT_DEVMEM_CMSG_SPACE CMSG_SPACE(sizeof(uint32_t))
+/* Attach the devmem cmsg (binding id) to msg using cbuf
+ * (DMT_DEVMEM_CMSG_SPACE bytes, 8-byte aligned). */
+void dmt_devmem_cmsg_build(struct msghdr *msg, void *cbuf, uint32_t id);
 
 /* Convert a segment list into iovecs of buffer offsets (shared with
  * engines that need pointers: they add tx->buf->map themselves). */

@@ -15,7 +15,9 @@
  * is its user_data, so notifications map to records exactly as the error
  * queue's ids do for MSG_ZEROCOPY. A failed request that still announces
  * a notification (F_MORE) gets an empty record so that ids stay aligned.
- * Queue depth: one request in flight per sendv. Two independent sends on
+ * Queue depth: one request in flight per sendv, so the submission queue
+ * is small and fixed (URING_SQ_DEPTH); the completion queue is sized for
+ * the notifications still to come (URING_CQ_MIN). Two independent sends on
  * one TCP socket may be reordered by io_uring (a poll-armed retry lets
  * the next request go first), so deeper queues would have to be linked
  * chains inside one sendv; tx.c gives one iovec batch per call, which
@@ -30,12 +32,14 @@
 #include <poll.h>
 
 #include "tx.h"
+#include "uring_probe.h"
 #include "uapi.h"
 
 #define URING_TAG_SEND (1ULL << 40)	/* our requests: tag | tracker id */
 #define URING_TAG_MASK (0xffffffULL << 40)
 #define URING_TAG_NOP (2ULL << 40)	/* a discarded SQE */
 #define URING_CQ_MIN 256
+#define URING_SQ_DEPTH 8
 #define URING_BATCH 32
 #define URING_MAX_LEN 0x7ffff000u	/* the kernel's MAX_RW_COUNT */
 #define URING_PH_MAX 64
@@ -347,7 +351,7 @@ int dmt_uring_probe(char *why, size_t whylen)
 
 static int uring_setup(struct dmt_tx *tx)
 {
-	unsigned int depth = tx->uring_depth ? tx->uring_depth : 8;
+	unsigned int depth = URING_SQ_DEPTH;
 	struct uring_priv *p;
 	int ret;
 

@@ -182,17 +182,3 @@ int dmt_zc_parse(const struct msghdr *msg, uint32_t *lo, uint32_t *hi,
 	}
 	return 0;
 }
-
-void dmt_devmem_cmsg_build(struct msghdr *msg, void *cbuf, uint32_t id)
-{
-	struct cmsghdr *cm;
-
-	memset(cbuf, 0, DMT_DEVMEM_CMSG_SPACE);
-	msg->msg_control = cbuf;
-	msg->msg_controllen = DMT_DEVMEM_CMSG_SPACE;
-	cm = CMSG_FIRSTHDR(msg);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_DEVMEM_DMABUF;
-	cm->cmsg_len = CMSG_LEN(sizeof(uint32_t));
-	memcpy(CMSG_DATA(cm), &id, sizeof(id));
-}

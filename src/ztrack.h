@@ -3,7 +3,7 @@
  * Zero-copy completion tracking: one record per send syscall (one
  * completion id), holding the buffer segments it covered. Completions are
  * inclusive id ranges with 32-bit wrap; records retire in order.
- * Also the error-queue and devmem cmsg helpers. Pure, tier-A testable.
+ * Also the error-queue completion parser. Pure, tier-A testable.
  */
 #ifndef DMT_ZTRACK_H
 #define DMT_ZTRACK_H
@@ -61,11 +61,5 @@ bool dmt_ztrack_busy(const struct dmt_ztrack *z, uint64_t off, uint64_t len);
  * queue reported a socket error (ee_errno), -EPROTO on MSG_CTRUNC. */
 int dmt_zc_parse(const struct msghdr *msg, uint32_t *lo, uint32_t *hi,
 		 bool *copied);
-
-/* Control buffer for one SCM_DEVMEM_DMABUF cmsg carrying a u32 id. */
-#define DMT_DEVMEM_CMSG_SPACE CMSG_SPACE(sizeof(uint32_t))
-/* Attach the devmem cmsg (binding id) to msg using cbuf
- * (DMT_DEVMEM_CMSG_SPACE bytes, 8-byte aligned). */
-void dmt_devmem_cmsg_build(struct msghdr *msg, void *cbuf, uint32_t id);
 
 #endif

@@ -2,7 +2,8 @@
 /*
  * tier B: bind-tx against the real kernel. On lo and on a veth (in a private
  * namespace) the kernel answers EOPNOTSUPP "Driver does not support netmem
- * TX" before it looks at the fd; the user-visible error must carry that
+ * TX" before it looks at the fd; the library returns -DMT_ERR_NO_NETMEM_TX
+ * and the user-visible error must carry that
  * text. Unknown ifindex gives ENODEV. No binding must be counted.
  */
 #include <net/if.h>
@@ -29,8 +30,9 @@ static int check_eopnotsupp(const char *ifname)
 	ret = dmt_bind_tx(ctx, ifindex, fd, &id);
 	le = dmt_ctx_last_error(ctx);
 	printf("%s: ret %d, message: %s\n", ifname, ret, le->message);
-	T_CHECK(ret == -EOPNOTSUPP, "bind-tx on %s returned %d", ifname, ret);
-	T_CHECK(errno == EOPNOTSUPP, "errno %d", errno);
+	T_CHECK(ret == -DMT_ERR_NO_NETMEM_TX, "bind-tx on %s returned %d",
+		ifname, ret);
+	T_CHECK(errno == DMT_ERR_NO_NETMEM_TX, "errno %d", errno);
 	T_CHECK(!strcmp(le->extack, "Driver does not support netmem TX"),
 		"extack '%s'", le->extack);
 	T_CHECK(strstr(le->message, "Driver does not support netmem TX") &&

@@ -4,9 +4,13 @@
  * says whether devmem is available and why; afterwards no process of the
  * demo (namespace holders, server, client) is alive and no veth of it is
  * in the root namespace. Then the same after SIGTERM and SIGINT in the
- * middle of a long run, and the --json document.
+ * middle of a long run, and the --json document (its rates whole
+ * bytes_per_second and bits_per_second, consistent with the server's
+ * bytes and seconds).
  */
 #include <dirent.h>
+#include <jansson.h>
+#include <math.h>
 #include <sys/prctl.h>
 
 #include "cli_util.h"
@@ -148,6 +152,27 @@ int main(void)
 		strchr(text, '\n') == text + len - 1, "not one JSON line:\n%s", text);
 	T_CHECK(strstr(text, "\"pass\":true") && strstr(text, "\"engine_reason\":"),
 		"JSON lacks pass/engine_reason:\n%s", text);
+	{	/* the rates name their unit: whole bytes and bits per second,
+		 * bits = 8 x bytes, bytes = the server's bytes over its time */
+		json_t *d = json_loads(text, 0, NULL), *srv;
+		double bps, bits, want;
+
+		T_CHECK(d, "demo --json: not JSON:\n%s", text);
+		srv = json_object_get(d, "server");
+		bps = (double)json_integer_value(json_object_get(d, "bytes_per_second"));
+		bits = (double)json_integer_value(json_object_get(d, "bits_per_second"));
+		want = (double)json_integer_value(json_object_get(srv, "bytes")) /
+		       json_number_value(json_object_get(srv, "seconds"));
+		T_CHECK(bps > 0 && fabs(bits - 8 * bps) <= 8 &&
+			fabs(bps - want) <= want * 0.01 &&
+			json_is_number(json_object_get(srv, "cpu_ns_per_byte")) &&
+			!json_object_get(d, "throughput_GBps"),
+			"demo --json rates: %.0f B/s, %.0f bit/s, want %.0f B/s:\n%s",
+			bps, bits, want, text);
+		printf("ok: demo --json: %.0f bytes_per_second, %.0f "
+		       "bits_per_second\n", bps, bits);
+		json_decref(d);
+	}
 	free(text);
 	check_clean("after demo --json");
 

@@ -18,7 +18,8 @@
 
 static const char *const rx_checks[] = { "bind-empty-queues", "bind-hds-off",
 	"bind", "channel-shrink", "rx", "rx-hds" };
-static const char *const tx_checks[] = { "tx", "tx-chunks" };
+/* nccl-devmem needs both directions: doctor's TX reason comes first */
+static const char *const tx_checks[] = { "tx", "tx-chunks", "nccl-devmem" };
 
 static void jget(const char *file, const char *path, char *out, size_t len)
 {
@@ -40,17 +41,18 @@ static int selftest_on(void *arg)
 
 	T_CHECK(fd >= 0, "mkstemp");
 	close(fd);
+	/* --buffer cuda adds nccl-devmem (the NCCL plugin's GPU paths) */
 	snprintf(cmd, sizeof(cmd), "{ '%s' selftest %s --peer 198.18.0.2 --json "
-		 "--timeout 5 2>/dev/null; } > %s", t_cli(), ifn, file);
+		 "--timeout 5 --buffer cuda 2>/dev/null; } > %s", t_cli(), ifn, file);
 	st = t_run(cmd, out, sizeof(out));
 	T_CHECK(st == 3, "%s: exit %d, want 3 (cannot run): %s", ifn, st, out);
 	jget(file, "checks.#", v, sizeof(v));
-	T_CHECK(!strcmp(v, "8"), "%s: %s checks", ifn, v);
+	T_CHECK(!strcmp(v, "9"), "%s: %s checks", ifn, v);
 	jget(file, "verdict", v, sizeof(v));
 	T_CHECK(!strcmp(v, "cannot_run"), "%s: verdict %s", ifn, v);
 	jget(file, "exit", v, sizeof(v));
 	T_CHECK(!strcmp(v, "3"), "%s: exit field %s", ifn, v);
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 9; i++) {
 		bool rx = i < 6;
 
 		snprintf(path, sizeof(path), "checks.%d.check", i);
@@ -71,7 +73,8 @@ static int selftest_on(void *arg)
 		 ifn);
 	st = t_run(cmd, out, sizeof(out));
 	T_CHECK(st == 3 && strstr(out, "CANNOT RUN") && strstr(out, "not run") &&
-		strstr(out, "tx-chunks"), "%s table: %d %s", ifn, st, out);
+		strstr(out, "tx-chunks") && !strstr(out, "nccl-devmem"),
+		"%s table (host buffer: no nccl-devmem row): %d %s", ifn, st, out);
 	unlink(file);
 	printf("%s: cannot run, as it must be\n", ifn);
 	return 0;

@@ -6,7 +6,7 @@
 
 #include "helpers.h"
 #include "uapi.h"
-#include "ztrack.h"
+#include "tx.h"
 
 static int parse_one(int level, int type, uint32_t lo, uint32_t hi,
 		     uint8_t origin, uint32_t eerr, uint8_t code, int flags,

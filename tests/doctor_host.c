@@ -175,6 +175,8 @@ static void derive(int ifindex, struct expect *x)
 	fd = memfd_create("t_doctor_host", MFD_CLOEXEC);
 	T_CHECK(fd >= 0, "memfd");
 	x->tx_ret = dmt_bind_tx(ctx, ifindex, fd, &id);
+	if (x->tx_ret == -DMT_ERR_NO_NETMEM_TX)	/* the kernel's EOPNOTSUPP */
+		x->tx_ret = -EOPNOTSUPP;
 	snprintf(x->tx_extack, sizeof(x->tx_extack), "%s",
 		 dmt_ctx_last_error(ctx)->extack);
 	close(fd);

@@ -65,7 +65,7 @@ static void check_lo(struct dmt_ctx *ctx)
 	ret = dmt_ethtool_channels_get(ctx, lo, &c);
 	T_CHECK(ret == -EOPNOTSUPP, "lo channels: %d", ret);
 	/* fallback: RX queues from queue-get, same as sysfs */
-	ret = dmt_ethtool_rx_queues(ctx, lo);
+	ret = dmt_dev_rx_queues(ctx, lo);
 	T_CHECK(ret == rx_queue_dump(ctx, lo) && ret == sysfs_queues("lo", "rx-"),
 		"lo rx queues %d sysfs %d", ret, sysfs_queues("lo", "rx-"));
 	/* lo has the feature string set; ntuple is off and fixed */
@@ -79,7 +79,7 @@ static void check_lo(struct dmt_ctx *ctx)
 	ret = dmt_ethtool_feature_get(ctx, lo, "no-such-feature", &active, &fixed);
 	T_CHECK(ret == -ENOENT, "unknown feature: %d", ret);
 	printf("lo: rings/channels EOPNOTSUPP, %d rx queue(s), ntuple off [fixed]\n",
-	       dmt_ethtool_rx_queues(ctx, lo));
+	       dmt_dev_rx_queues(ctx, lo));
 }
 
 static void check_eth0(struct dmt_ctx *ctx)
@@ -119,7 +119,7 @@ static void check_eth0(struct dmt_ctx *ctx)
 	T_CHECK(ret == 0, "eth0 channels: %s", dmt_ctx_last_error(ctx)->message);
 	T_CHECK(c.combined >= 1 && c.combined <= c.combined_max, "combined %u/%u",
 		c.combined, c.combined_max);
-	rxq = dmt_ethtool_rx_queues(ctx, ifi);
+	rxq = dmt_dev_rx_queues(ctx, ifi);
 	T_CHECK(rxq == (int)(c.rx + c.combined), "rx_queues %d", rxq);
 	T_CHECK(rxq == sysfs_queues("eth0", "rx-") && rxq == rx_queue_dump(ctx, ifi),
 		"rx queues: channels %d, sysfs %d", rxq, sysfs_queues("eth0", "rx-"));
@@ -186,7 +186,7 @@ static int veth_side(void *arg)
 		c.rx_max, c.tx, c.tx_max, c.combined);
 	T_CHECK((int)(c.rx + c.combined) == rx_queue_dump(ctx, ifi),
 		"channels vs queue-get");
-	T_CHECK(dmt_ethtool_rx_queues(ctx, ifi) == (int)c.rx, "rx_queues");
+	T_CHECK(dmt_dev_rx_queues(ctx, ifi) == (int)c.rx, "rx_queues");
 	/* channels-set: 2 RX/TX queues where the device has them, read back
 	 * through netlink, the ioctl and the netdev queue dump; then more than
 	 * the maximum is refused with the kernel's reason */

@@ -364,7 +364,7 @@ int main(void)
 	       FAKE_CUDA_LIB);
 	/* no driver */
 	setenv("DMT_CUDA_LIB", "/nonexistent/libcuda.so.1", 1);
-	expect_fail(4096, 0, NULL, -DMT_ERR_GPU, "--buffer cuda: libcuda.so.1 not "
+	expect_fail(4096, 0, NULL, -DMT_ERR_GPU, "DMT_BUF_CUDA: libcuda.so.1 not "
 		    "found: no NVIDIA driver on this host");
 	/* a driver without dma-buf export */
 	setenv("DMT_CUDA_LIB", FAKE_CUDA_OLD_LIB, 1);

@@ -196,7 +196,7 @@ int main(void)
 	printf("NOTE: this test drives a FAKE HSA runtime (%s), not a GPU\n",
 	       FAKE_HSA_LIB);
 	setenv("DMT_ROCM_LIB", "/nonexistent/libhsa-runtime64.so.1", 1);
-	expect_fail(0, NULL, -DMT_ERR_GPU, "--buffer rocm: libhsa-runtime64.so.1 "
+	expect_fail(0, NULL, -DMT_ERR_GPU, "DMT_BUF_ROCM: libhsa-runtime64.so.1 "
 		    "not found: no ROCm runtime on this host");
 	setenv("DMT_ROCM_LIB", FAKE_HSA_OLD_LIB, 1);
 	expect_fail(0, NULL, -DMT_ERR_NO_EXPORTER, "too old for dma-buf export");

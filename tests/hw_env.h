@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 
+#include "drivers.h"
 #include "helpers.h"
 #include "hwcheck.h"
 
@@ -23,6 +24,7 @@ static inline void hw_env(struct hw_cfg *cfg, int kind,
 			  int device)
 {
 	const char *t = getenv("DMT_TEST_TIMEOUT"), *p = getenv("DMT_TEST_PEER_PORT");
+	char nics[DMT_NIC_DRIVER_LIST_LEN];
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ifname = getenv("DMT_TEST_IFNAME");
@@ -30,9 +32,10 @@ static inline void hw_env(struct hw_cfg *cfg, int kind,
 	cfg->addr = getenv("DMT_TEST_ADDR");
 	cfg->ssh = getenv("DMT_TEST_SSH");
 	T_SKIP_IF(!cfg->ifname || !cfg->peer, "devmem hardware test: set "
-		  "DMT_TEST_IFNAME (a devmem NIC: mlx5, bnxt_en, gve, fbnic), "
-		  "DMT_TEST_PEER and DMT_TEST_SSH or an echo service on the peer "
-		  "(see tests/README.md)");
+		  "DMT_TEST_IFNAME (a devmem NIC: %s), DMT_TEST_PEER and "
+		  "DMT_TEST_SSH or an echo service on the peer (see "
+		  "tests/README.md)", dmt_nic_driver_list(false, false, nics,
+							   sizeof(nics)));
 	cfg->echo_port = p ? atoi(p) : 5201;
 	cfg->timeout_s = t ? atoi(t) : 30;
 	cfg->kind = (enum dmt_buf_kind)kind;	/* 0: udmabuf, else a DMA heap */

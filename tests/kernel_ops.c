@@ -155,7 +155,7 @@ static void kernel_612(struct dmt_ctx *ctx)
 		ret = dmt_bind_rx(ctx, eth0, dmt_buf_dmabuf_fd(b), &q, 1, &id);
 		printf("bind-rx on eth0 (virtio_net) with a udmabuf: %d: %s\n", ret,
 		       dmt_ctx_last_error(ctx)->message);
-		T_CHECK(ret == -EOPNOTSUPP &&
+		T_CHECK(ret == -DMT_ERR_NO_NETMEM_RX &&
 			strstr(dmt_ctx_last_error(ctx)->message, "queue management"),
 			"bind-rx: %d %s", ret, dmt_ctx_last_error(ctx)->message);
 	} else {

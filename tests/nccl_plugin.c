@@ -14,6 +14,13 @@
  *   t_nccl_plugin perf [lo|veth] [MiB]
  *                         throughput and CPU per GB of the plugin next to
  *                         a direct dmt_tx loop on the same path
+ *   t_nccl_plugin relay   connect through a socat relay
+ *                         (NCCL_DEVMEMTCP_CONNECT_VIA), as nccl-devmem does
+ *   t_nccl_plugin hwcheck the nccl-devmem check of `devmemtcp selftest`
+ *                         on lo and a veth: not run, with the kernel's
+ *                         reason; a plugin that does not load: not run
+ *   t_nccl_plugin devmem  tier C: the nccl-devmem check on devmem
+ *                         hardware (DMT_TEST_IFNAME, tests/hw_env.h)
  * DMT_NCCL_PLUGIN: path of the plugin (set by CTest).
  */
 #include <arpa/inet.h>
@@ -30,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "helpers.h"
+#include "hw_env.h"	/* and helpers.h */
 #include "measure.h"
 #include "netns.h"
 #include "../nccl/nccl_net.h"
@@ -47,6 +54,7 @@ static const ncclNet_v9_t *n9;
 static const ncclNet_v8_t *n8;
 static int warns;
 static char last_warn[1024];
+static char last_listen[256];	/* "listening on IF ADDR:PORT" */
 
 static void logger(ncclDebugLogLevel lvl, unsigned long flags, const char *file,
 		   int line, const char *fmt, ...)
@@ -65,6 +73,9 @@ static void logger(ncclDebugLogLevel lvl, unsigned long flags, const char *file,
 		warns++;
 		snprintf(last_warn, sizeof(last_warn), "%s", msg);
 	}
+	if (strstr(msg, "listening on "))
+		snprintf(last_listen, sizeof(last_listen), "%s",
+			 strstr(msg, "listening on "));
 	if (lvl == NCCL_LOG_WARN || getenv("T_VERBOSE") ||
 	    (lvl == NCCL_LOG_INFO && (strstr(msg, "engine") || strstr(msg, "dev "))))
 		fprintf(stderr, "[%d] %s %s:%d %s\n", getpid(),
@@ -990,6 +1001,198 @@ static int perf_send(int fd)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* The nccl-devmem check of devmemtcp selftest                         */
+/* ------------------------------------------------------------------ */
+
+struct hw_case {
+	const char *ifname, *peer, *plugin;
+	const char *want;	/* in the reason */
+};
+
+/* Run the check in a child (the plugin's state is per process) and
+ * compare its row with the case. */
+static int hw_case_run(void *arg)
+{
+	const struct hw_case *k = arg;
+	struct hw_cfg cfg = { .ifname = k->ifname, .peer = k->peer,
+			      .ssh = "nobody@198.18.0.9", .timeout_s = 5,
+			      .nccl_plugin = k->plugin };
+	struct hw_row row;
+
+	hw_run(&cfg, HW_NCCL_DEVMEM, &row);
+	printf("nccl-devmem on %s: %s: %s\n", k->ifname,
+	       hw_result_name(row.res), row.reason);
+	fflush(stdout);
+	T_CHECK(row.id == HW_NCCL_DEVMEM && row.res == HW_NOT_RUN,
+		"%s: %s, want not run", k->ifname, hw_result_name(row.res));
+	T_CHECK(strstr(row.reason, k->want), "%s: reason \"%s\" lacks \"%s\"",
+		k->ifname, row.reason, k->want);
+	T_CHECK(!getenv("NCCL_DEVMEMTCP_CONNECT_VIA") &&
+		!getenv("NCCL_SOCKET_IFNAME"), "the check left its settings");
+	return 0;
+}
+
+static int hw_case_fork(struct netpair *np, const struct hw_case *k)
+{
+	int st = 0;
+	pid_t pid;
+
+	if (np) {
+		T_CHECK(netpair_run(np, 0, hw_case_run, (void *)k, &pid) == 0,
+			"netns run");
+	} else {
+		pid = fork();
+		T_CHECK(pid >= 0, "fork");
+		if (!pid)
+			_exit(hw_case_run((void *)k));
+	}
+	T_CHECK(waitpid(pid, &st, 0) == pid, "wait");
+	return WIFEXITED(st) ? WEXITSTATUS(st) : T_FAIL;
+}
+
+static int hwcheck_mode(void)
+{
+	const char *plugin = getenv("DMT_NCCL_PLUGIN");
+	/* The reasons are the kernel's and the plugin's own: lo has no
+	 * queues; veth has neither netmem TX (the plugin asks doctor for
+	 * TX first) nor header split. */
+	const struct hw_case lo = { "lo", "127.0.0.1", plugin,
+				    "loopback has no devmem queues" };
+	const struct hw_case veth = { "dmt0", "198.18.0.2", plugin,
+				      "does not support netmem TX" };
+	const struct hw_case gone = { "lo", "127.0.0.1",
+				      "/nonexistent/libnccl-net-devmemtcp.so",
+				      "the NCCL plugin does not load" };
+	struct netpair np;
+	int ret = T_PASS;
+
+	t_require_root();
+	unsetenv("NCCL_SOCKET_IFNAME");
+	ret |= hw_case_fork(NULL, &lo);
+	ret |= hw_case_fork(NULL, &gone);
+	t_netpair(&np);
+	ret |= hw_case_fork(&np, &veth);
+	netpair_destroy(&np);
+	if (ret == T_PASS)
+		printf("PASS: nccl-devmem is not run here, with the reason\n");
+	return ret;
+}
+
+static int devmem_mode(void)
+{
+	static const enum hw_check c[] = { HW_NCCL_DEVMEM };
+	struct hw_cfg cfg;
+	const char *dev = getenv("DMT_TEST_GPU_DEVICE");
+
+	hw_env(&cfg, DMT_BUF_CUDA, dev ? atoi(dev) : 0);
+	cfg.nccl_plugin = getenv("DMT_NCCL_PLUGIN");
+	T_SKIP_IF(!cfg.ssh, "nccl-devmem needs DMT_TEST_SSH: the peer relays "
+		  "the plugin's connections back (an echo service cannot)");
+	return hw_run_list(&cfg, c, ARRAY_SIZE(c), "nccl_plugin_devmem");
+}
+
+/* ------------------------------------------------------------------ */
+/* NCCL_DEVMEMTCP_CONNECT_VIA through socat, as nccl-devmem does       */
+/* ------------------------------------------------------------------ */
+
+static int relay_mode(void)
+{
+	static const char *const bad[] = { "127.0.0.1", "127.0.0.1:0",
+					   "127.0.0.1:70000", "nohost:5000",
+					   "[::1:5000", ":5000" };
+	static const size_t sizes[] = { 0, 1, 4099, 200000, 3 * MiB + 5 };
+	char h[NCCL_NET_HANDLE_MAXSIZE], cmd[256], via[64];
+	unsigned char *sb, *rb;
+	void *lc, *sc = NULL, *rc = NULL, *smh, *rmh;
+	unsigned long lport;
+	int rport = 20000 + (int)(getpid() % 20000), w, size;
+	pid_t relay;
+
+	T_SKIP_IF(system("command -v socat >/dev/null 2>&1") != 0,
+		  "socat is not installed (the relay of nccl-devmem)");
+	setenv("NCCL_SOCKET_IFNAME", "=lo", 1);
+	load(10);
+	init_dev0();
+	/* A malformed relay address: refused at connect, with a WARN. */
+	T_CHECK(p_listen(0, h, &lc) == ncclSuccess, "listen");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("NCCL_DEVMEMTCP_CONNECT_VIA", bad[i], 1);
+		w = warns;
+		T_CHECK(p_connect(0, h, &sc) == ncclInvalidArgument && !sc &&
+			warns > w && strstr(last_warn, "CONNECT_VIA"),
+			"NCCL_DEVMEMTCP_CONNECT_VIA=%s accepted", bad[i]);
+	}
+	/* The relay the peer runs in nccl-devmem, here on loopback. */
+	T_CHECK(strrchr(last_listen, ':'), "no listening line: %s", last_listen);
+	lport = strtoul(strrchr(last_listen, ':') + 1, NULL, 10);
+	snprintf(cmd, sizeof(cmd), "TCP4-LISTEN:%d,fork,reuseaddr,bind=127.0.0.1",
+		 rport);
+	snprintf(via, sizeof(via), "TCP4:127.0.0.1:%lu", lport);
+	relay = fork();
+	T_CHECK(relay >= 0, "fork");
+	if (!relay) {
+		execlp("timeout", "timeout", "60", "socat", cmd, via, (char *)NULL);
+		_exit(127);
+	}
+	snprintf(via, sizeof(via), "127.0.0.1:%d", rport);
+	setenv("NCCL_DEVMEMTCP_CONNECT_VIA", via, 1);
+	arm();
+	while (!sc || !rc) {
+		/* refused until socat listens: connect again */
+		if (!sc && p_connect(0, h, &sc) != ncclSuccess)
+			usleep(100000);
+		if (!rc)
+			T_CHECK(p_accept(lc, &rc) == ncclSuccess, "accept: %s",
+				last_warn);
+		check_time("connect through the relay");
+	}
+	sb = malloc(4 * MiB);
+	rb = malloc(4 * MiB);
+	T_CHECK(sb && rb, "malloc");
+	T_CHECK(p_regmr(sc, sb, 4 * MiB, &smh) == ncclSuccess &&
+		p_regmr(rc, rb, 4 * MiB, &rmh) == ncclSuccess, "regMr");
+	for (size_t m = 0; m < sizeof(sizes) / sizeof(sizes[0]); m++) {
+		void *sr = NULL, *rr = NULL;
+		int sd = 0, rd = 0;
+
+		fill(sb, sizes[m], 9, (int)m);
+		memset(rb, 0, sizes[m] + 1);
+		arm();
+		while (!rr || !sr) {
+			T_CHECK((!rr ? p_irecv(rc, rb, 4 * MiB, rmh, &rr) :
+				 p_isend(sc, sb, sizes[m], smh, &sr)) == ncclSuccess,
+				"post: %s", last_warn);
+			check_time("post");
+		}
+		arm();
+		while (!sd || !rd) {
+			T_CHECK(sd || p_test(sr, &sd, NULL) == ncclSuccess, "test: %s",
+				last_warn);
+			T_CHECK(rd || p_test(rr, &rd, &size) == ncclSuccess, "test: %s",
+				last_warn);
+			check_time("message through the relay");
+		}
+		T_CHECK(size == (int)sizes[m], "received %d of %zu", size, sizes[m]);
+		verify(rb, sizes[m], 9, (int)m);
+		T_CHECK(rb[sizes[m]] == 0, "byte past the message written");
+	}
+	p_deregmr(sc, smh);
+	p_deregmr(rc, rmh);
+	p_close_send(sc);
+	p_close_recv(rc);
+	p_close_listen(lc);
+	kill(relay, SIGTERM);
+	waitpid(relay, NULL, 0);
+	free(sb);
+	free(rb);
+	printf("PASS: %zu messages through a socat relay "
+	       "(NCCL_DEVMEMTCP_CONNECT_VIA), every byte verified; %zu malformed "
+	       "relay addresses refused\n", sizeof(sizes) / sizeof(sizes[0]),
+	       sizeof(bad) / sizeof(bad[0]));
+	return T_PASS;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "lo";
@@ -1001,6 +1204,12 @@ int main(int argc, char **argv)
 		poll_sleep_us = atoi(getenv("T_POLL_SLEEP_US"));
 	T_SKIP_IF(!getenv("DMT_NCCL_PLUGIN"), "DMT_NCCL_PLUGIN not set (run "
 		  "through ctest)");
+	if (!strcmp(mode, "hwcheck"))
+		return hwcheck_mode();
+	if (!strcmp(mode, "relay"))
+		return relay_mode();
+	if (!strcmp(mode, "devmem"))
+		return devmem_mode();
 	if (!strcmp(mode, "perf")) {
 		if (argc > 2 && !strcmp(argv[2], "veth")) {
 			t_require_root();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* tier B: bind-rx on this kernel's devices. lo and a veth in a private
- * namespace give EOPNOTSUPP with a sentence naming the missing driver
+ * namespace give EOPNOTSUPP, returned as -DMT_ERR_NO_NETMEM_RX with a
+ * sentence naming the missing driver
  * support; without CAP_NET_ADMIN (dropped in a child, with the netlink
  * socket opened before and after the drop) EPERM naming the capability;
  * an empty queue list is refused before the kernel is asked. */
@@ -107,7 +108,7 @@ static int in_veth(void *arg)
 	T_CHECK(ifx > 0, "dmt0 missing");
 	ctx = dmt_ctx_new(NULL, &e);
 	T_CHECK(ctx, "%s", e.message);
-	expect_bind(ctx, ifx, -EOPNOTSUPP, "bind-rx on dmt0", "(veth)");
+	expect_bind(ctx, ifx, -DMT_ERR_NO_NETMEM_RX, "bind-rx on dmt0", "(veth)");
 	T_CHECK(strstr(dmt_ctx_last_error(ctx)->message, "queue management"),
 		"names the missing queue API");
 	dmt_ctx_free(ctx);
@@ -125,7 +126,7 @@ int main(void)
 	ctx = t_ctx();
 
 	printf("lo:\n");
-	expect_bind(ctx, 1, -EOPNOTSUPP, "bind-rx on lo", "queue management");
+	expect_bind(ctx, 1, -DMT_ERR_NO_NETMEM_RX, "bind-rx on lo", "queue management");
 	/* empty queue list: refused by the library, nothing sent */
 	ret = dmt_bind_rx(ctx, 1, 0, NULL, 0, &id);
 	T_CHECK(ret == -EINVAL && strstr(dmt_ctx_last_error(ctx)->message,

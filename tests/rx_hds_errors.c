@@ -10,6 +10,7 @@
 #include <net/if.h>
 #include <unistd.h>
 
+#include "drivers.h"
 #include "ethtool.h"
 #include "helpers.h"
 #include "ethtool_view.h"	/* after helpers.h */
@@ -19,6 +20,7 @@
 
 static void check_refusal(struct dmt_ctx *ctx, int ifx, const char *drv)
 {
+	char nics[DMT_NIC_DRIVER_LIST_LEN];
 	int ret;
 
 	ret = dmt_ethtool_rings_set_hds(ctx, ifx, DMT_ETHTOOL_TCP_DATA_SPLIT_ENABLED,
@@ -29,7 +31,8 @@ static void check_refusal(struct dmt_ctx *ctx, int ifx, const char *drv)
 		"extack '%s'", ctx->err.extack);
 	T_CHECK(strstr(ctx->err.message, "tcp-data-split is not supported by") &&
 		strstr(ctx->err.message, drv) &&
-		strstr(ctx->err.message, "mlx5, bnxt_en, gve, fbnic"),
+		strstr(ctx->err.message, dmt_nic_driver_list(true, false, nics,
+							     sizeof(nics))),
 		"message: %s", ctx->err.message);
 	printf("  %s\n", ctx->err.message);
 	ret = dmt_ethtool_rings_set_hds(ctx, ifx, -1, 0);

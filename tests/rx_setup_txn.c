@@ -415,7 +415,7 @@ static void test_crash_restore(void)
 	s = mk(0, true);
 	ret = dmt_nic_setup_apply(s, dbuf);
 	T_CHECK(ret == -EEXIST && strstr(dmt_nic_setup_last_error(s)->message,
-					 "--restore"), "stale journal: %d %s", ret,
+					 "dmt_nic_setup_restore(lo)"), "stale journal: %d %s", ret,
 		dmt_nic_setup_last_error(s)->message);
 	dmt_nic_setup_free(s);
 	T_CHECK(journal_exists(), "refusal kept the journal");

@@ -184,9 +184,10 @@ int main(void)
 		"4 KiB sends must be plain, 1 MiB ones zero-copy");
 
 	/* both switched off */
-	run(ctx, DMT_ENGINE_AUTO, UINT64_MAX, 1, REGION, TINY, 32ull << 20, &r);
+	run(ctx, DMT_ENGINE_AUTO, DMT_TX_NEVER, DMT_TX_NEVER, REGION, TINY,
+	    32ull << 20, &r);
 	T_CHECK(r.st.copy_sends == 0 && r.st.zc_ids >= r.st.sends,
-		"auto_copy_min UINT64_MAX, auto_zc_min 1: %llu plain",
+		"auto_copy_min and auto_zc_min DMT_TX_NEVER: %llu plain",
 		(unsigned long long)r.st.copy_sends);
 	T_CHECK(!strstr(r.reason, "plain send()"), "reason: %s", r.reason);
 

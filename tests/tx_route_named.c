@@ -6,7 +6,7 @@
  * bound socket always does; so a main-table route through another device
  * must not make the library refuse. In a private namespace the peer
  * 198.18.0.2 routes via the veth while "lo" is named: the attempt must get
- * as far as bind-tx on lo (EOPNOTSUPP, no netmem TX on lo), not stop at a
+ * as far as bind-tx on lo (-DMT_ERR_NO_NETMEM_TX: no netmem TX on lo), not stop at a
  * route mismatch. Without a named interface the route picks the device.
  */
 #include <arpa/inet.h>
@@ -50,8 +50,8 @@ static int in_ns(void *arg)
 	(void)arg;
 	/* named lo, route via the veth: the kernel would accept the route */
 	ret = attempt("lo", "198.18.0.2", &e);
-	T_CHECK(ret == -EOPNOTSUPP && strstr(e.message, "netmem TX"),
-		"named interface: want bind-tx's EOPNOTSUPP, got %d: %s", ret,
+	T_CHECK(ret == -DMT_ERR_NO_NETMEM_TX && strstr(e.message, "netmem TX"),
+		"named interface: want bind-tx's NO_NETMEM_TX, got %d: %s", ret,
 		e.message);
 	T_CHECK(!strstr(e.message, "route to the peer"), "route check ran");
 	/* a connected socket handed over, not bound to the named device:
@@ -85,7 +85,7 @@ static int in_ns(void *arg)
 	}
 	/* no interface: the route's device (the veth) is bound */
 	ret = attempt(NULL, "198.18.0.2", &e);
-	T_CHECK(ret == -EOPNOTSUPP && strstr(e.message, "dmt"),
+	T_CHECK(ret == -DMT_ERR_NO_NETMEM_TX && strstr(e.message, "dmt"),
 		"route's device: %d %s", ret, e.message);
 	return 0;
 }

@@ -44,7 +44,7 @@ static void run(struct dmt_ctx *ctx, enum dmt_engine eng)
 			for (size_t j = 0; j < HALF; j++)
 				mem[i][(size_t)k * HALF + j] = t_pattern_byte(
 					((unsigned long long)k * 2 + (unsigned)i) * HALF + j, V);
-	DMT_OPTS(dmt_tx_opts, opts, .engine = eng, .auto_copy_min = UINT64_MAX);
+	DMT_OPTS(dmt_tx_opts, opts, .engine = eng, .auto_copy_min = DMT_TX_NEVER);
 	sink.fd = t_listen("127.0.0.1", &port);
 	t_sink_start(&sink);
 	tx = t_tx_loopback(ctx, buf[0], port, &opts, &err);

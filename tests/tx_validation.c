@@ -54,6 +54,31 @@ int main(void)
 		T_CHECK(tx, "zero tail accepted: %s", err.message);
 		dmt_tx_free(tx);
 	}
+	/* the end of the last field counts, not sizeof: a byte in the tail
+	 * padding may be a newer header's field, so it must be zero too */
+	{
+		size_t end = offsetof(struct dmt_tx_opts, connect_timeout_ms) +
+			     sizeof(int);
+		struct dmt_tx_opts o;
+
+		if (end < sizeof(o)) {
+			memset(&o, 0, sizeof(o));
+			o.sz = sizeof(o);
+			o.engine = DMT_ENGINE_COPY;
+			((unsigned char *)&o)[end] = 1;
+			tx = dmt_tx_from_fd(ctx, buf, sv[0], &o, &err);
+			T_CHECK(!tx && errno == EINVAL &&
+				strstr(err.message, "dmt_tx_opts") &&
+				strstr(err.message, "unknown"),
+				"non-zero tail padding: %s", err.message);
+			((unsigned char *)&o)[end] = 0;
+			tx = dmt_tx_from_fd(ctx, buf, sv[0], &o, &err);
+			T_CHECK(tx, "zero tail padding: %s", err.message);
+			dmt_tx_free(tx);
+			printf("ok: a byte in dmt_tx_opts' tail padding (offset "
+			       "%zu of %zu) is refused\n", end, sizeof(o));
+		}
+	}
 	{
 		DMT_OPTS(dmt_tx_opts, o, .max_iov = 1025);
 		T_CHECK(!dmt_tx_from_fd(ctx, buf, sv[0], &o, &err) &&

@@ -2,6 +2,7 @@
 /* The devmem hardware checks shared by `devmemtcp selftest` and the tier C
  * tests (hwcheck.h). */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "hwcheck.h"
+#include "nccl_net.h"
 
 #define RX_BYTES (1u << 20)
 
@@ -45,6 +47,9 @@ static const struct {
 	[HW_TX] = { "tx", "the peer receives exactly what was sent", false },
 	[HW_TX_CHUNKS] = { "tx-chunks", "3-byte iovecs (ncdevmem -z 3) arrive "
 			   "intact", false },
+	[HW_NCCL_DEVMEM] = { "nccl-devmem", "the NCCL plugin moves GPU memory "
+			     "by devmem TX and RX (dma-buf send, device gather)",
+			     false },
 };
 
 const char *hw_check_name(enum hw_check c)
@@ -764,6 +769,385 @@ out:
 	dmt_ctx_free(ctx);
 }
 
+/* ---- the NCCL plugin's devmem paths ---- */
+
+/*
+ * nccl-devmem: libnccl-net-devmemtcp.so driven as NCCL drives it, with GPU
+ * memory on both ends. One send comm and one receive comm in this process,
+ * on IFACE; the send comm dials the peer (NCCL_DEVMEMTCP_CONNECT_VIA),
+ * where socat relays every connection back to the listener, so the bytes
+ * leave through the NIC from the registered dma-buf (devmem TX) and come
+ * back through it into the plugin's GPU buffer (devmem RX), gathered on the
+ * device into the receive buffer. The check plays NCCL's part: it owns the
+ * CUDA context and the device buffers (the CUDA driver through dlopen) and
+ * exports them as dma-bufs for regMrDmaBuf.
+ */
+typedef int hw_cures;
+typedef unsigned long long hw_cuptr;
+static struct {
+	bool tried, ok;
+	char why[200];
+	hw_cures (*init)(unsigned int);
+	hw_cures (*device_get)(int *, int);
+	hw_cures (*primary_retain)(void **, int);
+	hw_cures (*ctx_set)(void *);
+	hw_cures (*alloc)(hw_cuptr *, size_t);
+	hw_cures (*free)(hw_cuptr);
+	hw_cures (*htod)(hw_cuptr, const void *, size_t);
+	hw_cures (*dtoh)(void *, hw_cuptr, size_t);
+	hw_cures (*handle)(void *, hw_cuptr, size_t, int, unsigned long long);
+} hcu;
+
+static bool hw_cuda(int device)
+{
+	const char *name = secure_getenv("DMT_CUDA_LIB");
+	void *h, *ctx = NULL;
+	int dev;
+
+	if (hcu.tried)
+		return hcu.ok;
+	hcu.tried = true;
+	h = dlopen(name && *name ? name : "libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(hcu.why, sizeof(hcu.why), "no CUDA driver (%s): the "
+			 "check needs GPU memory on both ends", dlerror());
+		return false;
+	}
+#define HW_SYM(f, s)                                                          \
+	do {                                                                  \
+		*(void **)&hcu.f = dlsym(h, s);                               \
+		if (!hcu.f) {                                                 \
+			snprintf(hcu.why, sizeof(hcu.why), "the CUDA driver " \
+				 "lacks %s (older than CUDA 11.7: no dma-buf " \
+				 "export)", s);                                \
+			return false;                                         \
+		}                                                             \
+	} while (0)
+	HW_SYM(init, "cuInit");
+	HW_SYM(device_get, "cuDeviceGet");
+	HW_SYM(primary_retain, "cuDevicePrimaryCtxRetain");
+	HW_SYM(ctx_set, "cuCtxSetCurrent");
+	HW_SYM(alloc, "cuMemAlloc_v2");
+	HW_SYM(free, "cuMemFree_v2");
+	HW_SYM(htod, "cuMemcpyHtoD_v2");
+	HW_SYM(dtoh, "cuMemcpyDtoH_v2");
+	HW_SYM(handle, "cuMemGetHandleForAddressRange");
+#undef HW_SYM
+	if (hcu.init(0) || hcu.device_get(&dev, device) ||
+	    hcu.primary_retain(&ctx, dev) || hcu.ctx_set(ctx)) {
+		snprintf(hcu.why, sizeof(hcu.why), "CUDA device %d is not usable "
+			 "(cuInit, cuDeviceGet or its context failed)", device);
+		return false;
+	}
+	hcu.ok = true;
+	return true;
+}
+
+static char nlog[16384];
+static size_t nlog_len;
+
+static void nccl_logger(ncclDebugLogLevel lvl, unsigned long flags,
+			const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void nccl_logger(ncclDebugLogLevel lvl, unsigned long flags,
+			const char *file, int line, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	int n;
+
+	(void)flags;
+	(void)file;
+	(void)line;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	n = snprintf(nlog + nlog_len, sizeof(nlog) - nlog_len, "%s%s\n",
+		     lvl == NCCL_LOG_WARN ? "WARN " : "", msg);
+	if (n > 0 && nlog_len + (size_t)n < sizeof(nlog))
+		nlog_len += (size_t)n;
+}
+
+/* The text after `key` on the last log line holding it ("" if none). */
+static const char *nlog_after(const char *key, char *out, size_t len)
+{
+	const char *p = NULL, *q = nlog;
+
+	out[0] = '\0';
+	while ((q = strstr(q, key)))
+		p = q++;
+	if (p) {
+		p += strlen(key);
+		snprintf(out, len, "%.*s", (int)strcspn(p, "\n"), p);
+	}
+	return out;
+}
+
+#define NCCL_MSGS 5
+#define NCCL_BUF (8u << 20)
+
+static unsigned char npat(size_t pos, int msg)
+{
+	return (unsigned char)(pos * 31 + (size_t)msg * 7 + 1);
+}
+
+/* Post one message and its receive, wait for both and the flush, copy
+ * the receive back and compare. 0, or -1 with row's reason set. */
+static int nccl_msg(const ncclNet_v10_t *net, void *sc, void *rc, void *smh,
+		    void *rmh, hw_cuptr sb, hw_cuptr rb, unsigned char *host,
+		    size_t soff, size_t len, int m, double deadline,
+		    struct hw_row *row)
+{
+	void *sr = NULL, *rr = NULL, *fr = NULL, *rdata = (void *)(uintptr_t)rb;
+	void *sdata = (void *)(uintptr_t)(sb + soff);
+	size_t cap = NCCL_BUF;
+	int tag = m, sdone = 0, rdone = 0, fdone = 0, rsize = -1, fsize = 0;
+	int isize = (int)len;
+	ncclResult_t r;
+
+	while (!rr || !sr) {
+		r = !rr ? net->irecv(rc, 1, &rdata, &cap, &tag, &rmh, NULL, &rr) :
+		    net->isend(sc, sdata, len, m, smh, NULL, &sr);
+		if (r != ncclSuccess || !ms_left(deadline)) {
+			why(row, HW_FAIL, "message %d (%zu bytes): %s %s", m, len,
+			    r != ncclSuccess ? "post failed:" : "not posted in time",
+			    nlog_after("WARN ", (char[300]){ 0 }, 300));
+			return -1;
+		}
+	}
+	while (!sdone || !rdone) {
+		if (!sdone && (r = net->test(sr, &sdone, NULL)) != ncclSuccess)
+			break;
+		if (!rdone && (r = net->test(rr, &rdone, &rsize)) != ncclSuccess)
+			break;
+		if (!ms_left(deadline)) {
+			r = ncclSystemError;
+			break;
+		}
+	}
+	if (r == ncclSuccess && (r = net->iflush(rc, 1, &rdata, &isize, &rmh,
+						 &fr)) == ncclSuccess && fr)
+		while ((r = net->test(fr, &fdone, &fsize)) == ncclSuccess && !fdone &&
+		       ms_left(deadline))
+			;
+	if (r != ncclSuccess || (fr && !fdone) || !sdone || !rdone) {
+		char w[300];
+
+		why(row, HW_FAIL, "message %d (%zu bytes): %s", m, len,
+		    r != ncclSuccess ? nlog_after("WARN ", w, sizeof(w)) :
+		    hw_stop ? "interrupted" : "not complete within the timeout");
+		return -1;
+	}
+	if (rsize != (int)len) {
+		why(row, HW_FAIL, "message %d: %d bytes received, %zu sent", m,
+		    rsize, len);
+		return -1;
+	}
+	if (len && hcu.dtoh(host, rb, len)) {
+		why(row, HW_FAIL, "copying the receive buffer back failed");
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++)
+		if (host[i] != npat(soff + i, 0)) {
+			why(row, HW_FAIL, "message %d (%zu bytes): byte %zu is %#x, "
+			    "sent %#x", m, len, i, host[i], npat(soff + i, 0));
+			return -1;
+		}
+	return 0;
+}
+
+static void run_nccl(const struct hw_cfg *cfg, struct hw_row *row)
+{
+	/* message m goes from offset m * 4097 of the send buffer: the last
+	 * one still fits */
+	static const size_t sizes[NCCL_MSGS] = { 1, 4099, 65536 + 7, 1u << 20,
+						 NCCL_BUF - 65536 };
+	const char *path = cfg->nccl_plugin ? cfg->nccl_plugin :
+			   getenv("DMT_NCCL_PLUGIN");
+	char handle[NCCL_NET_HANDLE_MAXSIZE], ifs[IF_NAMESIZE + 2], via[64],
+	     cmd[512], w[400], *old_if = getenv("NCCL_SOCKET_IFNAME");
+	double deadline = now() + cfg->timeout_s;
+	void *dl, *lc = NULL, *sc = NULL, *rc = NULL, *smh = NULL, *rmh = NULL;
+	const ncclNet_v10_t *net;
+	ncclNetProperties_v10_t props;
+	hw_cuptr sb = 0, rb = 0;
+	int sfd = -1, rfd = -1, ndev = 0, rport, m;
+	unsigned char *host = NULL;
+	struct sockaddr_in me = { .sin_family = AF_INET };
+	struct peer p = { 0 };
+	unsigned long lport;
+	ncclResult_t r;
+
+	old_if = old_if ? strdup(old_if) : NULL;
+	dl = dlopen(path && *path ? path : "libnccl-net-devmemtcp.so",
+		    RTLD_NOW | RTLD_LOCAL);
+	if (!dl) {
+		why(row, HW_NOT_RUN, "the NCCL plugin does not load (%s): install "
+		    "it (make install; ldconfig) or set DMT_NCCL_PLUGIN to its "
+		    "path", dlerror());
+		goto out;
+	}
+	net = dlsym(dl, "ncclNetPlugin_v10");
+	if (!net) {
+		why(row, HW_FAIL, "%s exports no ncclNetPlugin_v10", path ? path :
+		    "libnccl-net-devmemtcp.so");
+		goto out;
+	}
+	/* The plugin on IFACE only, connecting directly (until the relay). */
+	snprintf(ifs, sizeof(ifs), "=%s", cfg->ifname);
+	setenv("NCCL_SOCKET_IFNAME", ifs, 1);
+	unsetenv("NCCL_DEVMEMTCP_CONNECT_VIA");
+	nlog_len = 0;
+	nlog[0] = '\0';
+	if (net->init(nccl_logger, NULL) != ncclSuccess ||
+	    net->devices(&ndev) != ncclSuccess || ndev < 1) {
+		why(row, HW_NOT_RUN, "the plugin's init found no device on %s: %s",
+		    cfg->ifname, nlog_after("WARN ", w, sizeof(w)));
+		goto out;
+	}
+	if (net->getProperties(0, &props) != ncclSuccess ||
+	    strcmp(props.name, cfg->ifname)) {
+		why(row, HW_FAIL, "the plugin's device 0 is not %s", cfg->ifname);
+		goto out;
+	}
+	/* The plugin's own verdict (doctor's TX, then RX, then the GPU
+	 * runtime): NCCL would send GPU memory through host engines. */
+	if (!(props.ptrSupport & NCCL_PTR_DMABUF)) {
+		why(row, HW_NOT_RUN, "the plugin offers no GPU memory on %s (host "
+		    "engines): %s", cfg->ifname,
+		    nlog_after("host engines: ", w, sizeof(w)));
+		goto out;
+	}
+	if (!hw_cuda(cfg->device)) {
+		why(row, HW_NOT_RUN, "%s", hcu.why);
+		goto out;
+	}
+	if (!cfg->ssh) {
+		why(row, HW_NOT_RUN, "needs --ssh USER@HOST: the peer relays the "
+		    "plugin's connections back to this host through the NIC "
+		    "(socat there); an echo service cannot");
+		goto out;
+	}
+	if (local_addr(cfg, &me.sin_addr) < 0) {
+		why(row, HW_NOT_RUN, "no IPv4 address on %s (pass --addr)",
+		    cfg->ifname);
+		goto out;
+	}
+	if ((r = net->listen(0, handle, &lc)) != ncclSuccess) {
+		why(row, HW_FAIL, "listen: %s", nlog_after("WARN ", w, sizeof(w)));
+		goto out;
+	}
+	nlog_after("listening on ", w, sizeof(w));
+	lport = strrchr(w, ':') ? strtoul(strrchr(w, ':') + 1, NULL, 10) : 0;
+	if (!lport) {
+		why(row, HW_FAIL, "the plugin did not log its listening port");
+		goto out;
+	}
+	rport = hw_next_port(cfg);
+	snprintf(cmd, sizeof(cmd), "timeout %d socat TCP4-LISTEN:%d,fork,"
+		 "reuseaddr TCP4:%s:%lu", cfg->timeout_s, rport,
+		 inet_ntoa(me.sin_addr), lport);
+	if (peer_start(cfg, cmd, false, &p) < 0) {
+		why(row, HW_NOT_RUN, "cannot start ssh: %s", strerror(errno));
+		goto out;
+	}
+	snprintf(via, sizeof(via), "%s:%d", cfg->peer, rport);
+	setenv("NCCL_DEVMEMTCP_CONNECT_VIA", via, 1);
+	/* Both state machines in one thread, as NCCL's bootstrap would in
+	 * two; connect again while the relay is not listening yet. */
+	while (!sc || !rc) {
+		if (!sc && net->connect(0, NULL, handle, &sc, NULL) != ncclSuccess) {
+			if (!ms_left(deadline) || hw_stop)
+				break;
+			usleep(200000);
+			continue;
+		}
+		if (!rc && net->accept(lc, &rc, NULL) != ncclSuccess)
+			break;
+		if ((!sc || !rc) && (!ms_left(deadline) || hw_stop))
+			break;
+		usleep(1000);
+	}
+	if (!sc || !rc) {
+		why(row, HW_FAIL, "the comms did not connect through the relay on "
+		    "%s:%d within %d s (ssh %s, socat there?): %s", cfg->peer,
+		    rport, cfg->timeout_s, cfg->ssh,
+		    nlog_after("WARN ", w, sizeof(w)));
+		goto out;
+	}
+	if (!strstr(nlog, "devmem RX bound")) {
+		why(row, HW_FAIL, "the receive comm has no devmem RX: %s",
+		    nlog_after("no devmem RX", w, sizeof(w)));
+		goto out;
+	}
+	host = malloc(NCCL_BUF);
+	if (!host || hcu.alloc(&sb, NCCL_BUF) || hcu.alloc(&rb, NCCL_BUF)) {
+		why(row, HW_NOT_RUN, "%s", host ? "cuMemAlloc of two 8 MiB "
+		    "buffers failed" : "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < NCCL_BUF; i++)
+		host[i] = npat(i, 0);
+	if (hcu.htod(sb, host, NCCL_BUF) ||
+	    hcu.handle(&sfd, sb, NCCL_BUF, 1 /* DMA_BUF_FD */, 0) ||
+	    hcu.handle(&rfd, rb, NCCL_BUF, 1, 0)) {
+		why(row, HW_NOT_RUN, "the CUDA driver does not export the buffers "
+		    "as dma-bufs (cuMemGetHandleForAddressRange)");
+		goto out;
+	}
+	if (net->regMrDmaBuf(sc, (void *)(uintptr_t)sb, NCCL_BUF, NCCL_PTR_CUDA,
+			     0, sfd, &smh) != ncclSuccess ||
+	    net->regMrDmaBuf(rc, (void *)(uintptr_t)rb, NCCL_BUF, NCCL_PTR_CUDA,
+			     0, rfd, &rmh) != ncclSuccess) {
+		why(row, HW_FAIL, "regMrDmaBuf: %s", nlog_after("WARN ", w,
+								sizeof(w)));
+		goto out;
+	}
+	for (m = 0; m < NCCL_MSGS; m++)
+		if (nccl_msg(net, sc, rc, smh, rmh, sb, rb, host,
+			     (size_t)m * 4097, sizes[m], m, deadline,
+			     row) < 0)
+			goto out;
+	if (!strstr(nlog, "GPU memory send engine devmem")) {
+		why(row, HW_FAIL, "the send comm did not take devmem TX: %s",
+		    nlog_after("GPU memory send ", w, sizeof(w)));
+		goto out;
+	}
+	why(row, HW_PASS, "%d messages of 1 B to %u KiB from GPU memory: devmem "
+	    "TX from the registered dma-buf, back through the peer's relay, "
+	    "devmem RX gathered on the device; every byte verified",
+	    NCCL_MSGS, (NCCL_BUF - 65536) >> 10);
+out:
+	if (dl && net) {
+		if (smh)
+			net->deregMr(sc, smh);
+		if (rmh)
+			net->deregMr(rc, rmh);
+		if (sc)
+			net->closeSend(sc);
+		if (rc)
+			net->closeRecv(rc);	/* undoes its NIC setup */
+		if (lc)
+			net->closeListen(lc);
+	}
+	if (sfd >= 0)
+		close(sfd);
+	if (rfd >= 0)
+		close(rfd);
+	if (sb)
+		hcu.free(sb);
+	if (rb)
+		hcu.free(rb);
+	free(host);
+	peer_free(&p);
+	unsetenv("NCCL_DEVMEMTCP_CONNECT_VIA");
+	if (old_if)
+		setenv("NCCL_SOCKET_IFNAME", old_if, 1);
+	else
+		unsetenv("NCCL_SOCKET_IFNAME");
+	free(old_if);
+}
+
 void hw_run(const struct hw_cfg *cfg, enum hw_check c, struct hw_row *row)
 {
 	double t0 = now();
@@ -791,6 +1175,9 @@ void hw_run(const struct hw_cfg *cfg, enum hw_check c, struct hw_row *row)
 	case HW_TX:
 	case HW_TX_CHUNKS:
 		run_tx(cfg, c == HW_TX_CHUNKS, row);
+		break;
+	case HW_NCCL_DEVMEM:
+		run_nccl(cfg, row);
 		break;
 	default:
 		why(row, HW_NOT_RUN, "unknown check");

@@ -31,6 +31,8 @@ enum hw_check {
 	HW_RX_HDS,		/* check_rx_hds: 1..8192-byte messages, no linear */
 	HW_TX,			/* check_tx: the peer receives what was sent */
 	HW_TX_CHUNKS,		/* check_tx_chunks: 3-byte iovecs (ncdevmem -z 3) */
+	HW_NCCL_DEVMEM,		/* the NCCL plugin: dma-buf TX, GPU RX gather
+				 * (needs TX and RX, CUDA and --ssh) */
 	HW_NCHECKS
 };
 
@@ -48,6 +50,10 @@ struct hw_cfg {
 	int base_port;		/* fresh ports are taken from here up */
 	int timeout_s;		/* bound on every wait of a check */
 	const char *journal_dir;	/* NULL: /run/devmemtcp */
+	const char *nccl_plugin;	/* nccl-devmem: the plugin's path; NULL:
+					 * $DMT_NCCL_PLUGIN, else
+					 * libnccl-net-devmemtcp.so from the
+					 * library search path */
 };
 
 struct hw_row {

@@ -111,46 +111,52 @@ static double median(double *v, unsigned int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+static double ratio(uint64_t a, uint64_t b)
+{
+	return b ? (double)a / (double)b : 0;
+}
+
 /* Fold the runs of one cell into its row. */
 static void summarize(struct bench_row *r, const struct bench_trial *t,
 		      unsigned int n)
 {
-	double gbps[BENCH_MAX_REPS], snd[BENCH_MAX_REPS], rcv[BENCH_MAX_REPS],
+	double rate[BENCH_MAX_REPS], snd[BENCH_MAX_REPS], rcv[BENCH_MAX_REPS],
 		mach[BENCH_MAX_REPS], nps[BENCH_MAX_REPS], sys[BENCH_MAX_REPS],
-		cop[BENCH_MAX_REPS], ms[BENCH_MAX_REPS], mp[BENCH_MAX_REPS],
-		pl[BENCH_MAX_REPS];
+		bps[BENCH_MAX_REPS], cop[BENCH_MAX_REPS], ms[BENCH_MAX_REPS],
+		mp[BENCH_MAX_REPS], pl[BENCH_MAX_REPS];
 	bool zc = false;
 
 	for (unsigned int i = 0; i < n; i++) {
 		double gb = (double)t[i].rx_bytes / 1e9;
 
-		gbps[i] = t[i].rx_secs > 0 ? gb / t[i].rx_secs : 0;
-		r->gbps_run[i] = gbps[i];
+		r->run_bytes[i] = t[i].rx_bytes;
+		r->run_secs[i] = t[i].rx_secs;
+		rate[i] = t[i].rx_secs > 0 ? (double)t[i].rx_bytes / t[i].rx_secs : 0;
 		snd[i] = t[i].tx_cpu / gb;
 		rcv[i] = t[i].rx_cpu / gb;
 		mach[i] = t[i].machine / gb;
-		nps[i] = t[i].sends ? (double)t[i].zc_notifications /
-				      (double)t[i].sends : 0;
+		nps[i] = ratio(t[i].zc_notifications, t[i].sends);
 		sys[i] = (double)t[i].syscalls / gb;
-		cop[i] = t[i].zc_completed ? (double)t[i].zc_copied /
-					     (double)t[i].zc_completed : 0;
+		bps[i] = ratio(t[i].rx_bytes, t[i].syscalls);
+		cop[i] = ratio(t[i].zc_copied, t[i].zc_completed);
 		zc = zc || t[i].zc_ids;
-		pl[i] = t[i].sends ? (double)t[i].copy_sends / (double)t[i].sends : 0;
+		pl[i] = ratio(t[i].copy_sends, t[i].sends);
 		ms[i] = t[i].mem_setup;
 		mp[i] = t[i].mem_peak;
 	}
 	r->runs = n;
 	r->ok = n > 0;
-	r->gbps_min = r->gbps_max = n ? gbps[0] : 0;
+	r->rate_min = r->rate_max = n ? rate[0] : 0;
 	for (unsigned int i = 1; i < n; i++) {
-		r->gbps_min = gbps[i] < r->gbps_min ? gbps[i] : r->gbps_min;
-		r->gbps_max = gbps[i] > r->gbps_max ? gbps[i] : r->gbps_max;
+		r->rate_min = rate[i] < r->rate_min ? rate[i] : r->rate_min;
+		r->rate_max = rate[i] > r->rate_max ? rate[i] : r->rate_max;
 	}
-	r->gbps = median(gbps, n);
+	r->rate = median(rate, n);
 	r->snd_cpu = median(snd, n);
 	r->rcv_cpu = median(rcv, n);
 	r->machine_cpu = median(mach, n);
 	r->syscalls_per_gb = median(sys, n);
+	r->bytes_per_syscall = median(bps, n);
 	r->notifs_per_send = zc ? median(nps, n) : -1;
 	r->copied_share = zc ? median(cop, n) : -1;
 	r->plain_share = median(pl, n);
@@ -172,125 +178,144 @@ static void machine_facts(struct bench_cfg *c)
 	snprintf(c->path, sizeof(c->path), "%s", c->netns ? "veth" : "lo");
 }
 
-int cmd_bench(int argc, char **argv)
+/* ---- options ---- */
+
+static const struct option bench_opts[] = {
+	{ "engines", required_argument, NULL, 'e' },
+	{ "sizes", required_argument, NULL, 's' },
+	{ "reps", required_argument, NULL, 'r' },
+	{ "time", required_argument, NULL, 't' },
+	{ "bytes", required_argument, NULL, 'b' },
+	{ "flows", required_argument, NULL, 'f' },
+	{ "buffer-size", required_argument, NULL, 'B' },
+	{ "buffer", required_argument, NULL, 'm' },
+	{ "netns", no_argument, NULL, 'n' },
+	{ "pin", no_argument, NULL, 'P' },
+	{ "port", required_argument, NULL, 'p' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "csv", required_argument, NULL, 'c' },
+	{ "svg", required_argument, NULL, 'g' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+/* A number option: "--NAME 'ARG'" within [lo, hi], else exit 2 saying fix. */
+static int opt_num(const char *name, const char *arg, uint64_t lo, uint64_t hi,
+		   const char *fix, uint64_t *v)
 {
-	static const struct option lo[] = {
-		{ "engines", required_argument, NULL, 'e' },
-		{ "sizes", required_argument, NULL, 's' },
-		{ "reps", required_argument, NULL, 'r' },
-		{ "time", required_argument, NULL, 't' },
-		{ "bytes", required_argument, NULL, 'b' },
-		{ "flows", required_argument, NULL, 'f' },
-		{ "buffer-size", required_argument, NULL, 'B' },
-		{ "buffer", required_argument, NULL, 'm' },
-		{ "netns", no_argument, NULL, 'n' },
-		{ "pin", no_argument, NULL, 'P' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "csv", required_argument, NULL, 'c' },
-		{ "svg", required_argument, NULL, 'g' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	struct bench_cfg c = { .reps = 3, .secs = 1, .flows = 1, .port = 5400 };
-	char engines_def[] = "copy,zerocopy,uring,auto";
-	char engines_gpu[] = "auto,staged";
-	struct buf_choice bufc = { 0 };
-	char sizes_def[] = "4K,16K,64K,256K,1M";
-	struct bench_row *rows;
-	struct bench_trial *trials;
-	struct netpair np, *npp = NULL;
-	unsigned int nrows = 0, portk = 0;
-	uint64_t v;
+	char what[32];
+
+	if (parse_size(arg, v) == 0 && *v >= lo && *v <= hi)
+		return 0;
+	snprintf(what, sizeof(what), "bad --%s", name);
+	return bad(what, arg, fix);
+}
+
+/* One option into c (b: the --buffer choice). 0, or the exit status. */
+static int set_opt(struct bench_cfg *c, struct buf_choice *b, int opt,
+		   char *arg)
+{
+	uint64_t v = 0;
 	char *end;
-	int opt, rc = 0;
+	int rc = 0;
+
+	switch (opt) {
+	case 'e':
+		return parse_list(arg, one_engine, c) ? 2 : 0;
+	case 's':
+		return parse_list(arg, one_size, c) ? 2 : 0;
+	case 'r':
+		rc = opt_num("reps", arg, 1, BENCH_MAX_REPS, "give 1 to 20", &v);
+		c->reps = (unsigned int)v;
+		return rc;
+	case 't':
+		c->secs = strtod(arg, &end);
+		if (*end || end == arg || !(c->secs >= 0.1 && c->secs <= 600))
+			return bad("bad --time", arg,
+				   "give seconds between 0.1 and 600");
+		return 0;
+	case 'b':
+		rc = opt_num("bytes", arg, 1, 1ull << 40,
+			     "give a size such as 256M or 4G", &c->bytes);
+		return rc;
+	case 'f':
+		rc = opt_num("flows", arg, 1, BENCH_MAX_FLOWS, "give 1 to 1024", &v);
+		c->flows = (unsigned int)v;
+		return rc;
+	case 'B':
+		return opt_num("buffer-size", arg, 4096, 1ull << 30,
+			       "give 4K to 1G, e.g. 128K or 16M", &c->bufsize);
+	case 'm':
+		if ((rc = opt_buffer("bench", arg, b)))
+			return rc;
+		c->buf_kind = b->kind;
+		c->buf_device = b->device;
+		c->buf_name = arg;
+		return 0;
+	case 'p':
+		rc = opt_num("port", arg, 1024, 60000, "give 1024 to 60000", &v);
+		c->port = (int)v;
+		return rc;
+	case 'n':
+		c->netns = true;
+		return 0;
+	case 'P':
+		c->pin = true;
+		return 0;
+	case 'j':
+		c->json = true;
+		return 0;
+	case 'c':
+		c->csv = arg;
+		return 0;
+	case 'g':
+		c->svg = arg;
+		return 0;
+	case 'q':
+		c->quiet = true;
+		return 0;
+	}
+	return 2;
+}
+
+/* The command line into c. 0, or the exit status (help: 0 with *done). */
+static int parse_args(int argc, char **argv, struct bench_cfg *c,
+		      struct buf_choice *b, bool *done)
+{
+	int opt, rc;
 
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":qh", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'e':
-			if (parse_list(optarg, one_engine, &c))
-				return 2;
-			break;
-		case 's':
-			if (parse_list(optarg, one_size, &c))
-				return 2;
-			break;
-		case 'r':
-			if (parse_size(optarg, &v) || !v || v > BENCH_MAX_REPS)
-				return bad("bad --reps", optarg, "give 1 to 20");
-			c.reps = (unsigned int)v;
-			break;
-		case 't':
-			c.secs = strtod(optarg, &end);
-			if (*end || end == optarg || !(c.secs >= 0.1 && c.secs <= 600))
-				return bad("bad --time", optarg,
-					   "give seconds between 0.1 and 600");
-			break;
-		case 'b':
-			if (parse_size(optarg, &v) || !v || v > (1ull << 40))
-				return bad("bad --bytes", optarg,
-					   "give a size such as 256M or 4G");
-			c.bytes = v;
-			break;
-		case 'f':
-			if (parse_size(optarg, &v) || !v || v > BENCH_MAX_FLOWS)
-				return bad("bad --flows", optarg, "give 1 to 1024");
-			c.flows = (unsigned int)v;
-			break;
-		case 'B':
-			if (parse_size(optarg, &v) || v < 4096 || v > (1ull << 30))
-				return bad("bad --buffer-size", optarg,
-					   "give 4K to 1G, e.g. 128K or 16M");
-			c.bufsize = v;
-			break;
-		case 'm':
-			if ((rc = opt_buffer("bench", optarg, &bufc)))
-				return rc;
-			c.buf_kind = bufc.kind;
-			c.buf_device = bufc.device;
-			c.buf_name = optarg;
-			break;
-		case 'n':
-			c.netns = true;
-			break;
-		case 'P':
-			c.pin = true;
-			break;
-		case 'p':
-			if (parse_size(optarg, &v) || v < 1024 || v > 60000)
-				return bad("bad --port", optarg,
-					   "give 1024 to 60000");
-			c.port = (int)v;
-			break;
-		case 'j':
-			c.json = true;
-			break;
-		case 'c':
-			c.csv = optarg;
-			break;
-		case 'g':
-			c.svg = optarg;
-			break;
-		case 'q':
-			c.quiet = true;
-			break;
-		case 'h':
+	while ((opt = getopt_long(argc, argv, ":qh", bench_opts, NULL)) != -1) {
+		if (opt == 'h') {
+			*done = true;
 			return help_out("bench", usage);
-		default:
-			return getopt_error("bench", opt, argv);
 		}
+		if (opt == '?' || opt == ':')
+			return getopt_error("bench", opt, argv);
+		if ((rc = set_opt(c, b, opt, optarg)))
+			return rc;
 	}
-	jout_set(c.json, false);
+	jout_set(c->json, false);
 	if (optind < argc)
 		return extra_args_error("bench", argc, argv);
-	if (!c.nengines)
-		parse_list(buf_choice_gpu(&bufc) ? engines_gpu : engines_def,
-			   one_engine, &c);
-	for (unsigned int i = 0; i < c.nengines && buf_choice_gpu(&bufc); i++) {
-		enum dmt_engine e = c.engines[i];
+	return 0;
+}
+
+/* Defaults for what was not asked, and the checks across options and of
+ * this host that can fail before any run. 0, or the exit status. */
+static int complete_cfg(struct bench_cfg *c, const struct buf_choice *b)
+{
+	char engines_def[] = "copy,zerocopy,uring,auto";
+	char engines_gpu[] = "auto,staged";
+	char sizes_def[] = "4K,16K,64K,256K,1M";
+	bool gpu = buf_choice_gpu(b);
+
+	if (!c->nengines)
+		parse_list(gpu ? engines_gpu : engines_def, one_engine, c);
+	for (unsigned int i = 0; i < c->nengines && gpu; i++) {
+		enum dmt_engine e = c->engines[i];
 
 		if (e != DMT_ENGINE_AUTO && e != DMT_ENGINE_DEVMEM &&
 		    e != DMT_ENGINE_STAGED)
@@ -298,107 +323,144 @@ int cmd_bench(int argc, char **argv)
 				   "CPU mapping, which GPU memory lacks: use auto, "
 				   "devmem or staged with --buffer cuda|rocm");
 	}
-	if (!c.nsizes)
-		parse_list(sizes_def, one_size, &c);
-	if (c.pin && sysconf(_SC_NPROCESSORS_ONLN) < 2)
+	if (!c->nsizes)
+		parse_list(sizes_def, one_size, c);
+	if (c->pin && sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		return bad("--pin needs two CPUs online, found", "1", "drop --pin");
-	if (c.netns && geteuid() != 0)
+	if (c->netns && geteuid() != 0)
 		return bad("--netns creates namespaces, which needs", "root",
 			   "run as root or drop --netns");
-	if (c.buf_kind) {
+	if (c->buf_kind) {
 		/* in a child: a GPU runtime must not start in this process,
 		 * which forks the senders afterwards */
 		char why[1024];
 
-		if (probe_buffer(&bufc, 2u << 20, why, sizeof(why)) < 0) {
-			fprintf(stderr, "devmemtcp bench: %s\n", why);
-			return 1;
-		}
+		if (probe_buffer(b, 2u << 20, why, sizeof(why)) < 0)
+			return run_error("bench", "%s", why);
 	}
-	machine_facts(&c);
+	machine_facts(c);
+	return 0;
+}
 
-	rows = calloc((size_t)c.nengines * c.nsizes, sizeof(*rows));
-	trials = mmap(NULL, sizeof(*trials) * c.reps, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (!rows || trials == MAP_FAILED) {
-		fprintf(stderr, "devmemtcp bench: out of memory\n");
-		free(rows);
-		return 1;
+/* ---- the runs ---- */
+
+struct bench_state {
+	struct bench_cfg *c;
+	const struct netpair *np;	/* NULL: loopback */
+	struct bench_trial *trials;	/* c->reps, shared with the children */
+	unsigned int portk;		/* runs so far: the next port */
+};
+
+/* The runs of one (engine, size) cell, until one fails. 0, or 1 when none
+ * worked (the row says why). */
+static int run_cell(struct bench_state *st, struct bench_row *r)
+{
+	const struct bench_cfg *c = st->c;
+	struct bench_trial ok[BENCH_MAX_REPS];
+	unsigned int nok = 0;
+	char sz[16];
+
+	bench_size_str(r->size, sz, sizeof(sz));
+	for (unsigned int k = 0; k < c->reps; k++) {
+		struct bench_trial *t = &st->trials[k];
+		int port = c->port + (int)(st->portk++ % 500);
+
+		if (bench_trial_run(c, st->np, r->engine, r->size, port, t) < 0) {
+			snprintf(r->note, sizeof(r->note), "%s", t->tx_msg);
+			if (!c->quiet)
+				fprintf(stderr, "bench: %s %s: %s\n",
+					dmt_engine_name(r->engine), sz, t->tx_msg);
+			break;	/* an engine that fails, fails */
+		}
+		r->used = (enum dmt_engine)t->engine_used;
+		ok[nok++] = *t;
+		if (!c->quiet)
+			fprintf(stderr, "bench: %s %s flows %u run %u/%u: "
+				"%.2f GB/s\n", dmt_engine_name(r->engine), sz,
+				c->flows, k + 1, c->reps, t->rx_secs > 0 ?
+				(double)t->rx_bytes / 1e9 / t->rx_secs : 0.0);
 	}
-	if (c.netns) {
+	summarize(r, ok, nok);
+	return nok ? 0 : 1;
+}
+
+/* Every engine x size into rows (c->nengines * c->nsizes of them), on
+ * loopback or across a veth pair made here. 0, or 1 when a cell failed or
+ * nothing could run. */
+static int run_matrix(struct bench_cfg *c, struct bench_row *rows)
+{
+	size_t tsz = sizeof(struct bench_trial) * c->reps;
+	struct bench_state st = { .c = c };
+	struct netpair np;
+	unsigned int n = 0;
+	int rc = 0;
+
+	st.trials = mmap(NULL, tsz, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (st.trials == MAP_FAILED)
+		return run_error("bench", "out of memory");
+	if (c->netns) {
 		char why[256];
-		int ret = netpair_create(&np, 0, why, sizeof(why));
 
-		if (ret < 0) {
-			fprintf(stderr, "devmemtcp bench: cannot create the veth "
-				"pair: %s\n", why);
-			free(rows);
-			munmap(trials, sizeof(*trials) * c.reps);
-			return 1;
+		if (netpair_create(&np, 0, why, sizeof(why)) < 0) {
+			munmap(st.trials, tsz);
+			return run_error("bench", "cannot create the veth pair: "
+					 "%s", why);
 		}
-		npp = &np;
+		st.np = &np;
 	}
+	for (unsigned int ei = 0; ei < c->nengines; ei++)
+		for (unsigned int si = 0; si < c->nsizes; si++) {
+			struct bench_row *r = &rows[n++];
 
-	for (unsigned int ei = 0; ei < c.nengines; ei++) {
-		for (unsigned int si = 0; si < c.nsizes; si++) {
-			struct bench_row *r = &rows[nrows++];
-			struct bench_trial ok[BENCH_MAX_REPS];
-			unsigned int nok = 0;
-			char sz[16];
-
-			r->engine = c.engines[ei];
-			r->used = c.engines[ei];
-			r->size = c.sizes[si];
-			r->flows = c.flows;
-			bench_size_str(r->size, sz, sizeof(sz));
-			for (unsigned int k = 0; k < c.reps; k++) {
-				struct bench_trial *t = &trials[k];
-				int port = c.port + (int)(portk++ % 500);
-				int ret = bench_trial_run(&c, npp, r->engine,
-							  r->size, port, t);
-
-				if (ret < 0) {
-					snprintf(r->note, sizeof(r->note), "%s",
-						 t->tx_msg);
-					if (!c.quiet)
-						fprintf(stderr, "bench: %s %s: %s\n",
-							dmt_engine_name(r->engine),
-							sz, t->tx_msg);
-					break;	/* an engine that fails, fails */
-				}
-				r->used = (enum dmt_engine)t->engine_used;
-				ok[nok++] = *t;
-				if (!c.quiet)
-					fprintf(stderr, "bench: %s %s flows %u run "
-						"%u/%u: %.2f GB/s\n",
-						dmt_engine_name(r->engine), sz,
-						c.flows, k + 1, c.reps,
-						t->rx_secs > 0 ? (double)t->rx_bytes
-						/ 1e9 / t->rx_secs : 0.0);
-			}
-			summarize(r, ok, nok);
-			if (!nok)
-				rc = 1;
+			r->engine = r->used = c->engines[ei];
+			r->size = c->sizes[si];
+			r->flows = c->flows;
+			rc |= run_cell(&st, r);
 		}
-	}
-	if (npp)
-		netpair_destroy(npp);
-	munmap(trials, sizeof(*trials) * c.reps);
+	if (st.np)
+		netpair_destroy(&np);
+	munmap(st.trials, tsz);
+	return rc;
+}
 
-	if (c.json)
-		bench_print_json(&c, rows, nrows);
+/* The table or JSON on stdout, and the files asked for. 0, or 1 when a
+ * file could not be written. */
+static int write_outputs(const struct bench_cfg *c,
+			 const struct bench_row *rows, unsigned int n)
+{
+	int rc = 0;
+
+	if (c->json)
+		bench_print_json(c, rows, n);
 	else
-		bench_print_table(stdout, &c, rows, nrows);
-	if (c.csv && bench_write_csv(c.csv, &c, rows, nrows) < 0) {
-		fprintf(stderr, "devmemtcp bench: cannot write %s: %s\n", c.csv,
-			strerror(errno));
-		rc = 1;
-	}
-	if (c.svg && bench_write_svg(c.svg, &c, rows, nrows) < 0) {
-		fprintf(stderr, "devmemtcp bench: cannot write %s: %s\n", c.svg,
-			strerror(errno));
-		rc = 1;
-	}
+		bench_print_table(stdout, c, rows, n);
+	if (c->csv && bench_write_csv(c->csv, c, rows, n) < 0)
+		rc = run_error("bench", "cannot write %s: %s", c->csv,
+			       strerror(errno));
+	if (c->svg && bench_write_svg(c->svg, c, rows, n) < 0)
+		rc = run_error("bench", "cannot write %s: %s", c->svg,
+			       strerror(errno));
+	return rc;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	struct bench_cfg c = { .reps = 3, .secs = 1, .flows = 1, .port = 5400 };
+	struct buf_choice bufc = { 0 };
+	struct bench_row *rows;
+	bool done = false;
+	int rc;
+
+	if ((rc = parse_args(argc, argv, &c, &bufc, &done)) || done)
+		return rc;
+	if ((rc = complete_cfg(&c, &bufc)))
+		return rc;
+	rows = calloc((size_t)c.nengines * c.nsizes, sizeof(*rows));
+	if (!rows)
+		return run_error("bench", "out of memory");
+	rc = run_matrix(&c, rows);
+	rc |= write_outputs(&c, rows, c.nengines * c.nsizes);
 	free(rows);
 	return rc;
 }

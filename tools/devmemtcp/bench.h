@@ -68,7 +68,9 @@ struct bench_trial {
 	double mem_peak;	/* ... after the run, before freeing */
 };
 
-/* One (engine, size) cell: medians over the runs that worked. */
+/* One (engine, size) cell: medians over the runs that worked. Rates are
+ * bytes per second at the receiver; CPU figures are seconds per 10^9
+ * bytes (the same number as nanoseconds per byte). */
 struct bench_row {
 	enum dmt_engine engine;
 	enum dmt_engine used;
@@ -77,11 +79,13 @@ struct bench_row {
 	unsigned int runs;	/* runs that worked */
 	bool ok;
 	char note[320];		/* why not, when !ok */
-	double gbps_run[BENCH_MAX_REPS];
-	double gbps, gbps_min, gbps_max;
-	double snd_cpu, rcv_cpu, machine_cpu;	/* seconds per GB */
+	uint64_t run_bytes[BENCH_MAX_REPS];	/* per run, at the receiver */
+	double run_secs[BENCH_MAX_REPS];	/* first byte to the last EOF */
+	double rate, rate_min, rate_max;	/* bytes per second */
+	double snd_cpu, rcv_cpu, machine_cpu;	/* seconds per 10^9 bytes */
 	double notifs_per_send;	/* < 0: not applicable */
-	double syscalls_per_gb;
+	double syscalls_per_gb;	/* syscalls per 10^9 bytes */
+	double bytes_per_syscall;
 	double copied_share;	/* < 0: not applicable */
 	double plain_share;	/* auto: share of sends made with plain send() */
 	double mem_setup, mem_peak;	/* bytes per connection */
@@ -100,6 +104,11 @@ int bench_write_csv(const char *path, const struct bench_cfg *c,
 		    const struct bench_row *rows, unsigned int n);
 int bench_write_svg(const char *path, const struct bench_cfg *c,
 		    const struct bench_row *rows, unsigned int n);
+/* The axis of the SVG plot: round ticks 0, step, 2 step, ... up to top,
+ * the step 1, 2 or 5 times a power of ten, at most about 'most' ticks,
+ * top >= vmax. Returns the number of steps (top / step). */
+unsigned int bench_axis(double vmax, unsigned int most, double *step,
+			double *top);
 /* "4K", "64K", "1M" */
 const char *bench_size_str(uint64_t v, char *buf, size_t len);
 

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "advice.h"
 #include "common.h"
 #include "json_out.h"
 #include "measure.h"
@@ -63,14 +64,17 @@ struct dmt_buf *alloc_buffer(const struct buf_choice *c, size_t size,
 	struct dmt_error err = { 0 };
 	struct dmt_buf *b;
 
+	char adv[1024];	/* the library's message, with this tool's flags */
+#define ERRTXT (err.message[0] ? cli_advice(err.message, adv, sizeof(adv)) : \
+		dmt_strerror(-errno))
+
 	why[0] = '\0';
 	if (c->kind) {
 		b = dmt_buf_new((enum dmt_buf_kind)c->kind, size, &bo, &err);
 		if (b)
 			snprintf(why, whylen, "requested");
 		else
-			snprintf(why, whylen, "%s", err.message[0] ? err.message :
-				 dmt_strerror(-errno));
+			snprintf(why, whylen, "%s", ERRTXT);
 		return b;
 	}
 	b = dmt_buf_new(DMT_BUF_UDMABUF, size, &bo, &err);
@@ -78,12 +82,11 @@ struct dmt_buf *alloc_buffer(const struct buf_choice *c, size_t size,
 		snprintf(why, whylen, "auto: udmabuf available");
 		return b;
 	}
-	snprintf(why, whylen, "auto: udmabuf unavailable: %s",
-		 err.message[0] ? err.message : dmt_strerror(-errno));
+	snprintf(why, whylen, "auto: udmabuf unavailable: %s", ERRTXT);
 	b = dmt_buf_new(DMT_BUF_HOST, size, &bo, &err);
 	if (!b)
-		snprintf(why, whylen, "host memory: %s",
-			 err.message[0] ? err.message : dmt_strerror(-errno));
+		snprintf(why, whylen, "host memory: %s", ERRTXT);
+#undef ERRTXT
 	return b;
 }
 

@@ -48,14 +48,32 @@ struct shared {
 	struct probe probe;
 };
 
+/* What was asked on the command line. */
+struct demo_args {
+	uint64_t size;
+	enum dmt_engine eng;
+	struct buf_choice bufc;
+	bool have_buf, loopback, json;
+};
+
+/* One demo run: its topology, children and what they reported. */
 struct demo {
+	const struct demo_args *a;
 	struct netpair np;
-	bool ns;
+	bool ns;		/* namespaces made (else loopback) */
 	const char *srv_addr;
-	struct shared *sh;
+	struct shared *sh;	/* shared with the children */
 	struct client_cfg cc;
 	struct server_cfg sc;
-	int ready[2];
+	int ready[2];		/* the server writes its port when listening */
+	pid_t spid, cpid;
+	int st_s, st_c;		/* their exit statuses, -1 before */
+	struct cpu_snap m0;	/* the machine's CPU at the client's start */
+	double mach_s;		/* ... busy seconds since */
+	bool exp_ok;		/* a dma-buf exporter exists */
+	char exporter[256];
+	char note[1400];	/* what the reader should know first */
+	char err[1200];		/* why the run failed */
 };
 
 static volatile sig_atomic_t g_stop;
@@ -245,10 +263,40 @@ static const struct option demo_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static void print_human(const struct demo *d, uint64_t size, double mach_s,
-			bool pass, const char *exporter, bool exp_ok,
-			const char *note)
+/* Why devmem TX is or is not available: the bind-tx probe's answer. */
+static void print_devmem_why(const struct probe *p, bool devmem, bool exp_ok)
 {
+	if (p->done) {
+		if (p->bind_ret == -EOPNOTSUPP || p->bind_ret == -DMT_ERR_NO_NETMEM_TX)
+			printf("  bind-tx on %s: %s%s%s%s\n", p->ifname,
+			       dmt_strerror(p->bind_ret),
+			       p->extack[0] ? " (kernel: \"" : "", p->extack,
+			       p->extack[0] ? "\")" : "");
+		else if (p->bind_ret < 0)
+			printf("  bind-tx on %s: the driver passed the netmem TX "
+			       "check; the probe fd (a memfd) was refused as "
+			       "expected: %s\n", p->ifname, p->message);
+		else
+			printf("  bind-tx on %s: accepted\n", p->ifname);
+		if (p->bind_ret < 0 && p->message[0] &&
+		    (p->bind_ret == -EOPNOTSUPP ||
+		     p->bind_ret == -DMT_ERR_NO_NETMEM_TX))
+			printf("  why: %s\n", p->message);
+	} else if (p->error[0]) {
+		printf("  bind-tx probe could not run: %s\n", p->error);
+	}
+	if (!exp_ok && !devmem)
+		printf("  so devmem needs both a dma-buf exporter and a NIC "
+		       "driver with netmem TX ('devmemtcp doctor' names the "
+		       "drivers that have it)\n");
+}
+
+static void print_human(const struct demo *d, bool pass)
+{
+	uint64_t size = d->a->size;
+	double mach_s = d->mach_s;
+	const char *exporter = d->exporter, *note = d->note;
+	bool exp_ok = d->exp_ok;
 	const struct xfer_result *c = &d->sh->res[0], *s = &d->sh->res[1];
 	const struct probe *p = &d->sh->probe;
 	bool devmem = !strcmp(c->engine, "devmem");
@@ -271,28 +319,7 @@ static void print_human(const struct demo *d, uint64_t size, double mach_s,
 	       c->buffer_reason);
 	if (s->buffer[0])
 		printf("  server buffer: %s (%s)\n", s->buffer, s->buffer_reason);
-	if (p->done) {
-		if (p->bind_ret == -EOPNOTSUPP || p->bind_ret == -DMT_ERR_NO_NETMEM_TX)
-			printf("  bind-tx on %s: %s%s%s%s\n", p->ifname,
-			       dmt_strerror(p->bind_ret),
-			       p->extack[0] ? " (kernel: \"" : "", p->extack,
-			       p->extack[0] ? "\")" : "");
-		else if (p->bind_ret < 0)
-			printf("  bind-tx on %s: the driver passed the netmem TX "
-			       "check; the probe fd (a memfd) was refused as "
-			       "expected: %s\n", p->ifname, p->message);
-		else
-			printf("  bind-tx on %s: accepted\n", p->ifname);
-		if (p->bind_ret < 0 && p->message[0] &&
-		    (p->bind_ret == -EOPNOTSUPP ||
-		     p->bind_ret == -DMT_ERR_NO_NETMEM_TX))
-			printf("  why: %s\n", p->message);
-	} else if (p->error[0]) {
-		printf("  bind-tx probe could not run: %s\n", p->error);
-	}
-	if (!exp_ok && !devmem)
-		printf("  so devmem needs both a dma-buf exporter and a NIC "
-		       "driver with netmem TX (mlx5, bnxt_en, gve, fbnic)\n");
+	print_devmem_why(p, devmem, exp_ok);
 	printf("engine: %s (%s)\n", c->engine[0] ? c->engine : "-",
 	       c->engine_reason);
 	printf("server engine: %s (%s)\n", s->engine[0] ? s->engine : "-",
@@ -348,7 +375,8 @@ static json_t *json_res(const struct xfer_result *r)
 	jout_set_u64(o, "bytes", r->bytes);
 	jout_set_num(o, "seconds", rnd(r->seconds, 1e6));
 	jout_set_num(o, "cpu_s", rnd(r->cpu_s, 1e3));
-	jout_set_num(o, "cpu_s_per_GB", rnd(per_gb(r->cpu_s, r->bytes), 1e3));
+	/* s per 10^9 bytes = ns per byte; the name says the unit */
+	jout_set_num(o, "cpu_ns_per_byte", rnd(per_gb(r->cpu_s, r->bytes), 1e3));
 	jout_set_u64(o, "mismatches", r->mismatches);
 	jout_set_u64(o, "sends", r->sends);
 	jout_set_u64(o, "syscalls", r->syscalls);
@@ -362,13 +390,15 @@ static json_t *json_res(const struct xfer_result *r)
 	return o;
 }
 
-static void print_json(const struct demo *d, uint64_t size, double mach_s,
-		       bool pass, const char *exporter, bool exp_ok,
-		       const char *note)
+static void print_json(const struct demo *d, bool pass)
 {
+	uint64_t size = d->a->size;
+	double mach_s = d->mach_s;
+	const char *exporter = d->exporter, *note = d->note;
+	bool exp_ok = d->exp_ok;
 	const struct xfer_result *c = &d->sh->res[0], *s = &d->sh->res[1];
 	const struct probe *p = &d->sh->probe;
-	double secs = s->seconds > 0 ? s->seconds : c->seconds;
+	double secs = s->seconds > 0 ? s->seconds : c->seconds, rate;
 	json_t *doc = json_object(), *dm = json_object(), *pr = json_object();
 
 	jout_set_str(doc, "role", "demo");
@@ -392,76 +422,304 @@ static void print_json(const struct demo *d, uint64_t size, double mach_s,
 	jout_set_new(doc, "devmem", dm);
 	jout_set_new(doc, "client", json_res(c));
 	jout_set_new(doc, "server", json_res(s));
-	jout_set_num(doc, "throughput_GBps",
-		     rnd(secs > 0 ? (double)s->bytes / secs / 1e9 : 0, 1e3));
-	jout_set_num(doc, "machine_cpu_s_per_GB", rnd(per_gb(mach_s, s->bytes), 1e3));
+	/* rates as whole numbers with their unit in the name (bench does
+	 * the same): bits = 8 x bytes, no GB/Gbit to confuse */
+	rate = secs > 0 ? (double)s->bytes / secs : 0;
+	jout_set_u64(doc, "bytes_per_second", (uint64_t)llround(rate));
+	jout_set_u64(doc, "bits_per_second", (uint64_t)llround(rate * 8));
+	jout_set_num(doc, "machine_cpu_ns_per_byte",
+		     rnd(per_gb(mach_s, s->bytes), 1e3));
 	jout_set_bool(doc, "pass", pass);
 	jout_emit(doc, JOUT_COMPACT);
 }
 
-int cmd_demo(int argc, char **argv)
+/* ---- the command line ---- */
+
+static int parse_args(int argc, char **argv, struct demo_args *a, bool *done)
 {
-	uint64_t size = 1ull << 30;
-	enum dmt_engine eng = DMT_ENGINE_AUTO;
-	struct buf_choice bufc = { 0 };
-	bool have_buf = false;
-	bool loopback = false, json = false, pass, exp_ok;
-	struct sigaction sa = { .sa_handler = on_signal };
-	struct cpu_snap m0, m1, md;
-	char err[1200] = "", note[1400] = "", exporter[256];
-	pid_t spid = 0, cpid = 0;
-	struct demo *d;
-	int opt, ret, st_c = -1, st_s = -1, rc = 1;
-	uint32_t port;
+	int opt, ret;
 
 	opterr = 0;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, ":h", demo_opts, NULL)) != -1) {
 		switch (opt) {
 		case O_SIZE:
-			if (parse_size(optarg, &size) || size < (1u << 20))
+			if (parse_size(optarg, &a->size) || a->size < (1u << 20))
 				return usage_error("demo", "bad size '%s' (--size): "
 						   "give at least 1M, e.g. 1G", optarg);
 			break;
 		case O_ENGINE:
-			if ((ret = opt_tx_engine("demo", optarg, false, &eng)))
+			if ((ret = opt_tx_engine("demo", optarg, false, &a->eng)))
 				return ret;
 			break;
 		case O_LOOPBACK:
-			loopback = true;
+			a->loopback = true;
 			break;
 		case O_BUFFER:
-			if ((ret = opt_buffer("demo", optarg, &bufc)))
+			if ((ret = opt_buffer("demo", optarg, &a->bufc)))
 				return ret;
-			have_buf = true;
+			a->have_buf = true;
 			break;
 		case O_JSON:
-			json = true;
+			a->json = true;
 			break;
 		case 'h':
+			*done = true;
 			return help_out("demo", demo_usage);
 		default:
 			return getopt_error("demo", opt, argv);
 		}
 	}
-	jout_set(json, false);
-	if (optind < argc)
-		return extra_args_error("demo", argc, argv);
-	if (buf_choice_gpu(&bufc) && eng != DMT_ENGINE_AUTO &&
-	    eng != DMT_ENGINE_DEVMEM)
+	jout_set(a->json, false);
+	return optind < argc ? extra_args_error("demo", argc, argv) : 0;
+}
+
+/* The checks across options and of the buffer, before anything is set
+ * up. 0, or the exit status. */
+static int check_args(const struct demo_args *a)
+{
+	if (buf_choice_gpu(&a->bufc) && a->eng != DMT_ENGINE_AUTO &&
+	    a->eng != DMT_ENGINE_DEVMEM)
 		return usage_error("demo", "engine %s sends from a CPU mapping, "
 				   "and --buffer %s has none: use --engine auto "
-				   "or devmem", dmt_engine_name(eng),
-				   bufc.kind == DMT_BUF_CUDA ? "cuda" : "rocm");
-	if (have_buf && bufc.kind) {
+				   "or devmem", dmt_engine_name(a->eng),
+				   a->bufc.kind == DMT_BUF_CUDA ? "cuda" : "rocm");
+	if (a->have_buf && a->bufc.kind) {
 		/* in a child: a GPU runtime must not start in this process,
 		 * which forks the client and the server afterwards */
 		char why[1024];
 
-		if (probe_buffer(&bufc, CLI_DEFAULT_BUF, why, sizeof(why)) < 0)
+		if (probe_buffer(&a->bufc, CLI_DEFAULT_BUF, why, sizeof(why)) < 0)
 			return run_error("demo", "%s", why);
 	}
+	return 0;
+}
 
+/* ---- the run ---- */
+
+static void catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	alarm(DEMO_DEADLINE_S);
+}
+
+/* Private namespaces joined by veth as root, else loopback with a note. */
+static void choose_topology(struct demo *d)
+{
+	if (d->a->loopback)
+		snprintf(d->note, sizeof(d->note), "--loopback: running over "
+			 "127.0.0.1");
+	else if (geteuid() != 0)
+		snprintf(d->note, sizeof(d->note), "not root, so no private "
+			 "namespaces: running over loopback (127.0.0.1)");
+	else if (netpair_create(&d->np, 0, d->err, sizeof(d->err)) < 0)
+		snprintf(d->note, sizeof(d->note), "%s: running over loopback "
+			 "(127.0.0.1) instead", d->err);
+	else
+		d->ns = true;
+	d->err[0] = '\0';
+	d->srv_addr = d->ns ? d->np.addr[1] : "127.0.0.1";
+}
+
+/* What bind-tx says about the client's egress device (a child fills
+ * d->sh->probe). -EINTR when a stop signal came. */
+static int run_probe(struct demo *d)
+{
+	pid_t pid;
+	int st;
+
+	if (spawn(d, 0, probe_fn, &pid) == 0 && wait_child(pid, &st) < 0) {
+		kill_child(&pid);
+		return -EINTR;
+	}
+	return 0;
+}
+
+/* Start the server and wait until it listens: 0 with *port, -EINTR when
+ * a stop signal came, -1 with d->err. */
+static int start_server(struct demo *d, uint32_t *port)
+{
+	struct pollfd pf;
+	int pr;
+
+	if (pipe2(d->ready, O_CLOEXEC) < 0) {
+		snprintf(d->err, sizeof(d->err), "pipe: %s", strerror(errno));
+		return -1;
+	}
+	d->sc = (struct server_cfg){
+		.addr = d->srv_addr, .port = d->ns ? DEMO_PORT : 0, .v = DEMO_V,
+		.have_size = true, .size = d->a->size, .engine = "auto",
+		.have_buf = d->a->have_buf, .buf = d->a->bufc,
+		.buf_size = CLI_DEFAULT_RX_BUF,
+		.timeout_s = 30, .quiet = true, .ready_fd = d->ready[1],
+		.res = &d->sh->res[1],
+	};
+	if (spawn(d, 1, server_fn, &d->spid) < 0) {
+		snprintf(d->err, sizeof(d->err), "cannot start the server: %s",
+			 strerror(errno));
+		return -1;
+	}
+	close(d->ready[1]);
+	d->ready[1] = -1;
+	pf = (struct pollfd){ .fd = d->ready[0], .events = POLLIN };
+	do {
+		pr = poll(&pf, 1, 10000);
+	} while (pr < 0 && errno == EINTR && !g_stop);
+	if (g_stop)
+		return -EINTR;
+	if (pr <= 0 || read(d->ready[0], port, sizeof(*port)) != sizeof(*port)) {
+		snprintf(d->err, sizeof(d->err), "the server did not start: %s",
+			 d->sh->res[1].error[0] ? d->sh->res[1].error :
+			 "no answer within 10 s");
+		return -1;
+	}
+	return 0;
+}
+
+/* After a client that failed: give the server 2 s to report what it got,
+ * then stop it rather than wait for its own timeout. */
+static void reap_server_soon(struct demo *d)
+{
+	for (int i = 0; i < 200 && !g_stop; i++) {
+		int st;
+
+		if (waitpid(d->spid, &st, WNOHANG) == d->spid) {
+			d->st_s = WIFEXITED(st) ? WEXITSTATUS(st) :
+						  128 + WTERMSIG(st);
+			d->spid = 0;
+			return;
+		}
+		usleep(10000);
+	}
+	if (!g_stop)
+		kill_child(&d->spid);
+}
+
+/* Run the client against the server on port, then collect the server.
+ * 0, -EINTR when a stop signal came, -1 with d->err. */
+static int run_transfer(struct demo *d, uint32_t port)
+{
+	d->cc = (struct client_cfg){
+		.server = d->srv_addr, .port = port, .v = DEMO_V,
+		.engine = d->a->eng, .have_size = true, .size = d->a->size,
+		.buf = d->a->bufc, .buf_size = CLI_DEFAULT_BUF,
+		.msg_size = CLI_DEFAULT_MSG, .timeout_s = 30, .quiet = true,
+		.res = &d->sh->res[0],
+	};
+	cpu_snap_take(&d->m0);
+	if (spawn(d, 0, client_fn, &d->cpid) < 0) {
+		snprintf(d->err, sizeof(d->err), "cannot start the client: %s",
+			 strerror(errno));
+		return -1;
+	}
+	if (wait_child(d->cpid, &d->st_c) < 0)
+		return -EINTR;
+	d->cpid = 0;
+	if (d->st_c != 0)
+		reap_server_soon(d);
+	if (g_stop || (d->spid && wait_child(d->spid, &d->st_s) < 0))
+		return -EINTR;
+	d->spid = 0;
+	return 0;
+}
+
+static void take_machine_cpu(struct demo *d)
+{
+	struct cpu_snap m1, md;
+
+	cpu_snap_take(&m1);
+	cpu_snap_delta(&d->m0, &m1, &md);
+	d->mach_s = md.machine_s;
+}
+
+static void report(const struct demo *d, bool pass)
+{
+	if (d->a->json)
+		print_json(d, pass);
+	else
+		print_human(d, pass);
+}
+
+/* A stop signal or the deadline: stop the children, report what was done
+ * so far (the namespaces go first), and the error. The exit status. */
+static int report_stopped(struct demo *d)
+{
+	const char *by = g_stop == SIGALRM ? "the 120 s limit" :
+			 g_stop == SIGTERM ? "SIGTERM" : "SIGINT";
+	size_t l = strlen(d->note);
+	int rc = g_stop == SIGALRM ? 1 : 128 + (int)g_stop;
+
+	stop_child(&d->cpid, &d->st_c);
+	stop_child(&d->spid, &d->st_s);
+	take_machine_cpu(d);
+	snprintf(d->note + l, sizeof(d->note) - l, "%sstopped by %s before the "
+		 "end: the figures are what was done so far", l ? "; " : "", by);
+	report(d, false);
+	if (d->ns)
+		netpair_destroy(&d->np);
+	d->ns = false;
+	fflush(stdout);
+	snprintf(d->err, sizeof(d->err), "%s: stopped; children and namespaces "
+		 "removed", g_stop == SIGALRM ? "took longer than the 120 s "
+		 "limit" : g_stop == SIGTERM ? "terminated" : "interrupted");
+	fprintf(stderr, "devmemtcp demo: %s\n", d->err);
+	jout_note_error("demo", rc, d->err);	/* the --json error document */
+	return rc;
+}
+
+/* Topology, probe, server, client, report. The exit status. */
+static int demo_run(struct demo *d)
+{
+	uint32_t port = 0;
+	bool pass;
+	int ret;
+
+	catch_signals();
+	choose_topology(d);
+	d->exp_ok = have_exporter(&d->a->bufc, d->exporter, sizeof(d->exporter));
+	cpu_snap_take(&d->m0);
+	if (g_stop)
+		return report_stopped(d);
+	if (!d->a->json)
+		printf("devmemtcp demo: setting up (%s)...\n",
+		       d->ns ? "private namespaces + veth" : "loopback");
+	fflush(stdout);
+	if (run_probe(d) < 0)
+		return report_stopped(d);
+	ret = start_server(d, &port);
+	if (ret == 0)
+		ret = run_transfer(d, port);
+	if (ret == -EINTR)
+		return report_stopped(d);
+	if (ret < 0) {
+		kill_child(&d->cpid);
+		kill_child(&d->spid);
+		return run_error("demo", "%s", d->err);
+	}
+	take_machine_cpu(d);
+	alarm(0);
+	pass = d->st_c == 0 && d->st_s == 0 && d->sh->res[1].bytes == d->a->size &&
+	       d->sh->res[1].mismatches == 0 && d->sh->res[1].done;
+	report(d, pass);
+	return pass ? 0 : 1;
+}
+
+int cmd_demo(int argc, char **argv)
+{
+	struct demo_args a = { .size = 1ull << 30, .eng = DMT_ENGINE_AUTO };
+	struct demo *d;
+	bool done = false;
+	int rc;
+
+	if ((rc = parse_args(argc, argv, &a, &done)) || done)
+		return rc;
+	if ((rc = check_args(&a)))
+		return rc;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return run_error("demo", "out of memory");
@@ -471,167 +729,10 @@ int cmd_demo(int argc, char **argv)
 		free(d);
 		return run_error("demo", "mmap: %s", strerror(errno));
 	}
+	d->a = &a;
 	d->ready[0] = d->ready[1] = -1;
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	alarm(DEMO_DEADLINE_S);
-
-	if (loopback) {
-		snprintf(note, sizeof(note), "--loopback: running over 127.0.0.1");
-	} else if (geteuid() != 0) {
-		snprintf(note, sizeof(note), "not root, so no private namespaces: "
-			 "running over loopback (127.0.0.1)");
-	} else if (netpair_create(&d->np, 0, err, sizeof(err)) < 0) {
-		snprintf(note, sizeof(note), "%s: running over loopback "
-			 "(127.0.0.1) instead", err);
-	} else {
-		d->ns = true;
-	}
-	exp_ok = have_exporter(&bufc, exporter, sizeof(exporter));
-	cpu_snap_take(&m0);
-	if (g_stop)
-		goto stopped;
-	d->srv_addr = d->ns ? d->np.addr[1] : "127.0.0.1";
-	if (!json)
-		printf("devmemtcp demo: setting up (%s)...\n",
-		       d->ns ? "private namespaces + veth" : "loopback");
-	fflush(stdout);
-
-	/* what bind-tx says about the client's egress device */
-	{
-		pid_t ppid;
-		int pst;
-
-		if (spawn(d, 0, probe_fn, &ppid) == 0 &&
-		    wait_child(ppid, &pst) < 0) {
-			kill_child(&ppid);
-			goto stopped;
-		}
-	}
-
-	if (pipe2(d->ready, O_CLOEXEC) < 0) {
-		snprintf(err, sizeof(err), "pipe: %s", strerror(errno));
-		goto fail;
-	}
-	d->sc = (struct server_cfg){
-		.addr = d->srv_addr, .port = d->ns ? DEMO_PORT : 0, .v = DEMO_V,
-		.have_size = true, .size = size, .engine = "auto",
-		.have_buf = have_buf, .buf = bufc,
-		.buf_size = CLI_DEFAULT_RX_BUF,
-		.timeout_s = 30, .quiet = true, .ready_fd = d->ready[1],
-		.res = &d->sh->res[1],
-	};
-	if (spawn(d, 1, server_fn, &spid) < 0) {
-		snprintf(err, sizeof(err), "cannot start the server: %s",
-			 strerror(errno));
-		goto fail;
-	}
-	close(d->ready[1]);
-	d->ready[1] = -1;
-	{
-		struct pollfd pf = { .fd = d->ready[0], .events = POLLIN };
-		int pr;
-
-		do {
-			pr = poll(&pf, 1, 10000);
-		} while (pr < 0 && errno == EINTR && !g_stop);
-		if (g_stop)
-			goto stopped;
-		if (pr <= 0 || read(d->ready[0], &port, sizeof(port)) !=
-			       sizeof(port)) {
-			snprintf(err, sizeof(err), "the server did not start: %s",
-				 d->sh->res[1].error[0] ? d->sh->res[1].error :
-				 "no answer within 10 s");
-			goto fail;
-		}
-	}
-	d->cc = (struct client_cfg){
-		.server = d->srv_addr, .port = port, .v = DEMO_V,
-		.engine = eng, .have_size = true, .size = size, .buf = bufc,
-		.buf_size = CLI_DEFAULT_BUF, .msg_size = CLI_DEFAULT_MSG,
-		.timeout_s = 30, .quiet = true, .res = &d->sh->res[0],
-	};
-	cpu_snap_take(&m0);
-	if (spawn(d, 0, client_fn, &cpid) < 0) {
-		snprintf(err, sizeof(err), "cannot start the client: %s",
-			 strerror(errno));
-		goto fail;
-	}
-	if (wait_child(cpid, &st_c) < 0)
-		goto stopped;
-	cpid = 0;
-	if (st_c != 0) {
-		/* no (complete) sender: give the server 2 s to report what it
-		 * got, then stop it rather than wait for its own timeout */
-		for (int i = 0; i < 200 && !g_stop; i++) {
-			int st;
-
-			if (waitpid(spid, &st, WNOHANG) == spid) {
-				st_s = WIFEXITED(st) ? WEXITSTATUS(st) :
-						       128 + WTERMSIG(st);
-				spid = 0;
-				break;
-			}
-			usleep(10000);
-		}
-		if (g_stop)
-			goto stopped;
-		kill_child(&spid);
-	}
-	if (spid && wait_child(spid, &st_s) < 0)
-		goto stopped;
-	spid = 0;
-	cpu_snap_take(&m1);
-	cpu_snap_delta(&m0, &m1, &md);
-	alarm(0);
-
-	pass = st_c == 0 && st_s == 0 && d->sh->res[1].bytes == size &&
-	       d->sh->res[1].mismatches == 0 && d->sh->res[1].done;
-	if (json)
-		print_json(d, size, md.machine_s, pass, exporter, exp_ok, note);
-	else
-		print_human(d, size, md.machine_s, pass, exporter, exp_ok, note);
-	rc = pass ? 0 : 1;
-	goto out;
-
-stopped:
-	/* the report of what was done so far, then the namespaces go */
-	stop_child(&cpid, &st_c);
-	stop_child(&spid, &st_s);
-	cpu_snap_take(&m1);
-	cpu_snap_delta(&m0, &m1, &md);
-	{
-		size_t l = strlen(note);
-
-		snprintf(note + l, sizeof(note) - l, "%sstopped by %s before the "
-			 "end: the figures are what was done so far", l ? "; " : "",
-			 g_stop == SIGALRM ? "the 120 s limit" : g_stop == SIGTERM ?
-			 "SIGTERM" : "SIGINT");
-	}
-	if (json)
-		print_json(d, size, md.machine_s, false, exporter, exp_ok, note);
-	else
-		print_human(d, size, md.machine_s, false, exporter, exp_ok, note);
-	if (d->ns)
-		netpair_destroy(&d->np);
-	d->ns = false;
-	fflush(stdout);
-	rc = g_stop == SIGALRM ? 1 : 128 + (int)g_stop;
-	snprintf(err, sizeof(err), "%s: stopped; children and namespaces "
-		 "removed", g_stop == SIGALRM ? "took longer than the 120 s "
-		 "limit" : g_stop == SIGTERM ? "terminated" : "interrupted");
-	fprintf(stderr, "devmemtcp demo: %s\n", err);
-	jout_note_error("demo", rc, err);	/* the --json error document */
-	goto out;
-fail:
-	kill_child(&cpid);
-	kill_child(&spid);
-	run_error("demo", "%s", err);
-	rc = 1;
-out:
+	d->st_c = d->st_s = -1;
+	rc = demo_run(d);
 	if (d->ns)
 		netpair_destroy(&d->np);
 	if (d->ready[0] >= 0)

@@ -13,6 +13,7 @@
 
 #include <devmemtcp.h>
 
+#include "advice.h"
 #include "cli.h"
 #include "common.h"
 #include "json_out.h"
@@ -51,7 +52,10 @@ static json_t *json_verdict(int ready, const char *reason)
 		jout_set_null(o, "ready");
 	else
 		jout_set_bool(o, "ready", ready);
-	jout_set_str(o, "reason", ready == 0 ? reason : NULL);
+	char adv[1024];
+
+	jout_set_str(o, "reason", ready == 0 ?
+		     cli_advice(reason, adv, sizeof(adv)) : NULL);
 	return o;
 }
 
@@ -60,7 +64,7 @@ static void print_json(const struct dmt_doctor *doc)
 	unsigned int what = dmt_doctor_what(doc);
 	json_t *d = json_object(), *asked = json_object();
 	json_t *checks = json_array(), *ifs = json_array();
-	char ver[32];
+	char ver[32], adv[1024];
 
 	jout_set_int(d, "schema_version", DOCTOR_SCHEMA_VERSION);
 	jout_set_new(d, "start", jout_start());
@@ -81,8 +85,10 @@ static void print_json(const struct dmt_doctor *doc)
 		jout_set_str(o, "interface", c->ifname);
 		jout_set_str(o, "status", dmt_doctor_status_name(c->status));
 		jout_set_str(o, "title", c->title);
-		jout_set_str(o, "evidence", c->evidence);
-		jout_set_str(o, "fix", c->fix[0] ? c->fix : NULL);
+		jout_set_str(o, "evidence", cli_advice(c->evidence, adv,
+							 sizeof(adv)));
+		jout_set_str(o, "fix", c->fix[0] ? cli_advice(c->fix, adv,
+							     sizeof(adv)) : NULL);
 		json_array_append_new(checks, o);
 	}
 	jout_set_new(d, "checks", checks);
@@ -105,10 +111,12 @@ static void print_json(const struct dmt_doctor *doc)
 
 static void print_check(const struct dmt_doctor_check *c)
 {
+	char adv[1024];	/* library terms -> this tool's flags */
+
 	printf("  %s  %s\n", upper(c->status), c->title);
-	printf("        %s\n", c->evidence);
+	printf("        %s\n", cli_advice(c->evidence, adv, sizeof(adv)));
 	if (c->fix[0] && c->status != DMT_DOCTOR_PASS)
-		printf("        fix: %s\n", c->fix);
+		printf("        fix: %s\n", cli_advice(c->fix, adv, sizeof(adv)));
 }
 
 static void print_human(const struct dmt_doctor *doc)
@@ -116,6 +124,7 @@ static void print_human(const struct dmt_doctor *doc)
 	static const char *const heads[] = { "Kernel", "Privileges",
 					     "dma-buf exporters" };
 	unsigned int n = dmt_doctor_check_count(doc);
+	char adv[1024];
 
 	printf("devmemtcp doctor: Linux %s (release shown for information "
 	       "only)\n", dmt_doctor_kernel_release(doc));
@@ -152,11 +161,13 @@ static void print_human(const struct dmt_doctor *doc)
 		if (v->tx_ready >= 0)
 			printf("  %-16s TX: %s%s%s\n", v->ifname,
 			       v->tx_ready ? "ready" : "not ready",
-			       v->tx_ready ? "" : ": ", v->tx_reason);
+			       v->tx_ready ? "" : ": ",
+			       cli_advice(v->tx_reason, adv, sizeof(adv)));
 		if (v->rx_ready >= 0)
 			printf("  %-16s RX: %s%s%s\n", v->ifname,
 			       v->rx_ready ? "ready" : "not ready",
-			       v->rx_ready ? "" : ": ", v->rx_reason);
+			       v->rx_ready ? "" : ": ",
+			       cli_advice(v->rx_reason, adv, sizeof(adv)));
 	}
 }
 

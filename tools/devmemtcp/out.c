@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "advice.h"
 #include "common.h"
 #include "json_out.h"
 #include "measure.h"
@@ -144,6 +145,16 @@ void out_kv(struct out *o, int sec, const char *key, bool str,
 	va_end(ap);
 	if (n < 0)
 		return;
+	if (str) {	/* library terms -> flags */
+		size_t len = (size_t)n * 2 + 64;
+		char *adv = malloc(len);
+
+		if (adv) {
+			cli_advice(val, adv, len);
+			free(val);
+			val = adv;
+		}
+	}
 	o->seclen[sec]++;
 	if (!o->json) {
 		if (sec != OUT_CONFIG || show)
@@ -158,9 +169,15 @@ void out_kv_str(struct out *o, int sec, const char *key, const char *s)
 {
 	bool show = (sec & OUT_SHOW) || verbose;
 
+	size_t len = s ? strlen(s) * 2 + 64 : 0;
+	char *adv;
+
 	sec &= ~OUT_SHOW;
 	if (o->quiet)
 		return;
+	adv = s ? malloc(len) : NULL;
+	if (adv)	/* library terms -> flags */
+		s = cli_advice(s, adv, len);
 	o->seclen[sec]++;
 	if (!o->json) {
 		if (sec != OUT_CONFIG || show)
@@ -168,6 +185,7 @@ void out_kv_str(struct out *o, int sec, const char *key, const char *s)
 	} else {
 		jout_set_str(o->sec[sec], key, s);
 	}
+	free(adv);
 }
 
 void out_kv_u64s(struct out *o, enum out_sec sec, const char *key,
@@ -224,13 +242,15 @@ void out_line(struct out *o, const char *fmt, ...)
 {
 	va_list ap;
 
+	char raw[2048], line[4096];
+
 	if (o->quiet || o->json)
 		return;
-	pthread_mutex_lock(&out_lock);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	putchar('\n');
+	pthread_mutex_lock(&out_lock);
+	puts(cli_advice(raw, line, sizeof(line)));	/* library terms -> flags */
 	fflush(stdout);
 	pthread_mutex_unlock(&out_lock);
 }
@@ -239,13 +259,15 @@ void out_text(struct out *o, const char *fmt, ...)
 {
 	va_list ap;
 
+	char raw[2048], line[4096];
+
 	if (o->quiet || o->json)
 		return;
-	pthread_mutex_lock(&out_lock);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	putchar('\n');
+	pthread_mutex_lock(&out_lock);
+	puts(cli_advice(raw, line, sizeof(line)));	/* library terms -> flags */
 	fflush(stdout);
 	pthread_mutex_unlock(&out_lock);
 }

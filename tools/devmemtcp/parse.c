@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "advice.h"
 #include "common.h"
 #include "json_out.h"
 #include "measure.h"
@@ -214,9 +215,10 @@ static int vmsg(const char *cmd, int rc, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 static int vmsg(const char *cmd, int rc, const char *fmt, va_list ap)
 {
-	char line[1024];
+	char raw[1024], line[1024];
 
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	cli_advice(raw, line, sizeof(line));	/* library terms -> flags */
 	/* exactly one line: fold any newline the library text carried */
 	for (char *c = line; *c; c++)
 		if (*c == '\n')

@@ -36,10 +36,14 @@ static void usage(FILE *f)
 "\n"
 "Runs every devmem hardware check against a real peer host: doctor, then\n"
 "bind-empty-queues, bind-hds-off, bind, channel-shrink, rx, rx-hds, tx,\n"
-"tx-chunks, each on its own port, with a timeout, restoring the NIC after\n"
-"it. With --ssh the peer runs socat for each check (as the kernel's\n"
-"devmem.py does); without it the peer must run an echo service on\n"
-"--echo-port: socat TCP-LISTEN:P,fork,reuseaddr EXEC:cat.\n"
+"tx-chunks (and nccl-devmem with --buffer cuda), each on its own port,\n"
+"with a timeout, restoring the NIC after it. With --ssh the peer runs\n"
+"socat for each check (as the kernel's devmem.py does); without it the\n"
+"peer must run an echo service on --echo-port:\n"
+"socat TCP-LISTEN:P,fork,reuseaddr EXEC:cat.\n"
+"nccl-devmem drives the NCCL plugin (DMT_NCCL_PLUGIN, else\n"
+"libnccl-net-devmemtcp.so) with CUDA memory (--buffer cuda:N picks the\n"
+"GPU) and needs --ssh: the peer relays its connections back.\n"
 "  -P, --peer ADDR      the peer's IPv4 address on IFACE's network\n"
 "  -S, --ssh USER@HOST  start the peer's side over ssh (needs socat there)\n"
 "  -b, --buffer KIND    dma-buf for the checks (default udmabuf, else\n"
@@ -133,114 +137,136 @@ static void print_json(const struct hw_cfg *c, const struct hw_row *rows,
 	jout_emit(d, JOUT_SPACED);
 }
 
-int cmd_selftest(int argc, char **argv)
-{
-	static const struct option lo[] = {
-		{ "peer", required_argument, NULL, 'P' },
-		{ "ssh", required_argument, NULL, 'S' },
-		{ "buffer", required_argument, NULL, 'b' },
-		{ "addr", required_argument, NULL, 'a' },
-		{ "echo-port", required_argument, NULL, 'e' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "journal-dir", required_argument, NULL, 'J' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct hw_cfg cfg = { .echo_port = 5201, .timeout_s = 30 };
-	struct buf_choice bc = { .kind = DMT_BUF_UDMABUF };
-	struct hw_row rows[HW_NCHECKS];
-	char rxwhy[600], txwhy[600];
-	struct in_addr a;
-	bool json = false;
-	uint64_t v;
-	int c, ret, verdict;
+static const struct option selftest_opts[] = {
+	{ "peer", required_argument, NULL, 'P' },
+	{ "ssh", required_argument, NULL, 'S' },
+	{ "buffer", required_argument, NULL, 'b' },
+	{ "addr", required_argument, NULL, 'a' },
+	{ "echo-port", required_argument, NULL, 'e' },
+	{ "port", required_argument, NULL, 'p' },
+	{ "timeout", required_argument, NULL, 'T' },
+	{ "journal-dir", required_argument, NULL, 'J' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
 
-	while ((c = getopt_long(argc, argv, ":P:S:b:a:e:p:T:jh", lo, NULL)) != -1) {
-		switch (c) {
-		case 'P':
-			cfg.peer = optarg;
-			break;
-		case 'S':
-			if (!strchr(optarg, '@') || optarg[0] == '-' ||
-			    strchr(optarg, ' '))
-				return usage_error(CMD, "bad --ssh '%s': give "
-						   "USER@HOST", optarg);
-			cfg.ssh = optarg;
-			break;
-		case 'b':
-			if ((ret = opt_buffer(CMD, optarg, &bc)))
-				return ret;
-			if (bc.kind != DMT_BUF_UDMABUF && bc.kind != DMT_BUF_DMAHEAP &&
-			    bc.kind != DMT_BUF_CUDA && bc.kind != DMT_BUF_ROCM)
-				return usage_error(CMD, "--buffer %s: devmem needs a "
-						   "dma-buf: udmabuf, dmaheap, "
-						   "cuda[:N] or rocm[:N]", optarg);
-			cfg.kind = (enum dmt_buf_kind)bc.kind;
-			cfg.device = bc.device;
-			break;
-		case 'a':
-			if (inet_pton(AF_INET, optarg, &a) != 1)
-				return usage_error(CMD, "bad --addr '%s': give an "
-						   "IPv4 address", optarg);
-			cfg.addr = optarg;
-			break;
-		case 'e':
-		case 'p':
-			if (parse_uint(optarg, 1, 65535, &v))
-				return usage_error(CMD, "bad port '%s': give "
-						   "1..65535", optarg);
-			if (c == 'e')
-				cfg.echo_port = (int)v;
-			else
-				cfg.base_port = (int)v;
-			break;
-		case 'T':
-			if ((ret = opt_timeout(CMD, optarg, &cfg.timeout_s)))
-				return ret;
-			break;
-		case 'J':
-			cfg.journal_dir = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			return getopt_error(CMD, c, argv);
+/* One option into cfg. 0, or the exit status. */
+static int set_opt(struct hw_cfg *cfg, bool *json, int c, const char *arg)
+{
+	struct buf_choice bc = { .kind = DMT_BUF_UDMABUF };
+	struct in_addr a;
+	uint64_t v;
+	int ret;
+
+	switch (c) {
+	case 'P':
+		cfg->peer = arg;
+		return 0;
+	case 'S':
+		if (!strchr(arg, '@') || arg[0] == '-' || strchr(arg, ' '))
+			return usage_error(CMD, "bad --ssh '%s': give USER@HOST",
+					   arg);
+		cfg->ssh = arg;
+		return 0;
+	case 'b':
+		if ((ret = opt_buffer(CMD, arg, &bc)))
+			return ret;
+		if (bc.kind != DMT_BUF_UDMABUF && bc.kind != DMT_BUF_DMAHEAP &&
+		    bc.kind != DMT_BUF_CUDA && bc.kind != DMT_BUF_ROCM)
+			return usage_error(CMD, "--buffer %s: devmem needs a "
+					   "dma-buf: udmabuf, dmaheap, cuda[:N] or "
+					   "rocm[:N]", arg);
+		cfg->kind = (enum dmt_buf_kind)bc.kind;
+		cfg->device = bc.device;
+		return 0;
+	case 'a':
+		if (inet_pton(AF_INET, arg, &a) != 1)
+			return usage_error(CMD, "bad --addr '%s': give an IPv4 "
+					   "address", arg);
+		cfg->addr = arg;
+		return 0;
+	case 'e':
+	case 'p':
+		if (parse_uint(arg, 1, 65535, &v))
+			return usage_error(CMD, "bad port '%s': give 1..65535", arg);
+		if (c == 'e')
+			cfg->echo_port = (int)v;
+		else
+			cfg->base_port = (int)v;
+		return 0;
+	case 'T':
+		return opt_timeout(CMD, arg, &cfg->timeout_s);
+	case 'J':
+		cfg->journal_dir = arg;
+		return 0;
+	case 'j':
+		*json = true;
+		return 0;
+	}
+	return 2;
+}
+
+/* The command line into cfg, checked: IFACE present, --peer an IPv4
+ * address. 0, or the exit status (help: 0 with *done). */
+static int parse_args(int argc, char **argv, struct hw_cfg *cfg, bool *json,
+		      bool *done)
+{
+	struct in_addr a;
+	int c, ret;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":P:S:b:a:e:p:T:jh", selftest_opts,
+				NULL)) != -1) {
+		if (c == 'h') {
+			*done = true;
+			return help_out(CMD, usage);
 		}
+		if (c == '?' || c == ':')
+			return getopt_error(CMD, c, argv);
+		if ((ret = set_opt(cfg, json, c, optarg)))
+			return ret;
 	}
 	if (optind >= argc)
 		return usage_error(CMD, "name the interface: devmemtcp selftest "
 				   "IFACE --peer ADDR");
-	cfg.ifname = argv[optind++];
+	cfg->ifname = argv[optind++];
 	if ((ret = extra_args_error(CMD, argc, argv)))
 		return ret;
-	jout_set(json, false);
-	if (!cfg.peer)
+	jout_set(*json, false);
+	if (!cfg->peer)
 		return usage_error(CMD, "--peer ADDR is required: the peer host's "
 				   "IPv4 address");
-	if (inet_pton(AF_INET, cfg.peer, &a) != 1)
+	if (inet_pton(AF_INET, cfg->peer, &a) != 1)
 		return usage_error(CMD, "bad --peer '%s': give an IPv4 address",
-				   cfg.peer);
-	if (!if_nametoindex(cfg.ifname))
+				   cfg->peer);
+	if (!if_nametoindex(cfg->ifname))
 		return usage_error(CMD, "no interface '%s' in this network "
-				   "namespace (ip link)", cfg.ifname);
+				   "namespace (ip link)", cfg->ifname);
+	return 0;
+}
 
-	{
-		/* no SA_RESTART: waits end at once; the running check restores
-		 * the NIC, the rest are listed as not run */
-		struct sigaction sa = { .sa_handler = on_signal };
+/* Every check in order, each not run when doctor blocks it or a signal
+ * came; the verdict. */
+static int run_checks(const struct hw_cfg *cfg, struct hw_row *rows,
+		      unsigned int n, bool json)
+{
+	/* no SA_RESTART: waits end at once; the running check restores the
+	 * NIC, the rest are listed as not run */
+	struct sigaction sa = { .sa_handler = on_signal };
+	char rxwhy[600], txwhy[600];
+	int verdict;
 
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-	}
-	doctor_blockers(cfg.ifname, rxwhy, sizeof(rxwhy), txwhy, sizeof(txwhy));
-	for (int i = 0; i < HW_NCHECKS; i++) {
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	doctor_blockers(cfg->ifname, rxwhy, sizeof(rxwhy), txwhy, sizeof(txwhy));
+	for (int i = 0; i < (int)n; i++) {
 		const char *blk = hw_check_is_rx(i) ? rxwhy : txwhy;
+
+		/* nccl-devmem needs both directions */
+		if (i == HW_NCCL_DEVMEM && !blk[0])
+			blk = rxwhy;
 
 		if (hw_stop) {
 			hw_not_run(&rows[i], i, "interrupted by a signal before "
@@ -256,14 +282,28 @@ int cmd_selftest(int argc, char **argv)
 			       hw_check_title(i));
 			fflush(stdout);
 		}
-		hw_run(&cfg, i, &rows[i]);
+		hw_run(cfg, i, &rows[i]);
 	}
-	verdict = hw_verdict(rows, HW_NCHECKS);
-	if (hw_stop && verdict == 0)
-		verdict = 1;
+	verdict = hw_verdict(rows, n);
+	return hw_stop && verdict == 0 ? 1 : verdict;
+}
+
+int cmd_selftest(int argc, char **argv)
+{
+	struct hw_cfg cfg = { .echo_port = 5201, .timeout_s = 30 };
+	struct hw_row rows[HW_NCHECKS];
+	bool json = false, done = false;
+	unsigned int n;
+	int ret, verdict;
+
+	if ((ret = parse_args(argc, argv, &cfg, &json, &done)) || done)
+		return ret;
+	/* nccl-devmem is about GPU memory: listed with --buffer cuda only */
+	n = cfg.kind == DMT_BUF_CUDA ? HW_NCHECKS : HW_NCCL_DEVMEM;
+	verdict = run_checks(&cfg, rows, n, json);
 	if (json)
-		print_json(&cfg, rows, HW_NCHECKS, verdict);
+		print_json(&cfg, rows, n, verdict);
 	else
-		print_table(rows, HW_NCHECKS, verdict);
+		print_table(rows, n, verdict);
 	return verdict;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "advice.h"
 #include "server.h"
 
 #define COPY_BUF (1u << 20)	/* copy engine's host ring (no --buffer) */
@@ -138,38 +139,6 @@ static int srv_check_tail(struct srv *s)
 
 /* ---- the receive path: the library's listener and receivers ---- */
 
-/* The library's words for what to change, in the CLI's. */
-static void cli_words(const char *lib, char *out, size_t len)
-{
-	static const char *const map[][2] = {
-		{ "dmt_rx_listen_opts.ifname", "-f IFNAME" },
-		{ "dmt_rx_listen_opts.port, or the port of addr", "-p PORT" },
-		{ "dmt_buf_new with DMT_BUF_UDMABUF, DMAHEAP, CUDA or ROCM, or "
-		  "dmt_buf_import", "--buffer udmabuf, dmaheap, cuda or rocm" },
-		{ "dmt_rx_listen_opts.nic_flags has DMT_NIC_F_NO_HDS",
-		  "--no-setup was given" },
-		{ "devmem binds through a dmt_ctx", "no netdev netlink family" },
-	};
-	size_t o = 0, i;
-
-	while (*lib && o + 1 < len) {
-		for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-			size_t n = strlen(map[i][0]);
-
-			if (!strncmp(lib, map[i][0], n)) {
-				o += (size_t)snprintf(out + o, len - o, "%s", map[i][1]);
-				lib += n;
-				break;
-			}
-		}
-		if (i == sizeof(map) / sizeof(map[0]))
-			out[o++] = *lib++;
-		if (o >= len)
-			o = len - 1;
-	}
-	out[o] = '\0';
-}
-
 /* What the library logs while the listener undoes the NIC setup: "nic:"
  * lines, like the setup's own summary. */
 static void run_log(enum dmt_log_level lvl, const char *msg, void *user)
@@ -256,7 +225,7 @@ int run_open(struct rxrun *r, const struct server_cfg *c, char *err,
 	if (!r->l) {
 		char a[80];
 
-		cli_words(e.message, words, sizeof(words));
+		cli_advice(e.message, words, sizeof(words));
 		if (want == DMT_ENGINE_DEVMEM && strstr(e.message, "devmem RX"))
 			snprintf(err, errlen, "%s%s%s%s", words, r->buf_why[0] ?
 				 " (" : "", r->buf_why, r->buf_why[0] ? ")" : "");
@@ -271,7 +240,7 @@ int run_open(struct rxrun *r, const struct server_cfg *c, char *err,
 	}
 	r->eng = dmt_rx_listener_engine(r->l);
 	nic_lines(r->o, dmt_rx_listener_summary(r->l));
-	cli_words(dmt_rx_listener_engine_reason(r->l), words, sizeof(words));
+	cli_advice(dmt_rx_listener_engine_reason(r->l), words, sizeof(words));
 	if (r->buf_why[0] && !r->show_buf)
 		snprintf(r->why, sizeof(r->why), "%s (%s)", words, r->buf_why);
 	else if (r->show_buf && !dmt_buf_map(r->buf) && want == DMT_ENGINE_AUTO)
@@ -367,7 +336,7 @@ int rx_run(struct srv *s, int fd)
 	rx = dmt_rx_from_fd(s->run->l, s->run->eng == DMT_ENGINE_DEVMEM ? NULL :
 			    s->buf, fd, NULL, &e);
 	if (!rx) {
-		cli_words(e.message, s->err, sizeof(s->err));
+		cli_advice(e.message, s->err, sizeof(s->err));
 		return e.err ? e.err : -EIO;
 	}
 	for (;;) {
@@ -391,7 +360,7 @@ int rx_run(struct srv *s, int fd)
 		if (n < 0) {
 			char w[1200];
 
-			cli_words(dmt_rx_last_error(rx)->message, w, sizeof(w));
+			cli_advice(dmt_rx_last_error(rx)->message, w, sizeof(w));
 			snprintf(s->err, sizeof(s->err), "receive failed after %"
 				 PRIu64 " bytes: %s", s->bytes, w);
 			ret = (int)n;

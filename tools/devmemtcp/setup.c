@@ -14,9 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <devmemtcp.h>
 
+#include "advice.h"
 #include "cli.h"
 #include "common.h"
 #include "json_out.h"
@@ -163,6 +165,10 @@ static void emit_outcome(json_t *o)
 static void report(bool json, const char *iface, const char *action, int ret,
 		   const char *sum, const char *errmsg)
 {
+	static char sbuf[8192], ebuf[1024];
+
+	sum = cli_advice(sum, sbuf, sizeof(sbuf));	/* library terms -> flags */
+	errmsg = cli_advice(errmsg, ebuf, sizeof(ebuf));
 	if (json) {
 		emit_outcome(outcome(iface, action, ret, sum, errmsg));
 		if (ret < 0)	/* the line on stderr too, as without --json */
@@ -184,12 +190,12 @@ static void report(bool json, const char *iface, const char *action, int ret,
 static int restore_one(struct dmt_ctx *ctx, const char *iface, const char *dir,
 		       json_t **out)
 {
-	char sum[8192] = "";
-	const char *msg;
+	char raw[8192] = "", sum[8192], msg[1024];
 	int ret;
 
-	ret = dmt_nic_setup_restore(ctx, iface, dir, sum, sizeof(sum));
-	msg = dmt_ctx_last_error(ctx)->message;
+	ret = dmt_nic_setup_restore(ctx, iface, dir, raw, sizeof(raw));
+	cli_advice(raw, sum, sizeof(sum));	/* library terms -> flags */
+	cli_advice(dmt_ctx_last_error(ctx)->message, msg, sizeof(msg));
 	if (out) {
 		*out = outcome(iface, "restore", ret, sum, msg);
 		jout_set_bool(*out, "restored", ret > 0);
@@ -260,171 +266,311 @@ static int restore_all(struct dmt_ctx *ctx, const char *dir, bool json)
 	return rc;
 }
 
-int cmd_setup(int argc, char **argv)
-{
-	static const struct option lo[] = {
-		{ "queues", required_argument, NULL, 'q' },
-		{ "start", required_argument, NULL, 't' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "server", required_argument, NULL, 's' },
-		{ "client", required_argument, NULL, 'c' },
-		{ "client-port", required_argument, NULL, 'P' },
-		{ "no-rss", no_argument, NULL, 'R' },
-		{ "no-rule", no_argument, NULL, 'U' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "restore", no_argument, NULL, 'r' },
-		{ "journal-dir", required_argument, NULL, 'J' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	DMT_OPTS(dmt_nic_setup_opts, o);
+/* ---- the command line ---- */
+
+struct setup_args {
+	struct dmt_nic_setup_opts *o;
 	struct sockaddr_storage srv, cli;
-	socklen_t srvlen = 0, clilen = 0;
-	bool json = false, restore = false, have_cport = false;
-	const char *iface = NULL, *jdir = NULL;
-	struct dmt_nic_setup *s;
-	struct dmt_error e;
-	struct dmt_ctx *ctx;
+	socklen_t srvlen, clilen;
+	bool json, restore, have_cport, help;
+	const char *iface, *jdir;
+	int ifindex;
+};
+
+static const struct option setup_opts[] = {
+	{ "queues", required_argument, NULL, 'q' },
+	{ "start", required_argument, NULL, 't' },
+	{ "port", required_argument, NULL, 'p' },
+	{ "server", required_argument, NULL, 's' },
+	{ "client", required_argument, NULL, 'c' },
+	{ "client-port", required_argument, NULL, 'P' },
+	{ "no-rss", no_argument, NULL, 'R' },
+	{ "no-rule", no_argument, NULL, 'U' },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "restore", no_argument, NULL, 'r' },
+	{ "journal-dir", required_argument, NULL, 'J' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* One option into a. 0, or the exit status. */
+static int set_opt(struct setup_args *a, int c, const char *arg)
+{
+	struct dmt_nic_setup_opts *o = a->o;
 	unsigned long v;
-	int c, ret, ifindex = 0;
+
+	switch (c) {
+	case 'q':
+		if (num_arg(arg, 1024, &v) || !v)
+			return usage_error("setup", "--queues '%s': give a number "
+					   "from 1 to 1024", arg);
+		o->nqueues = (unsigned int)v;
+		return 0;
+	case 't':
+		if (num_arg(arg, 65535, &v))
+			return usage_error("setup", "--start '%s': give a queue "
+					   "number", arg);
+		o->queue_start = (unsigned int)v;
+		o->flags |= DMT_NIC_F_QUEUE_START;
+		return 0;
+	case 'p':
+	case 'P':
+		if (num_arg(arg, 65535, &v) || !v)
+			return usage_error("setup", "port '%s': give a number "
+					   "from 1 to 65535", arg);
+		if (c == 'p')
+			o->port = (uint16_t)v;
+		else
+			o->client_port = (uint16_t)v;
+		a->have_cport |= c == 'P';
+		return 0;
+	case 's':
+	case 'c':
+		if (addr_arg(arg, c == 's' ? &a->srv : &a->cli,
+			     c == 's' ? &a->srvlen : &a->clilen))
+			return usage_error("setup", "'%s' is not an IPv4 or IPv6 "
+					   "address", arg);
+		return 0;
+	case 'R':
+		o->flags |= DMT_NIC_F_NO_RSS;
+		return 0;
+	case 'U':
+		o->flags |= DMT_NIC_F_NO_RULE;
+		return 0;
+	case 'n':
+		o->flags |= DMT_NIC_F_DRY_RUN;
+		return 0;
+	case 'j':
+		a->json = true;
+		return 0;
+	case 'r':
+		a->restore = true;
+		return 0;
+	case 'J':
+		a->jdir = arg;
+		return 0;
+	}
+	return 2;
+}
+
+static int parse_args(int argc, char **argv, struct setup_args *a)
+{
+	int c, rc;
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":q:t:p:s:c:njh", lo, NULL)) != -1) {
-		switch (c) {
-		case 'q':
-			if (num_arg(optarg, 1024, &v) || !v)
-				return usage_error("setup", "--queues '%s': give "
-						   "a number from 1 to 1024",
-						   optarg);
-			o.nqueues = (unsigned int)v;
-			break;
-		case 't':
-			if (num_arg(optarg, 65535, &v))
-				return usage_error("setup", "--start '%s': give "
-						   "a queue number", optarg);
-			o.queue_start = (unsigned int)v;
-			o.flags |= DMT_NIC_F_QUEUE_START;
-			break;
-		case 'p':
-		case 'P':
-			if (num_arg(optarg, 65535, &v) || !v)
-				return usage_error("setup", "port '%s': give a "
-						   "number from 1 to 65535",
-						   optarg);
-			if (c == 'p')
-				o.port = (uint16_t)v;
-			else
-				o.client_port = (uint16_t)v;
-			have_cport |= c == 'P';
-			break;
-		case 's':
-		case 'c':
-			if (addr_arg(optarg, c == 's' ? &srv : &cli,
-				     c == 's' ? &srvlen : &clilen))
-				return usage_error("setup", "'%s' is not an IPv4 "
-						   "or IPv6 address", optarg);
-			break;
-		case 'R':
-			o.flags |= DMT_NIC_F_NO_RSS;
-			break;
-		case 'U':
-			o.flags |= DMT_NIC_F_NO_RULE;
-			break;
-		case 'n':
-			o.flags |= DMT_NIC_F_DRY_RUN;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'r':
-			restore = true;
-			break;
-		case 'J':
-			jdir = optarg;
-			break;
-		case 'h':
+	while ((c = getopt_long(argc, argv, ":q:t:p:s:c:njh", setup_opts,
+				NULL)) != -1) {
+		if (c == 'h') {
+			a->help = true;
 			return help_out("setup", usage);
-		default:
-			return getopt_error("setup", c, argv);
 		}
+		if (c == '?' || c == ':')
+			return getopt_error("setup", c, argv);
+		if ((rc = set_opt(a, c, optarg)))
+			return rc;
 	}
-	jout_set(json, false);
+	jout_set(a->json, false);
 	if (optind < argc)
-		iface = argv[optind++];
+		a->iface = argv[optind++];
 	if (optind < argc)
 		return usage_error("setup", "unexpected argument '%s': one "
 				   "interface only", argv[optind]);
-	if (!restore && !iface)
+	return 0;
+}
+
+/* The arguments together: the interface named and present (for --restore:
+ * present, or with a journal left to repair), the rule's port. */
+static int check_args(struct setup_args *a)
+{
+	struct dmt_nic_setup_opts *o = a->o;
+	const char *iface = a->iface;
+
+	if (!a->restore && !iface)
 		return usage_error("setup", "name the interface (devmemtcp "
 				   "setup IFACE), or --restore");
 	if (iface && (!iface[0] || strlen(iface) >= IF_NAMESIZE))
 		return usage_error("setup", "'%s' is not an interface name (1 "
 				   "to %d characters)", iface, IF_NAMESIZE - 1);
-	if (iface && !restore && !(ifindex = (int)if_nametoindex(iface)))
-		return usage_error("setup", "no interface '%s' here (ip link "
-				   "lists them)", iface);
-	if (!restore && !o.port && !(o.flags & DMT_NIC_F_NO_RULE))
+	if (iface)
+		a->ifindex = (int)if_nametoindex(iface);
+	if (iface && !a->ifindex) {
+		char jp[512];
+
+		if (!a->restore)
+			return usage_error("setup", "no interface '%s' here (ip "
+					   "link lists them)", iface);
+		dmt_nic_journal_path(a->jdir, iface, jp, sizeof(jp));
+		if (access(jp, F_OK) != 0)
+			return usage_error("setup", "no interface '%s' here (ip "
+					   "link lists them), and no journal "
+					   "%s to restore", iface, jp);
+	}
+	if (!a->restore && !o->port && !(o->flags & DMT_NIC_F_NO_RULE))
 		return usage_error("setup", "the flow rule needs --port (or "
 				   "pass --no-rule)");
-	if (clilen && !have_cport)
-		o.client_port = o.port;	/* ncdevmem: the peer binds PORT too */
-	o.journal_dir = jdir;
-	/* the privilege first: without it every later complaint (queue
-	 * counts, the driver) would hide the real cause */
-	if (!(o.flags & DMT_NIC_F_DRY_RUN) && !has_net_admin())
-		return run_error("setup", "%s needs CAP_NET_ADMIN, which this "
-				 "process lacks: run as root or with "
-				 "CAP_NET_ADMIN%s", restore ? "restoring NIC "
-				 "settings" : "changing NIC settings", restore ?
-				 "" : " (-n shows the plan without it)");
-	ctx = dmt_ctx_new(NULL, &e);
-	if (!ctx)
-		return run_error("setup", "%s", e.message);
-	if (restore && iface) {
-		json_t *oc = NULL;
+	if (a->clilen && !a->have_cport)
+		o->client_port = o->port;	/* ncdevmem: the peer binds PORT too */
+	o->journal_dir = a->jdir;
+	return 0;
+}
 
-		ret = restore_one(ctx, iface, jdir, json ? &oc : NULL);
-		if (oc)
-			emit_outcome(oc);
-		dmt_ctx_free(ctx);
-		return ret;
+/* ---- what blocks setup before any queue is counted ---- */
+
+/* The privilege first: without it every later complaint (queue counts,
+ * the driver) would hide the real cause. */
+static int check_privilege(const struct setup_args *a)
+{
+	if ((a->o->flags & DMT_NIC_F_DRY_RUN) || has_net_admin())
+		return 0;
+	return run_error("setup", "%s needs CAP_NET_ADMIN, which this process "
+			 "lacks: run as root or with CAP_NET_ADMIN%s",
+			 a->restore ? "restoring NIC settings" :
+				      "changing NIC settings",
+			 a->restore ? "" : " (-n shows the plan without it)");
+}
+
+/*
+ * A driver that cannot do devmem RX whatever its settings, as the doctor
+ * judges it (dmt_doctor_run, RX only): no queue management API (the
+ * bind-rx probe answered EOPNOTSUPP), or no header split at all (the
+ * header-split check fails and, with no split to tune, the threshold
+ * check is skipped; a split that is merely off is what setup turns on).
+ * Every blocker goes into why; 1 when there is one, 0 when none (or when
+ * the doctor could not run: setup then reports what it finds itself).
+ */
+static int driver_blockers(const char *iface, char *why, size_t len)
+{
+	const char *names[1] = { iface };
+	DMT_OPTS(dmt_doctor_opts, o, .ifnames = names, .nifnames = 1,
+		 .what = DMT_DOCTOR_RX);
+	const struct dmt_doctor_check *hs = NULL, *thr = NULL, *qa = NULL;
+	const struct dmt_doctor_iface *f;
+	struct dmt_error err;
+	struct dmt_doctor *d = dmt_doctor_run(&o, &err);
+	const char *fix = "";
+	size_t n = 0;
+
+	why[0] = '\0';
+	if (!d)
+		return 0;
+	for (unsigned int i = 0; i < dmt_doctor_check_count(d); i++) {
+		const struct dmt_doctor_check *c = dmt_doctor_check_at(d, i);
+
+		if (c->group != DMT_DOCTOR_INTERFACE)
+			continue;
+		if (!strcmp(c->id, "rx.header_split"))
+			hs = c;
+		else if (!strcmp(c->id, "rx.hds_thresh"))
+			thr = c;
+		else if (!strcmp(c->id, "rx.queue_api"))
+			qa = c;
 	}
-	if (restore) {
-		ret = restore_all(ctx, jdir, json);
-		dmt_ctx_free(ctx);
-		return ret;
+	f = dmt_doctor_iface_at(d, 0);
+	n = (size_t)snprintf(why, len, "%s%s%s%s cannot do devmem RX, whatever "
+			     "setup changes: ", iface, f && f->driver[0] ?
+			     " (driver " : "", f && f->driver[0] ? f->driver : "",
+			     f && f->driver[0] ? ")" : "");
+	if (hs && hs->status == DMT_DOCTOR_FAIL && thr &&
+	    thr->status == DMT_DOCTOR_SKIP && n < len) {
+		n += (size_t)snprintf(why + n, len - n, "%s", hs->evidence);
+		fix = hs->fix;
 	}
-	o.flags |= DMT_NIC_F_NO_BIND;
-	if (srvlen) {
-		o.server = (struct sockaddr *)&srv;
-		o.server_len = srvlen;
+	if (qa && qa->status == DMT_DOCTOR_FAIL && n < len) {
+		n += (size_t)snprintf(why + n, len - n, "%s%s", fix[0] ? "; " : "",
+				      qa->evidence);
+		fix = fix[0] ? fix : qa->fix;
 	}
-	if (clilen) {
-		o.client = (struct sockaddr *)&cli;
-		o.client_len = clilen;
+	if (!fix[0])
+		why[0] = '\0';		/* no blocker */
+	else if (n < len)
+		snprintf(why + n, len - n, ". Fix: %s", fix);
+	dmt_doctor_free(d);
+	return why[0] != '\0';
+}
+
+/* ---- restore and setup ---- */
+
+/* --restore [IFACE]: one interface's journal, or every journal. */
+static int do_restore(struct dmt_ctx *ctx, const struct setup_args *a)
+{
+	json_t *oc = NULL;
+	int ret;
+
+	if (!a->iface)
+		return restore_all(ctx, a->jdir, a->json);
+	ret = restore_one(ctx, a->iface, a->jdir, a->json ? &oc : NULL);
+	if (oc)
+		emit_outcome(oc);
+	/* the interface is gone (its journal was left): a missing
+	 * interface, as everywhere */
+	return ret && !a->ifindex ? 2 : ret;
+}
+
+/* Plan and apply (or only plan, with --dry-run); the changes stay. */
+static int do_setup(struct dmt_ctx *ctx, struct setup_args *a)
+{
+	struct dmt_nic_setup_opts *o = a->o;
+	bool dry = o->flags & DMT_NIC_F_DRY_RUN;
+	struct dmt_nic_setup *s;
+	struct dmt_error e;
+	int ret;
+
+	o->flags |= DMT_NIC_F_NO_BIND;
+	if (a->srvlen) {
+		o->server = (struct sockaddr *)&a->srv;
+		o->server_len = a->srvlen;
 	}
-	s = dmt_nic_setup_new(ctx, ifindex, &o, &e);
+	if (a->clilen) {
+		o->client = (struct sockaddr *)&a->cli;
+		o->client_len = a->clilen;
+	}
+	s = dmt_nic_setup_new(ctx, a->ifindex, o, &e);
 	if (!s) {
-		report(json, iface, "setup", -1, "", e.message);
-		dmt_ctx_free(ctx);
+		report(a->json, a->iface, "setup", -1, "", e.message);
 		return 1;
 	}
 	ret = dmt_nic_setup_apply(s, NULL);
-	report(json, iface, o.flags & DMT_NIC_F_DRY_RUN ? "dry-run" : "setup", ret,
+	report(a->json, a->iface, dry ? "dry-run" : "setup", ret,
 	       dmt_nic_setup_summary(s), dmt_nic_setup_last_error(s)->message);
-	if (ret == 0 && !(o.flags & DMT_NIC_F_DRY_RUN)) {
+	if (ret < 0 || dry) {
+		dmt_nic_setup_free(s);
+		return ret < 0 ? 1 : 0;
+	}
+	if (!a->json) {
 		char jp[512];
 
-		dmt_nic_journal_path(jdir, iface, jp, sizeof(jp));
-		if (!json)
-			printf("left configured; journal %s; undo with "
-			       "'devmemtcp setup --restore %s'\n", jp, iface);
-		dmt_nic_setup_detach(s);	/* keep changes + journal */
-	} else {
-		dmt_nic_setup_free(s);
+		dmt_nic_journal_path(a->jdir, a->iface, jp, sizeof(jp));
+		printf("left configured; journal %s; undo with 'devmemtcp setup "
+		       "--restore %s'\n", jp, a->iface);
 	}
+	dmt_nic_setup_detach(s);	/* keep changes + journal */
+	return 0;
+}
+
+int cmd_setup(int argc, char **argv)
+{
+	DMT_OPTS(dmt_nic_setup_opts, o);
+	struct setup_args a = { .o = &o };
+	struct dmt_error e;
+	struct dmt_ctx *ctx;
+	char why[2048];
+	int rc;
+
+	if ((rc = parse_args(argc, argv, &a)) || a.help)
+		return rc;
+	if ((rc = check_args(&a)) || (rc = check_privilege(&a)))
+		return rc;
+	if (!a.restore && driver_blockers(a.iface, why, sizeof(why))) {
+		report(a.json, a.iface, o.flags & DMT_NIC_F_DRY_RUN ? "dry-run" :
+		       "setup", -1, "", why);
+		return 1;
+	}
+	ctx = dmt_ctx_new(NULL, &e);
+	if (!ctx)
+		return run_error("setup", "%s", e.message);
+	rc = a.restore ? do_restore(ctx, &a) : do_setup(ctx, &a);
 	dmt_ctx_free(ctx);
-	return ret < 0 ? 1 : 0;
+	return rc;
 }

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tier A: the library's sources keep their layers (docs/conventions.md).
+ *  1. No circles: a module is a header's stem and the sources named after
+ *     it (tx.h, tx.c, tx_uring.c, ...; gpu.h, gpu.c, gpu_cuda.c). When a
+ *     file of module A includes a header of module B, A depends on B; the
+ *     graph of those dependencies has no cycle.
+ *  2. The library speaks library: no string literal in src/ names a CLI
+ *     flag ("--no-rss") or a CLI command ("devmemtcp setup"). The tool
+ *     maps the library's terms to its flags (tools/devmemtcp/advice.c).
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+#define MAXMOD 64
+
+static char mods[MAXMOD][32];
+static int nmods;
+static unsigned char dep[MAXMOD][MAXMOD];
+
+/* Sources of the receive path that its own rework rewrites; checked for
+ * circles like every file, exempt from the message rule until it lands. */
+static const char *const msg_exempt[] = { "rx.c", "rx_parse.c" };
+
+static int mod_of(const char *file)
+{
+	char m[32];
+	size_t n = strcspn(file, "_.");
+
+	if (n >= sizeof(m))
+		n = sizeof(m) - 1;
+	memcpy(m, file, n);
+	m[n] = '\0';
+	for (int i = 0; i < nmods; i++)
+		if (!strcmp(mods[i], m))
+			return i;
+	if (nmods == MAXMOD)
+		return -1;
+	snprintf(mods[nmods], sizeof(mods[nmods]), "%s", m);
+	return nmods++;
+}
+
+/* A CLI flag ("--word") or command ("devmemtcp setup") inside s. */
+static const char *cli_term(const char *s)
+{
+	static const char *const cmds[] = { "devmemtcp setup", "devmemtcp client",
+		"devmemtcp server", "devmemtcp doctor", "devmemtcp bench",
+		"devmemtcp demo", "devmemtcp selftest" };
+
+	for (const char *p = s; (p = strstr(p, "--")); p += 2)
+		if ((p == s || !isalnum((unsigned char)p[-1])) &&
+		    islower((unsigned char)p[2]))
+			return p;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strstr(s, cmds[i]))
+			return strstr(s, cmds[i]);
+	return NULL;
+}
+
+static int bad;
+
+/* Check the string literals of one line (outside comments). */
+static void check_literals(const char *file, int lineno, const char *line,
+			   int *in_comment)
+{
+	char lit[512];
+	const char *p = line;
+
+	while (*p) {
+		if (*in_comment) {
+			const char *e = strstr(p, "*/");
+
+			if (!e)
+				return;
+			*in_comment = 0;
+			p = e + 2;
+			continue;
+		}
+		if (p[0] == '/' && p[1] == '*') {
+			*in_comment = 1;
+			p += 2;
+			continue;
+		}
+		if (p[0] == '/' && p[1] == '/')
+			return;
+		if (p[0] == '\'') {	/* '"' and friends */
+			p++;
+			while (*p && *p != '\'')
+				p += (*p == '\\' && p[1]) ? 2 : 1;
+			if (*p)
+				p++;
+			continue;
+		}
+		if (*p == '"') {
+			size_t n = 0;
+			const char *t;
+
+			p++;
+			while (*p && *p != '"') {
+				if (*p == '\\' && p[1])
+					p++;
+				if (n + 1 < sizeof(lit))
+					lit[n++] = *p;
+				p++;
+			}
+			lit[n] = '\0';
+			if (*p)
+				p++;
+			t = cli_term(lit);
+			if (t) {
+				printf("FAIL: %s:%d: a CLI term in a library "
+				       "string: \"%s\"\n", file, lineno, lit);
+				bad++;
+			}
+			continue;
+		}
+		p++;
+	}
+}
+
+static void scan(const char *dir, const char *file)
+{
+	char path[4096], line[4096], inc[64];
+	int m = mod_of(file), lineno = 0, in_comment = 0;
+	bool exempt = false;
+	FILE *f;
+
+	for (size_t i = 0; i < sizeof(msg_exempt) / sizeof(msg_exempt[0]); i++)
+		exempt |= !strcmp(file, msg_exempt[i]);
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "r");
+	T_CHECK(f, "cannot open %s", path);
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (sscanf(line, " #include \"%63[^\"]\"", inc) == 1) {
+			int d = mod_of(inc);
+
+			if (m >= 0 && d >= 0 && d != m)
+				dep[m][d] = 1;
+			continue;
+		}
+		if (!exempt)
+			check_literals(file, lineno, line, &in_comment);
+	}
+	fclose(f);
+}
+
+static int state[MAXMOD];	/* 0 new, 1 on the path, 2 done */
+static int path_[MAXMOD], plen;
+
+static bool cycle_from(int a)
+{
+	state[a] = 1;
+	path_[plen++] = a;
+	for (int b = 0; b < nmods; b++) {
+		if (!dep[a][b])
+			continue;
+		if (state[b] == 1) {
+			printf("FAIL: include circle:");
+			for (int i = 0; i < plen; i++)
+				printf(" %s ->", mods[path_[i]]);
+			printf(" %s\n", mods[b]);
+			return true;
+		}
+		if (state[b] == 0 && cycle_from(b))
+			return true;
+	}
+	state[a] = 2;
+	plen--;
+	return false;
+}
+
+int main(void)
+{
+	const char *dir = getenv("DMT_SRC_DIR");
+	struct dirent *de;
+	int nfiles = 0, nedges = 0;
+	DIR *d;
+
+	T_SKIP_IF(!dir, "DMT_SRC_DIR is not set (ctest sets it)");
+	d = opendir(dir);
+	T_CHECK(d, "cannot open %s", dir);
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (n < 3 || de->d_name[0] == '.' ||
+		    (strcmp(de->d_name + n - 2, ".c") &&
+		     strcmp(de->d_name + n - 2, ".h")))
+			continue;
+		scan(dir, de->d_name);
+		nfiles++;
+	}
+	closedir(d);
+	T_CHECK(nfiles > 20, "only %d sources under %s", nfiles, dir);
+	for (int a = 0; a < nmods; a++)
+		for (int b = 0; b < nmods; b++)
+			nedges += dep[a][b];
+	for (int a = 0; a < nmods; a++)
+		if (state[a] == 0 && cycle_from(a)) {
+			bad++;
+			break;
+		}
+	T_CHECK(!bad, "%d problem(s) above", bad);
+	printf("ok: %d files, %d modules, %d dependencies, no circle, no CLI "
+	       "term in a library string\n", nfiles, nmods, nedges);
+	printf("PASS\n");
+	return T_PASS;
+}
