@@ -141,14 +141,14 @@ DMT_API int dmt_ctx_netdev_family(const struct dmt_ctx *ctx);
  * Errors: -DMT_ERR_NO_NETMEM_TX (kernel EOPNOTSUPP "Driver does not support
  * netmem TX"), -ENODEV, -EBADF/-EINVAL (fd is not a dma-buf), ...
  */
-DMT_API int dmt_bind_tx(struct dmt_ctx *ctx, int ifindex, int dmabuf_fd,
+DMT_API int dmt_ctx_bind_tx(struct dmt_ctx *ctx, int ifindex, int dmabuf_fd,
 			uint32_t *binding_id);
 
 /*
  * bind-rx: bind dmabuf_fd to the RX queues listed. Needs CAP_NET_ADMIN.
  * Same lifetime and id space as bind-tx.
  */
-DMT_API int dmt_bind_rx(struct dmt_ctx *ctx, int ifindex, int dmabuf_fd,
+DMT_API int dmt_ctx_bind_rx(struct dmt_ctx *ctx, int ifindex, int dmabuf_fd,
 			const uint32_t *queues, unsigned int nqueues,
 			uint32_t *binding_id);
 
@@ -163,7 +163,7 @@ struct dmt_dev_info {
 	uint64_t xdp_rx_metadata_features;
 	uint64_t xsk_features;
 };
-DMT_API int dmt_dev_get(struct dmt_ctx *ctx, int ifindex,
+DMT_API int dmt_ctx_dev_get(struct dmt_ctx *ctx, int ifindex,
 			struct dmt_dev_info *info);
 
 enum dmt_queue_type { DMT_QUEUE_RX = 0, DMT_QUEUE_TX = 1 };
@@ -181,12 +181,12 @@ struct dmt_queue_info {
 	uint8_t has_xsk;	/* AF_XDP socket on this queue */
 	uint32_t __reserved;
 };
-DMT_API int dmt_queue_get(struct dmt_ctx *ctx, int ifindex,
+DMT_API int dmt_ctx_queue_get(struct dmt_ctx *ctx, int ifindex,
 			  enum dmt_queue_type type, uint32_t id,
 			  struct dmt_queue_info *info);
 /* Dump the queues of ifindex into q[0..max); returns the number found
  * (may exceed max: only max are stored). */
-DMT_API int dmt_queue_dump(struct dmt_ctx *ctx, int ifindex,
+DMT_API int dmt_ctx_queue_dump(struct dmt_ctx *ctx, int ifindex,
 			   struct dmt_queue_info *q, unsigned int max);
 
 /* page-pool-get: one record per page pool. A devmem RX binding shows as
@@ -206,14 +206,14 @@ struct dmt_page_pool_info {
 /* Dump the page pools of ifindex (0: of every device) into pp[0..max);
  * returns the number found (may exceed max: only max are stored). Kernels
  * without page-pool introspection answer -EOPNOTSUPP. */
-DMT_API int dmt_page_pool_dump(struct dmt_ctx *ctx, int ifindex,
+DMT_API int dmt_ctx_page_pool_dump(struct dmt_ctx *ctx, int ifindex,
 			       struct dmt_page_pool_info *pp, unsigned int max);
 
 /*
  * Egress interface of a route lookup towards dst (RTM_GETROUTE), the
  * device a devmem TX binding must be made on. Stores ifindex (> 0).
  */
-DMT_API int dmt_route_egress(struct dmt_ctx *ctx, const struct sockaddr *dst,
+DMT_API int dmt_ctx_route_egress(struct dmt_ctx *ctx, const struct sockaddr *dst,
 			     socklen_t dstlen, int *ifindex);
 
 /* ------------------------------------------------------------------ */
@@ -403,7 +403,7 @@ DMT_API ssize_t dmt_tx_send(struct dmt_tx *tx, const struct dmt_seg *segs,
  * Make tx send from buf from now on (segments are offsets into buf). Only
  * while no send is outstanding (-EBUSY otherwise: dmt_tx_reap() until
  * dmt_tx_outstanding() is 0). The devmem engine needs buf's dma-buf bound
- * for TX on tx's device: binding_id is that binding (from dmt_bind_tx(),
+ * for TX on tx's device: binding_id is that binding (from dmt_ctx_bind_tx(),
  * kept alive by the caller); the other engines take 0. The staged engine
  * answers -EOPNOTSUPP. buf must outlive its use by tx.
  */

@@ -190,7 +190,7 @@ ncclResult_t pn_reg_mr_dmabuf(void *comm, void *data, size_t size, int type,
 		b->ctx = dmt_ctx_new(NULL, &err);
 		if (!b->ctx)
 			goto fail;
-		ret = dmt_bind_tx(b->ctx, c->dev->ifindex,
+		ret = dmt_ctx_bind_tx(b->ctx, c->dev->ifindex,
 				  dmt_buf_dmabuf_fd(b->buf), &b->id);
 		if (ret < 0) {
 			err = *dmt_ctx_last_error(b->ctx);

@@ -480,7 +480,7 @@ static void eval_tx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 		add(d, G, f->name, "tx.bind", DMT_DOCTOR_FAIL,
 		    "bind-tx (real, throwaway binding)", ev,
 		    f->tx_ret == -EOPNOTSUPP ? fx :
-		    "see the kernel message; dmt_bind_tx(3) lists the causes");
+		    "see the kernel message; dmt_ctx_bind_tx(3) lists the causes");
 		if (f->tx_ret == -EOPNOTSUPP)
 			BLOCK_TX(r, "the %s driver does not support netmem TX "
 				 "(kernel: \"%s\")", drv, f->tx_extack[0] ?
@@ -516,7 +516,7 @@ static void eval_tx(struct dmt_doctor *d, const struct dmt_doc_host *h,
 		FMT(ev, "driver probe: bind-tx with a memfd answered %s%s", e1, k);
 		add(d, G, f->name, "tx.bind", DMT_DOCTOR_WARN,
 		    "bind-tx driver probe (memfd)", ev,
-		    "see the kernel message; dmt_bind_tx(3) lists the causes");
+		    "see the kernel message; dmt_ctx_bind_tx(3) lists the causes");
 		BLOCK_TX(r, "bind-tx probe failed: %s%s", e1, k);
 	}
 }
@@ -646,7 +646,7 @@ static void eval_rx_queues(struct dmt_doctor *d, const struct dmt_doc_host *h,
 			FMT(ev, "bind-rx probe with a memfd answered %s%s", e1, k);
 			add(d, G, n, "rx.queue_api", DMT_DOCTOR_WARN,
 			    "queue management API (bind-rx probe)", ev,
-			    "see the kernel message; dmt_bind_rx(3) lists the "
+			    "see the kernel message; dmt_ctx_bind_rx(3) lists the "
 			    "causes");
 		}
 	}
@@ -1188,9 +1188,9 @@ static int bind_probe(bool rx, int ifindex, int fd, char *extack, size_t len)
 	if (!c)
 		return err.err ? err.err : -ENOMEM;
 	if (rx)
-		ret = dmt_bind_rx(c, ifindex, fd, &q0, 1, &id);
+		ret = dmt_ctx_bind_rx(c, ifindex, fd, &q0, 1, &id);
 	else
-		ret = dmt_bind_tx(c, ifindex, fd, &id);
+		ret = dmt_ctx_bind_tx(c, ifindex, fd, &id);
 	if (ret < 0)
 		snprintf(extack, len, "%s", dmt_ctx_last_error(c)->extack);
 	dmt_ctx_free(c);
@@ -1299,7 +1299,7 @@ void dmt_doctor_gather_if(const struct dmt_doc_host *h, struct dmt_ctx *ctx,
 	f->queues_ret = DMT_DOC_NOT_RUN;
 	if (nd && (h->ops & OP(DMT_NETDEV_CMD_QUEUE_GET))) {
 		struct dmt_queue_info q[256];
-		int n = dmt_queue_dump(ctx, f->ifindex, q, ARRAY_SIZE(q));
+		int n = dmt_ctx_queue_dump(ctx, f->ifindex, q, ARRAY_SIZE(q));
 
 		f->queues_ret = n < 0 ? n : 0;
 		for (int i = 0; i < n && i < (int)ARRAY_SIZE(q); i++) {

@@ -252,7 +252,7 @@ int dmt_ethtool_rss_set(struct dmt_ctx *ctx, int ifindex,
 			"resetting the RSS indirection table",
 			"without RSS other traffic cannot be kept off the bound "
 			"queues; use a NIC with RSS or set the NIC up by hand "
-			"and bind without a NIC setup (dmt_bind_rx)"));
+			"and bind without a NIC setup (dmt_ctx_bind_rx)"));
 	return 0;
 }
 

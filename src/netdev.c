@@ -100,7 +100,7 @@ int dmt_dev_rx_queues(struct dmt_ctx *ctx, int ifindex)
 		return ret;
 	/* No channels knob (lo, some virtual devices): count the RX queues
 	 * the netdev family reports instead. */
-	n = dmt_queue_dump(ctx, ifindex, q, ARRAY_SIZE(q));
+	n = dmt_ctx_queue_dump(ctx, ifindex, q, ARRAY_SIZE(q));
 	if (n < 0)
 		return n;
 	for (int i = 0; i < n && i < (int)ARRAY_SIZE(q); i++)
@@ -369,7 +369,7 @@ static int do_bind(struct dmt_ctx *ctx, bool rx, int ifindex, int fd,
 	return 0;
 }
 
-DMT_EXPORT int dmt_bind_tx(struct dmt_ctx *ctx, int ifindex, int dmabuf_fd,
+DMT_EXPORT int dmt_ctx_bind_tx(struct dmt_ctx *ctx, int ifindex, int dmabuf_fd,
 			   uint32_t *binding_id)
 {
 	return do_bind(ctx, false, ifindex, dmabuf_fd, NULL, 0, binding_id);
@@ -399,7 +399,7 @@ int dmt_bind_rx_raw(struct dmt_ctx *ctx, int ifindex, int dmabuf_fd,
 	return got ? 0 : -DMT_ERR_NETLINK;
 }
 
-DMT_EXPORT int dmt_bind_rx(struct dmt_ctx *ctx, int ifindex, int dmabuf_fd,
+DMT_EXPORT int dmt_ctx_bind_rx(struct dmt_ctx *ctx, int ifindex, int dmabuf_fd,
 			   const uint32_t *queues, unsigned int nqueues,
 			   uint32_t *binding_id)
 {
@@ -437,7 +437,7 @@ static int dev_cb(const struct nlmsghdr *nlh, void *data)
 	return dmt_netdev_parse_dev(nlh, data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
-DMT_EXPORT int dmt_dev_get(struct dmt_ctx *ctx, int ifindex,
+DMT_EXPORT int dmt_ctx_dev_get(struct dmt_ctx *ctx, int ifindex,
 			   struct dmt_dev_info *info)
 {
 	char buf[DMT_NL_BUFSZ] __attribute__((aligned(8)));
@@ -533,7 +533,7 @@ static int queue_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-DMT_EXPORT int dmt_queue_get(struct dmt_ctx *ctx, int ifindex,
+DMT_EXPORT int dmt_ctx_queue_get(struct dmt_ctx *ctx, int ifindex,
 			     enum dmt_queue_type type, uint32_t id,
 			     struct dmt_queue_info *info)
 {
@@ -563,7 +563,7 @@ DMT_EXPORT int dmt_queue_get(struct dmt_ctx *ctx, int ifindex,
 	return d.n ? 0 : dmt_ret(-DMT_ERR_NETLINK);
 }
 
-DMT_EXPORT int dmt_queue_dump(struct dmt_ctx *ctx, int ifindex,
+DMT_EXPORT int dmt_ctx_queue_dump(struct dmt_ctx *ctx, int ifindex,
 			      struct dmt_queue_info *q, unsigned int max)
 {
 	char buf[DMT_NL_BUFSZ] __attribute__((aligned(8)));
@@ -666,7 +666,7 @@ static int pp_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-DMT_EXPORT int dmt_page_pool_dump(struct dmt_ctx *ctx, int ifindex,
+DMT_EXPORT int dmt_ctx_page_pool_dump(struct dmt_ctx *ctx, int ifindex,
 				  struct dmt_page_pool_info *pp,
 				  unsigned int max)
 {

@@ -141,7 +141,7 @@ static int r_bind_rx(void *u, struct dmt_ctx *c, int i, int fd,
 	if (!s->bind_ctx)
 		return -errno;
 	if (n)
-		ret = dmt_bind_rx(s->bind_ctx, i, fd, q, n, id);
+		ret = dmt_ctx_bind_rx(s->bind_ctx, i, fd, q, n, id);
 	else
 		ret = dmt_bind_rx_raw(s->bind_ctx, i, fd, q, n, id);
 	if (ret < 0) {
@@ -1139,7 +1139,7 @@ static void verify_page_pools(struct dmt_nic_setup *s)
 	unsigned int ok = 0;
 	int n;
 
-	n = dmt_page_pool_dump(s->bind_ctx, s->ifindex, pp, 256);
+	n = dmt_ctx_page_pool_dump(s->bind_ctx, s->ifindex, pp, 256);
 	if (n < 0) {
 		say(s, "could not confirm the binding with page-pool-get: %s",
 		    dmt_strerror(n));
@@ -1164,7 +1164,7 @@ static void verify_queues(struct dmt_nic_setup *s)
 
 	if (s->ops != &dmt_nic_ops_real || !s->bind_ctx)
 		return;
-	n = dmt_queue_dump(s->bind_ctx, s->ifindex, q, 256);
+	n = dmt_ctx_queue_dump(s->bind_ctx, s->ifindex, q, 256);
 	if (n < 0) {
 		say(s, "could not confirm the binding with queue-get: %s",
 		    dmt_strerror(n));

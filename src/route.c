@@ -26,7 +26,7 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-DMT_EXPORT int dmt_route_egress(struct dmt_ctx *ctx, const struct sockaddr *dst,
+DMT_EXPORT int dmt_ctx_route_egress(struct dmt_ctx *ctx, const struct sockaddr *dst,
 				socklen_t dstlen, int *ifindex)
 {
 	char buf[DMT_NL_BUFSZ] __attribute__((aligned(8)));

@@ -58,7 +58,7 @@ int dmt_rx_netmem_probe(int ifindex, char *ext, size_t extlen)
 		dmt_ctx_free(c);
 		return ret;
 	}
-	ret = dmt_bind_rx(c, ifindex, fd, &q0, 1, &id);
+	ret = dmt_ctx_bind_rx(c, ifindex, fd, &q0, 1, &id);
 	if (ret < 0)
 		snprintf(ext, extlen, "%s", c->err.extack);
 	close(fd);

@@ -438,7 +438,7 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 				"interface %s does not exist", ifname);
 		}
 	} else {
-		ret = dmt_route_egress(tx->ctx, dst, dstlen, &tx->ifindex);
+		ret = dmt_ctx_route_egress(tx->ctx, dst, dstlen, &tx->ifindex);
 		if (ret < 0) {
 			dmt_err_copy(&tx->err, &tx->ctx->err);
 			add_reason(tx, why, whylen, "%s", tx->ctx->err.message);
@@ -468,7 +468,7 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 	}
 	if (ifname && ifname[0] && dst && !bound_dev) {
 		int oif = 0;
-		if (dmt_route_egress(tx->ctx, dst, dstlen, &oif) == 0 &&
+		if (dmt_ctx_route_egress(tx->ctx, dst, dstlen, &oif) == 0 &&
 		    oif != tx->ifindex) {
 			char o[IF_NAMESIZE];
 			add_reason(tx, why, whylen, "route leaves via %s, not %s",
@@ -480,13 +480,13 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 				o, ifn, o);
 		}
 	}
-	ret = dmt_bind_tx(tx->ctx, tx->ifindex, tx->buf->dmabuf_fd, &tx->binding);
+	ret = dmt_ctx_bind_tx(tx->ctx, tx->ifindex, tx->buf->dmabuf_fd, &tx->binding);
 	if (ret == -DMT_ENOTSUPP &&
 	    dmt_cuda_reexport_plain(tx->buf, &tx->err) > 0) {
 		dmt_log(tx->ctx, DMT_LOG_INFO, "%s: bind-tx refused the CUDA "
 			"dma-buf's PCIe mapping (ENOTSUPP); retrying with a plain "
 			"export", ifn);
-		ret = dmt_bind_tx(tx->ctx, tx->ifindex, tx->buf->dmabuf_fd,
+		ret = dmt_ctx_bind_tx(tx->ctx, tx->ifindex, tx->buf->dmabuf_fd,
 				  &tx->binding);
 	}
 	if (ret < 0 && bound_dev && bind_dev)	/* fallbacks route freely */
@@ -916,7 +916,7 @@ DMT_EXPORT int dmt_tx_set_buf(struct dmt_tx *tx, struct dmt_buf *buf,
 		if (!binding_id)
 			return dmt_ret(dmt_err_set(&tx->err, -EINVAL, "devmem: give the "
 					   "bind-tx id of the new buffer's dma-buf "
-					   "(dmt_bind_tx on the tx's device)"));
+					   "(dmt_ctx_bind_tx on the tx's device)"));
 		break;
 	case DMT_ENGINE_STAGED:
 		return dmt_ret(dmt_err_set(&tx->err, -EOPNOTSUPP, "the staged engine "

@@ -27,7 +27,7 @@ static int check_eopnotsupp(const char *ifname)
 
 	T_CHECK(ctx, "dmt_ctx_new: %s", err.message);
 	T_CHECK(ifindex > 0, "no %s", ifname);
-	ret = dmt_bind_tx(ctx, ifindex, fd, &id);
+	ret = dmt_ctx_bind_tx(ctx, ifindex, fd, &id);
 	le = dmt_ctx_last_error(ctx);
 	printf("%s: ret %d, message: %s\n", ifname, ret, le->message);
 	T_CHECK(ret == -DMT_ERR_NO_NETMEM_TX, "bind-tx on %s returned %d",
@@ -68,13 +68,13 @@ int main(void)
 	T_CHECK(dmt_ctx_netdev_family(ctx) > 0, "family id");
 
 	/* ENODEV for an ifindex that does not exist */
-	ret = dmt_bind_tx(ctx, 999999, 0, &id);
+	ret = dmt_ctx_bind_tx(ctx, 999999, 0, &id);
 	T_CHECK(ret == -ENODEV, "ifindex 999999: %d", ret);
 	T_CHECK(strstr(dmt_ctx_last_error(ctx)->message, "does not exist"),
 		"ENODEV message: %s", dmt_ctx_last_error(ctx)->message);
 	/* argument validation before any syscall */
-	T_CHECK(dmt_bind_tx(ctx, 0, 0, &id) == -EINVAL, "ifindex 0");
-	T_CHECK(dmt_bind_tx(ctx, 1, -1, &id) == -EINVAL, "fd -1");
+	T_CHECK(dmt_ctx_bind_tx(ctx, 0, 0, &id) == -EINVAL, "ifindex 0");
+	T_CHECK(dmt_ctx_bind_tx(ctx, 1, -1, &id) == -EINVAL, "fd -1");
 	dmt_ctx_free(ctx);
 
 	check_eopnotsupp("lo");

@@ -174,7 +174,7 @@ static void derive(int ifindex, struct expect *x)
 	T_CHECK(ctx, "ctx: %s", strerror(errno));
 	fd = memfd_create("t_doctor_host", MFD_CLOEXEC);
 	T_CHECK(fd >= 0, "memfd");
-	x->tx_ret = dmt_bind_tx(ctx, ifindex, fd, &id);
+	x->tx_ret = dmt_ctx_bind_tx(ctx, ifindex, fd, &id);
 	if (x->tx_ret == -DMT_ERR_NO_NETMEM_TX)	/* the kernel's EOPNOTSUPP */
 		x->tx_ret = -EOPNOTSUPP;
 	snprintf(x->tx_extack, sizeof(x->tx_extack), "%s",

@@ -40,7 +40,7 @@ static int sysfs_queues(const char *ifn, const char *prefix)
 static int rx_queue_dump(struct dmt_ctx *ctx, int ifindex)
 {
 	struct dmt_queue_info q[64];
-	int n = dmt_queue_dump(ctx, ifindex, q, ARRAY_SIZE(q)), rx = 0;
+	int n = dmt_ctx_queue_dump(ctx, ifindex, q, ARRAY_SIZE(q)), rx = 0;
 
 	T_CHECK(n >= 0, "queue dump: %s", dmt_ctx_last_error(ctx)->message);
 	for (int i = 0; i < n && i < (int)ARRAY_SIZE(q); i++)

@@ -110,7 +110,7 @@ static void kernel_612(struct dmt_ctx *ctx)
 	T_CHECK(b, "udmabuf: %s", err.message);
 
 	/* bind-tx: the kernel lacks the op; no driver is blamed */
-	ret = dmt_bind_tx(ctx, (int)if_nametoindex("lo"), dmt_buf_dmabuf_fd(b), &id);
+	ret = dmt_ctx_bind_tx(ctx, (int)if_nametoindex("lo"), dmt_buf_dmabuf_fd(b), &id);
 	printf("bind-tx on lo: %d: %s\n", ret, dmt_ctx_last_error(ctx)->message);
 	T_CHECK(ret == -EOPNOTSUPP, "bind-tx returned %d", ret);
 	T_CHECK(strstr(dmt_ctx_last_error(ctx)->message, "devmem TX needs Linux 6.16") &&
@@ -152,7 +152,7 @@ static void kernel_612(struct dmt_ctx *ctx)
 		/* bind-rx with a real dma-buf on virtio-net: the kernel gets
 		 * past dma_buf_get() (a real exporter) to the driver, which
 		 * has no queue management API */
-		ret = dmt_bind_rx(ctx, eth0, dmt_buf_dmabuf_fd(b), &q, 1, &id);
+		ret = dmt_ctx_bind_rx(ctx, eth0, dmt_buf_dmabuf_fd(b), &q, 1, &id);
 		printf("bind-rx on eth0 (virtio_net) with a udmabuf: %d: %s\n", ret,
 		       dmt_ctx_last_error(ctx)->message);
 		T_CHECK(ret == -DMT_ERR_NO_NETMEM_RX &&

@@ -34,7 +34,7 @@ static void expect_bind(struct dmt_ctx *ctx, int ifindex, int err,
 	int fd = memfd(), ret;
 	const struct dmt_error *e;
 
-	ret = dmt_bind_rx(ctx, ifindex, fd, q, 1, &id);
+	ret = dmt_ctx_bind_rx(ctx, ifindex, fd, q, 1, &id);
 	e = dmt_ctx_last_error(ctx);
 	T_CHECK(ret == err, "bind-rx on %d: %d (%s), expected %d", ifindex, ret,
 		e->message, err);
@@ -128,7 +128,7 @@ int main(void)
 	printf("lo:\n");
 	expect_bind(ctx, 1, -DMT_ERR_NO_NETMEM_RX, "bind-rx on lo", "queue management");
 	/* empty queue list: refused by the library, nothing sent */
-	ret = dmt_bind_rx(ctx, 1, 0, NULL, 0, &id);
+	ret = dmt_ctx_bind_rx(ctx, 1, 0, NULL, 0, &id);
 	T_CHECK(ret == -EINVAL && strstr(dmt_ctx_last_error(ctx)->message,
 					 "at least one queue"), "empty: %d %s",
 		ret, dmt_ctx_last_error(ctx)->message);

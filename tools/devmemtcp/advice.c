@@ -18,7 +18,7 @@ static const struct {
 } terms[] = {
 	{ "dmt_nic_setup_restore(", "devmemtcp setup --restore %s" },
 	{ "dmt_nic_setup_apply(", "devmemtcp setup %s" },
-	{ "bind without a NIC setup (dmt_bind_rx)",
+	{ "bind without a NIC setup (dmt_ctx_bind_rx)",
 	  "run the server without one (--no-setup)" },
 	{ "dmt_nic_setup_opts.nqueues", "-q" },
 	{ "dmt_nic_setup_opts.port", "-p" },

@@ -36,7 +36,7 @@
 
 struct probe {
 	bool done;
-	int bind_ret;		/* dmt_bind_tx() with a memfd */
+	int bind_ret;		/* dmt_ctx_bind_tx() with a memfd */
 	char ifname[IF_NAMESIZE];
 	char extack[256];
 	char message[512];
@@ -104,7 +104,7 @@ static int probe_fn(void *arg)
 		snprintf(p->error, sizeof(p->error), "%s", err.message);
 		return 1;
 	}
-	if (dmt_route_egress(ctx, (struct sockaddr *)&dst, dl, &ifindex) < 0) {
+	if (dmt_ctx_route_egress(ctx, (struct sockaddr *)&dst, dl, &ifindex) < 0) {
 		snprintf(p->error, sizeof(p->error), "route lookup: %s",
 			 dmt_ctx_last_error(ctx)->message);
 		dmt_ctx_free(ctx);
@@ -117,7 +117,7 @@ static int probe_fn(void *arg)
 		dmt_ctx_free(ctx);
 		return 1;
 	}
-	p->bind_ret = dmt_bind_tx(ctx, ifindex, fd, &id);
+	p->bind_ret = dmt_ctx_bind_tx(ctx, ifindex, fd, &id);
 	snprintf(p->extack, sizeof(p->extack), "%s",
 		 dmt_ctx_last_error(ctx)->extack);
 	snprintf(p->message, sizeof(p->message), "%s",
