@@ -46,6 +46,10 @@ int main(void)
 	       "driver on this host");
 	expect("use DMT_BUF_UDMABUF or DMT_BUF_HOST",
 	       "use --buffer udmabuf or --buffer host");
+	expect("not a dma-buf (dmt_buf_new with DMT_BUF_UDMABUF, "
+	       "DMT_BUF_DMAHEAP, DMT_BUF_CUDA or DMT_BUF_ROCM, or "
+	       "dmt_buf_import)", "not a dma-buf (--buffer udmabuf, dmaheap, "
+	       "cuda or rocm)");
 	/* not terms: longer identifiers, an unclosed call, plain text */
 	expect("DMT_BUF_HOSTX and XDMT_BUF_HOST stay",
 	       "DMT_BUF_HOSTX and XDMT_BUF_HOST stay");

@@ -32,6 +32,10 @@ static const struct {
 	{ "dmt_rx_listen_opts.peer", "-c" },
 	{ "dmt_rx_listen_opts.nic_flags has DMT_NIC_F_NO_HDS", "--no-setup was "
 	  "given" },
+	/* before the single kinds: the whole list reads as one flag */
+	{ "dmt_buf_new with DMT_BUF_UDMABUF, DMT_BUF_DMAHEAP, DMT_BUF_CUDA or "
+	  "DMT_BUF_ROCM, or dmt_buf_import", "--buffer udmabuf, dmaheap, cuda "
+	  "or rocm" },
 	{ "DMT_BUF_HOST", "--buffer host" },
 	{ "DMT_BUF_UDMABUF", "--buffer udmabuf" },
 	{ "DMT_BUF_DMAHEAP", "--buffer dmaheap" },
