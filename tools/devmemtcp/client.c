@@ -694,13 +694,74 @@ static const char *jstr(json_t *o, const char *k)
 
 /* iperf3's closing lines: a sender and a receiver line per stream, the
  * same for [SUM] with -P, the CPU of both ends. */
+/* CPU utilization as iperf3 reports it: user+sys of this process (and
+ * of the server's, from its result) as % of the wall time, with the two
+ * parts. The server's figure is its process's, the same for every stream
+ * of one test, so the mean over the streams' results is that figure. */
+struct cpu_util {
+	double host_total, host_user, host_system;
+	double remote_total, remote_user, remote_system;
+	bool remote;		/* a devmemtcp server sent its figures */
+};
+
+static void cpu_util_get(const struct crun *r, const struct cpu_snap *cd,
+			 double secs, struct cpu_util *u)
+{
+	unsigned int n = 0;
+
+	memset(u, 0, sizeof(*u));
+	if (secs > 0) {
+		u->host_total = 100.0 * cd->proc_s / secs;
+		u->host_user = 100.0 * cd->user_s / secs;
+		u->host_system = 100.0 * cd->sys_s / secs;
+	}
+	for (unsigned int i = 0; i < r->n; i++) {
+		json_t *sj = r->s[i].server;
+
+		if (!sj || isnan(jnum(sj, "cpu_pct")) ||
+		    isnan(jnum(sj, "cpu_user_pct")) ||
+		    isnan(jnum(sj, "cpu_sys_pct")))
+			continue;
+		u->remote_total += jnum(sj, "cpu_pct");
+		u->remote_user += jnum(sj, "cpu_user_pct");
+		u->remote_system += jnum(sj, "cpu_sys_pct");
+		n++;
+	}
+	u->remote = n > 0;
+	if (n) {
+		u->remote_total /= n;
+		u->remote_user /= n;
+		u->remote_system /= n;
+	}
+}
+
+/* The cpu_utilization_percent object of the JSON document (iperf3's
+ * names); the remote figures are null without a devmemtcp server. */
+static json_t *cpu_util_json(const struct cpu_util *u)
+{
+	json_t *j = json_object();
+
+	jout_set_num(j, "host_total", round(u->host_total * 10) / 10);
+	jout_set_num(j, "host_user", round(u->host_user * 10) / 10);
+	jout_set_num(j, "host_system", round(u->host_system * 10) / 10);
+	if (u->remote) {
+		jout_set_num(j, "remote_total", round(u->remote_total * 10) / 10);
+		jout_set_num(j, "remote_user", round(u->remote_user * 10) / 10);
+		jout_set_num(j, "remote_system",
+			     round(u->remote_system * 10) / 10);
+	} else {
+		jout_set_null(j, "remote_total");
+		jout_set_null(j, "remote_user");
+		jout_set_null(j, "remote_system");
+	}
+	return j;
+}
+
 static void summary_lines(struct crun *r, double secs, uint64_t sent,
-			  uint64_t rcvd, double cpu_pct, uint64_t retr)
+			  uint64_t rcvd, const struct cpu_util *u, uint64_t retr)
 {
 	struct out *o = &r->o;
 	char amt[32], rate[32], id[8];
-	double rcpu = 0;
-	unsigned int nres = 0;
 
 	out_text(o, "- - - - - - - - - - - - - - - - - - - - - - - - -");
 	out_text(o, "[ ID] Interval           Transfer     Bitrate         Retr");
@@ -736,10 +797,6 @@ static void summary_lines(struct crun *r, double secs, uint64_t sent,
 				 cs->server_note : "no result from the other end "
 				 "(the stream failed before it)");
 		}
-		if (cs->server && !isnan(jnum(cs->server, "cpu_pct"))) {
-			rcpu += jnum(cs->server, "cpu_pct");
-			nres++;
-		}
 	}
 	if (r->n > 1) {
 		if (r->dir != SESS_REV)
@@ -753,14 +810,15 @@ static void summary_lines(struct crun *r, double secs, uint64_t sent,
 				 (double)rcvd), fmt_rate(rate, sizeof(rate),
 				 (double)rcvd, secs));
 	}
-	/* the server's figure is its process's: the same for every stream
-	 * of one test, so the mean is that figure */
-	if (nres)
-		out_text(o, "CPU Utilization: local %.1f%% (user+sys of one core), "
-			 "remote %.1f%%", cpu_pct, rcpu / nres);
+	if (u->remote)
+		out_text(o, "CPU Utilization: local %.1f%% (%.1f%%u/%.1f%%s), "
+			 "remote %.1f%% (%.1f%%u/%.1f%%s)", u->host_total,
+			 u->host_user, u->host_system, u->remote_total,
+			 u->remote_user, u->remote_system);
 	else
-		out_text(o, "CPU Utilization: local %.1f%% (user+sys of one core), "
-			 "remote unknown", cpu_pct);
+		out_text(o, "CPU Utilization: local %.1f%% (%.1f%%u/%.1f%%s), "
+			 "remote unknown", u->host_total, u->host_user,
+			 u->host_system);
 }
 
 /* Result section, summary lines, the demo's result. */
@@ -775,6 +833,7 @@ static void client_report(struct crun *r, const struct cpu_snap *cd,
 	json_t *streams = json_array(), *server = NULL;
 	char amt[32], rate[32];
 	const char *sv = NULL;
+	struct cpu_util cu;
 
 	for (unsigned int i = 0; i < r->n; i++) {
 		struct cstream *cs = &r->s[i];
@@ -860,8 +919,9 @@ static void client_report(struct crun *r, const struct cpu_snap *cd,
 		out_doc_set(o, "server", server ? server : json_null());
 	else
 		json_decref(server);
-	summary_lines(r, secs, sent, rcvd, secs > 0 ? 100.0 * cd->proc_s / secs :
-		      0, retr);
+	cpu_util_get(r, cd, secs, &cu);
+	out_doc_set(o, "cpu_utilization_percent", cpu_util_json(&cu));
+	summary_lines(r, secs, sent, rcvd, &cu, retr);
 	out_line(o, "summary: %s %s in %.2f s, %s, %.2f CPU s/GB (machine %.2f), "
 		 "CPU %.1f%%, zc=%s%s%s%s", r->dir == SESS_FWD ? "sent" :
 		 r->dir == SESS_REV ? "received" : "sent+received",

@@ -355,6 +355,8 @@ static int srv_report(struct srv *s)
 	sr.seconds = secs;
 	sr.cpu_s = s->cd.proc_s;
 	sr.cpu_pct = secs > 0 ? 100.0 * s->cd.proc_s / secs : 0;
+	sr.cpu_user_pct = secs > 0 ? 100.0 * s->cd.user_s / secs : 0;
+	sr.cpu_sys_pct = secs > 0 ? 100.0 * s->cd.sys_s / secs : 0;
 	sr.engine = recv ? dmt_engine_name(s->run->eng) : NULL;
 	sr.validation = vname;
 	sr.checked = s->checked;

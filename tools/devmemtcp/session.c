@@ -239,6 +239,8 @@ static json_t *result_obj(const struct sess_result *r)
 		     (uint64_t)llround((double)r->bytes * 8 / r->seconds) : 0);
 	jout_set_num(o, "cpu_s", round(r->cpu_s * 1e3) / 1e3);
 	jout_set_num(o, "cpu_pct", round(r->cpu_pct * 10) / 10);
+	jout_set_num(o, "cpu_user_pct", round(r->cpu_user_pct * 10) / 10);
+	jout_set_num(o, "cpu_sys_pct", round(r->cpu_sys_pct * 10) / 10);
 	jout_set_num(o, "cpu_s_per_GB", round(per_gb(r->cpu_s, r->bytes +
 						      r->sent) * 1e3) / 1e3);
 	jout_set_str(o, "engine", r->engine);
