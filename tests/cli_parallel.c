@@ -133,6 +133,12 @@ int main(void)
 		bad += check(rc == 0 && rs == 0 && t_run(cmd, out, sizeof(out)) == 0
 			     && atoi(out) == 2, "server --json, -P 2: two JSON "
 			     "documents, one per stream", so, se);
+		o = cu_slurp(so, NULL);
+		bad += check(o && cf_count(o, "\"cpu_utilization_percent\"") == 2
+			     && cf_count(o, "\"host_system\"") == 2,
+			     "server --json: each document has its "
+			     "cpu_utilization_percent", so, se);
+		free(o);
 	}
 
 	/* -K server: -R, --bidir, a busy refusal, SIGINT */

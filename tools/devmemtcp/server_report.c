@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -67,6 +68,22 @@ static void rep_status(struct srv *s, struct report *p)
 	}
 }
 
+/* iperf3's cpu_utilization_percent for the JSON document: this process's
+ * figures; the client's (remote) are not sent to the server: null. */
+static json_t *cpu_json(const struct srv *s, double secs)
+{
+	json_t *j = json_object();
+	double k = secs > 0 ? 100.0 / secs : 0;
+
+	jout_set_num(j, "host_total", round(s->cd.proc_s * k * 10) / 10);
+	jout_set_num(j, "host_user", round(s->cd.user_s * k * 10) / 10);
+	jout_set_num(j, "host_system", round(s->cd.sys_s * k * 10) / 10);
+	jout_set_null(j, "remote_total");
+	jout_set_null(j, "remote_user");
+	jout_set_null(j, "remote_system");
+	return j;
+}
+
 /* The mismatch lines and the result section (key=value lines, or the
  * JSON document's). */
 static void rep_result(struct srv *s, const struct report *p)
@@ -109,6 +126,7 @@ static void rep_result(struct srv *s, const struct report *p)
 	out_kv(o, OUT_RESULT, "complete", false, "%s", p->ret ? "false" : "true");
 	if (p->ret)
 		out_kv(o, OUT_RESULT, "error", true, "%s", s->err);
+	out_doc_set(o, "cpu_utilization_percent", cpu_json(s, secs));
 }
 
 /* The summary lines; the demo's result. */
