@@ -219,34 +219,37 @@ static void summary_lines(struct crun *r, double secs, uint64_t sent,
 }
 
 /* Result section, summary lines, the demo's result. */
-void client_report(struct crun *r, const struct cpu_snap *cd,
-			  double secs, int ret, const char *err)
-{
-	const struct client_cfg *c = r->c;
-	struct out *o = &r->o;
-	uint64_t sent = 0, rcvd = 0, sends = 0, syscalls = 0, partial = 0,
-		 enobufs = 0, zc = 0, zcn = 0, zcc = 0, retr = 0;
-	int verdict = -1;
-	json_t *streams = json_array(), *server = NULL;
-	char amt[32], rate[32];
-	const char *sv = NULL;
-	struct cpu_util cu;
+/* What the streams did together, for the result section. */
+struct totals {
+	uint64_t sent, rcvd, sends, syscalls, partial, enobufs, zc, zcn, zcc,
+		 retr;
+	int verdict;		/* dmt_tx_zerocopy_verdict of them all, -1 none */
+	const char *sv;		/* the receiving end's word: the worst */
+};
 
+/* Each stream's JSON object (the document's "streams"), the totals into
+ * t. */
+static json_t *streams_json(struct crun *r, struct totals *t)
+{
+	json_t *streams = json_array();
+
+	memset(t, 0, sizeof(*t));
+	t->verdict = -1;
 	for (unsigned int i = 0; i < r->n; i++) {
 		struct cstream *cs = &r->s[i];
 		json_t *j = json_object();
 
-		sent += cs->sd.sent;
-		rcvd += cs->rv.bytes;
-		sends += cs->st.sends;
-		syscalls += cs->st.syscalls;
-		partial += cs->st.partial;
-		enobufs += cs->st.enobufs;
-		zc += cs->st.zc_completed;
-		zcn += cs->st.zc_notifications;
-		zcc += cs->st.zc_copied;
-		if (cs->sd.tx && (verdict < 0 || cs->verdict == 0))
-			verdict = cs->verdict;
+		t->sent += cs->sd.sent;
+		t->rcvd += cs->rv.bytes;
+		t->sends += cs->st.sends;
+		t->syscalls += cs->st.syscalls;
+		t->partial += cs->st.partial;
+		t->enobufs += cs->st.enobufs;
+		t->zc += cs->st.zc_completed;
+		t->zcn += cs->st.zc_notifications;
+		t->zcc += cs->st.zc_copied;
+		if (cs->sd.tx && (t->verdict < 0 || cs->verdict == 0))
+			t->verdict = cs->verdict;
 		jout_set_int(j, "stream", cs->id ? cs->id : 1);
 		jout_set_u64(j, "sent", cs->sd.sent);
 		jout_set_u64(j, "received", cs->rv.bytes);
@@ -262,16 +265,35 @@ void client_report(struct crun *r, const struct cpu_snap *cd,
 		jout_set_str(j, "error", cs->ret ? cs->err : NULL);
 		if (cs->server) {
 			json_object_set(j, "server", cs->server);
-			if (!sv || strcmp(jstr(cs->server, "verdict") ?
-					  jstr(cs->server, "verdict") : "", "verified"))
-				sv = jstr(cs->server, "verdict");
+			if (!t->sv || strcmp(jstr(cs->server, "verdict") ?
+					     jstr(cs->server, "verdict") : "",
+					     "verified"))
+				t->sv = jstr(cs->server, "verdict");
 		} else {
 			jout_set_null(j, "server");
 		}
 		jout_set_u64(j, "retransmits", cs->retr);
 		json_array_append_new(streams, j);
-		retr += cs->retr;
+		t->retr += cs->retr;
 	}
+	return streams;
+}
+
+void client_report(struct crun *r, const struct cpu_snap *cd,
+			  double secs, int ret, const char *err)
+{
+	const struct client_cfg *c = r->c;
+	struct out *o = &r->o;
+	struct totals t;
+	json_t *streams = streams_json(r, &t), *server = NULL;
+	uint64_t sent = t.sent, rcvd = t.rcvd, sends = t.sends,
+		 syscalls = t.syscalls, partial = t.partial, enobufs = t.enobufs,
+		 zc = t.zc, zcn = t.zcn, zcc = t.zcc, retr = t.retr;
+	int verdict = t.verdict;
+	const char *sv = t.sv;
+	char amt[32], rate[32];
+	struct cpu_util cu;
+
 	if (r->n == 1 && r->s[0].server)
 		server = json_incref(r->s[0].server);
 	out_kv(o, OUT_RESULT, "bytes", false, "%" PRIu64, sent + rcvd);
