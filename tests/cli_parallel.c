@@ -7,13 +7,17 @@
  *    streams each carrying the server's verdict, the server exits 0;
  *  - a -K server then serves, one after another, -R (the client validates
  *    the server's pattern), --bidir (both ends validate), a -P 2 -t 3
- *    test and a -t 2 test, during each of which another client is
+ *    test (the client's CPU Utilization line has both ends' user/system
+ *    split, its JSON cpu_utilization_percent; the server prints [SUM]
+ *    interval lines) and a -t 2 test, during each of which another client is
  *    refused with a reset (named by the server, an error on that client,
  *    never accepted and dropped),
  *    and a -P 2 -t 30 client stopped by SIGINT, which still prints its
  *    per-stream and [SUM] lines and exits 1.
  */
 #include <arpa/inet.h>
+#include <math.h>
+#include <stdbool.h>
 
 #include "cli_fault.h"
 
@@ -33,6 +37,39 @@ static int check(bool ok, const char *what, const char *o, const char *e)
 		cf_dump("stderr", e);
 	}
 	return !ok;
+}
+
+/* "CPU Utilization: local T% (U%u/S%s), remote T% (U%u/S%s)", as iperf3
+ * prints it: each total the sum of its parts (to rounding). */
+static bool cpu_line_ok(const char *o)
+{
+	const char *l = strstr(o, "CPU Utilization: local ");
+	double t, u, s, rt, ru, rs;
+
+	return l && sscanf(l, "CPU Utilization: local %lf%% (%lf%%u/%lf%%s), "
+			   "remote %lf%% (%lf%%u/%lf%%s)", &t, &u, &s, &rt, &ru,
+			   &rs) == 6 && fabs(t - u - s) <= 0.25 &&
+	       fabs(rt - ru - rs) <= 0.25 && t > 0 && rt > 0;
+}
+
+/* The same figures in --json: cpu_utilization_percent. */
+static bool cpu_json_ok(const char *file)
+{
+	static const char *const k[] = { "host_total", "host_user",
+		"host_system", "remote_total", "remote_user", "remote_system" };
+	double x[6];
+	char path[96], v[64], *end;
+
+	for (unsigned int i = 0; i < 6; i++) {
+		snprintf(path, sizeof(path), "cpu_utilization_percent.%s", k[i]);
+		if (cf_json(file, path, v, sizeof(v)))
+			return false;
+		x[i] = strtod(v, &end);
+		if (end == v || *end)
+			return false;
+	}
+	return fabs(x[0] - x[1] - x[2]) <= 0.25 &&
+	       fabs(x[3] - x[4] - x[5]) <= 0.25 && x[0] > 0 && x[3] > 0;
 }
 
 int main(void)
@@ -75,6 +112,9 @@ int main(void)
 		     "one-shot server, -P 3: three streams verified on both ends, "
 		     "the client's JSON has each server verdict", co, so);
 	free(o);
+	bad += check(cpu_json_ok(co), "the client's JSON has iperf3's "
+		     "cpu_utilization_percent for both ends, total = user + "
+		     "system", co, so);
 
 	/* the server's JSON with -P 2: one document per stream */
 	{
@@ -93,12 +133,18 @@ int main(void)
 		bad += check(rc == 0 && rs == 0 && t_run(cmd, out, sizeof(out)) == 0
 			     && atoi(out) == 2, "server --json, -P 2: two JSON "
 			     "documents, one per stream", so, se);
+		o = cu_slurp(so, NULL);
+		bad += check(o && cf_count(o, "\"cpu_utilization_percent\"") == 2
+			     && cf_count(o, "\"host_system\"") == 2,
+			     "server --json: each document has its "
+			     "cpu_utilization_percent", so, se);
+		free(o);
 	}
 
 	/* -K server: -R, --bidir, a busy refusal, SIGINT */
 	unlink(so);
 	sp = cf_spawn(so, se, "server", "-K", "-s", "127.0.0.1", "-p", "0", "-v",
-		      "251", "-i", "0", "--timeout", "20", NULL);
+		      "251", "-i", "1", "--timeout", "20", NULL);
 	T_CHECK(cu_wait_kv(so, "listen", sp, lis, sizeof(lis), 10) == 0,
 		"server did not listen");
 	snprintf(port, sizeof(port), "%d", cu_port_of(lis));
@@ -131,6 +177,16 @@ int main(void)
 	bad += check(rc == 0 && o && strstr(o, "[SUM]") &&
 		     cf_count(o, "receiver (server: verified)") == 2,
 		     "-P 2 -t 3 on the -K server while refusing another", co, ce);
+	bad += check(o && cpu_line_ok(o), "the client's CPU Utilization line "
+		     "has the user/system split of both ends", co, ce);
+	free(o);
+	usleep(300000);	/* the server's report */
+	o = cu_slurp(so, NULL);
+	/* -i 1 over 3 s: [SUM] interval lines besides the closing one */
+	bad += check(o && cf_count(o, "[SUM]") >= 3 &&
+		     cf_count(o, "streams, 0 failed)") == 1,
+		     "the -K server, -i 1: [SUM] interval lines of the two "
+		     "streams, then the closing [SUM]", so, se);
 	free(o);
 
 	/* the same during a single stream */

@@ -183,6 +183,7 @@ const char *cli_stop_name(void);
 double now_s(void);
 struct cpu_snap {
 	double proc_s;		/* getrusage(SELF) user+sys */
+	double user_s, sys_s;	/* its two parts */
 	double machine_s;	/* /proc/stat busy: user+nice+system+irq+softirq */
 };
 void cpu_snap_take(struct cpu_snap *c);

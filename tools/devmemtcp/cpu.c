@@ -36,7 +36,12 @@ double now_s(void)
 
 void cpu_snap_take(struct cpu_snap *c)
 {
-	c->proc_s = cpu_self_s();
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	c->user_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+	c->sys_s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	c->proc_s = c->user_s + c->sys_s;
 	c->machine_s = machine_busy_s();
 }
 
@@ -44,6 +49,8 @@ void cpu_snap_delta(const struct cpu_snap *start, const struct cpu_snap *end,
 		    struct cpu_snap *d)
 {
 	d->proc_s = end->proc_s - start->proc_s;
+	d->user_s = end->user_s - start->user_s;
+	d->sys_s = end->sys_s - start->sys_s;
 	d->machine_s = end->machine_s - start->machine_s;
 }
 

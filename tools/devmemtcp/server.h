@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * devmemtcp server internals shared by server.c (connections, parallel
- * streams, reports) and server_rx.c (the receive path over the library's
- * listener and receivers, and the check of what arrives).
+ * devmemtcp server internals shared by server.c (the accept loop and the
+ * run's configuration), server_streams.c (the data phase of a connection,
+ * a test's parallel streams), server_report.c (a connection's report and
+ * its result back to the client) and server_rx.c (the receive path over
+ * the library's listener and receivers, and the check of what arrives).
  */
 #ifndef DMT_CLI_SERVER_H
 #define DMT_CLI_SERVER_H
@@ -78,5 +80,26 @@ int rx_run(struct srv *s, int fd);
 /* A receive slice ended without data, or a signal came: 0 to go on, or -1
  * with s->err saying why the run ends. */
 int srv_idle(struct srv *s);
+
+/* ---- server_streams.c ---- */
+
+/* Free a -P stream other than the first (srv_gather's). */
+void srv_clone_free(struct srv *s);
+/* After the first connection of a test said it is one of n (-P): accept
+ * the other n-1 into st[1..] within --timeout (10 s without), refusing
+ * others. Returns how many streams the test has (1 + those gathered). */
+unsigned int srv_gather(struct srv *s0, int lfd, struct srv **st,
+			unsigned int n);
+/* Run a test's n streams (a thread each, unless a one-shot server has
+ * one), refusing newcomers on lfd (-1: none) and printing [SUM] interval
+ * lines with -P meanwhile; then report each and the [SUM] closing line.
+ * Returns how many failed. */
+int srv_test(struct srv **st, unsigned int n, int lfd);
+
+/* ---- server_report.c ---- */
+
+/* The report of one connection (text lines or its JSON sections) and the
+ * result sent back to the peer. Returns its status, 0 or 1. */
+int srv_report(struct srv *s);
 
 #endif

@@ -371,7 +371,9 @@ int rx_run(struct srv *s, int fd)
 			ret = -EIO;
 			break;
 		}
-		s->bytes += (uint64_t)n;
+		/* atomic: the server's [SUM] lines (-P) read it meanwhile */
+		__atomic_store_n(&s->bytes, s->bytes + (uint64_t)n,
+				 __ATOMIC_RELAXED);
 		out_tick(&s->o, s->bytes);
 		if (dmt_rx_release(rx, f, nf) < 0) {
 			snprintf(s->err, sizeof(s->err), "%s",

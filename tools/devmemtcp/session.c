@@ -239,6 +239,8 @@ static json_t *result_obj(const struct sess_result *r)
 		     (uint64_t)llround((double)r->bytes * 8 / r->seconds) : 0);
 	jout_set_num(o, "cpu_s", round(r->cpu_s * 1e3) / 1e3);
 	jout_set_num(o, "cpu_pct", round(r->cpu_pct * 10) / 10);
+	jout_set_num(o, "cpu_user_pct", round(r->cpu_user_pct * 10) / 10);
+	jout_set_num(o, "cpu_sys_pct", round(r->cpu_sys_pct * 10) / 10);
 	jout_set_num(o, "cpu_s_per_GB", round(per_gb(r->cpu_s, r->bytes +
 						      r->sent) * 1e3) / 1e3);
 	jout_set_str(o, "engine", r->engine);
@@ -308,7 +310,8 @@ int sess_tx_run(struct sess_tx *t, int fd, const struct sess_hello *h,
 	char why[256];
 
 	memset(t, 0, sizeof(*t));
-	t->sd = sd = calloc(1, sizeof(*sd));
+	sd = calloc(1, sizeof(*sd));
+	__atomic_store_n(&t->sd, sd, __ATOMIC_RELEASE);	/* [SUM] lines read it */
 	if (!sd)
 		return -1;
 	sd->msg_size = h->msg_size;
@@ -361,7 +364,9 @@ int sess_tx_join(struct sess_tx *t)
 
 uint64_t sess_tx_sent(const struct sess_tx *t)
 {
-	return t->sd ? t->sd->sent : 0;
+	struct sender *sd = __atomic_load_n(&t->sd, __ATOMIC_ACQUIRE);
+
+	return sd ? __atomic_load_n(&sd->sent, __ATOMIC_RELAXED) : 0;
 }
 
 const char *sess_tx_error(const struct sess_tx *t)

@@ -82,6 +82,7 @@ struct sess_result {
 	uint64_t bytes;		/* received (forward, --bidir) */
 	double seconds;
 	double cpu_s, cpu_pct;	/* process user+sys; % of the wall time */
+	double cpu_user_pct, cpu_sys_pct;	/* its two parts, % of wall */
 	const char *engine;	/* receive engine */
 	const char *validation;	/* full, sampled, off */
 	uint64_t checked, mismatches;
