@@ -8,6 +8,9 @@
  *  2. The library speaks library: no string literal in src/ names a CLI
  *     flag ("--no-rss") or a CLI command ("devmemtcp setup"). The tool
  *     maps the library's terms to its flags (tools/devmemtcp/advice.c).
+ *  3. One place per fact: the calls in owned[] appear in code (outside
+ *     strings and comments) only in the files listed with them; e.g. the
+ *     bind-rx probe is the receive code's, the doctor uses it.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -62,6 +65,38 @@ static const char *cli_term(const char *s)
 
 static int bad;
 
+static const struct {
+	const char *call;
+	const char *files[4];
+} owned[] = {
+	/* the binding transaction (nicsetup.c), the netmem RX probe
+	 * (rx_listen.c: dmt_rx_netmem_probe) */
+	{ "dmt_ctx_bind_rx", { "netdev.c", "nicsetup.c", "rx_listen.c" } },
+};
+
+/* A call of owned[] at p in code of file that is not its owner's. */
+static void check_call(const char *file, int lineno, const char *line,
+		       const char *p)
+{
+	if (p > line && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
+		return;
+	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
+		size_t n = strlen(owned[i].call);
+		bool mine = false;
+
+		if (strncmp(p, owned[i].call, n) || p[n] != '(')
+			continue;
+		for (size_t j = 0; j < 4 && owned[i].files[j]; j++)
+			mine |= !strcmp(file, owned[i].files[j]);
+		if (!mine) {
+			printf("FAIL: %s:%d: %s() is called outside its place "
+			       "(%s...)\n", file, lineno, owned[i].call,
+			       owned[i].files[0]);
+			bad++;
+		}
+	}
+}
+
 /* The string being read: adjacent literals concatenate ("a " "b"), also
  * across lines, so a message split between two lines is checked whole. */
 static struct {
@@ -114,6 +149,7 @@ static void check_literals(const char *file, int lineno, const char *line,
 		}
 		if (*p != '"') {
 			lit_flush(file);
+			check_call(file, lineno, line, p);
 			if (*p == '\'') {	/* '"' and friends */
 				p++;
 				while (*p && *p != '\'')
@@ -222,7 +258,8 @@ int main(void)
 			break;
 		}
 	T_CHECK(!bad, "%d problem(s) above", bad);
-	printf("ok: %d files, %d modules, %d dependencies, no circle, no CLI "
+	printf("ok: %d files, %d modules, %d dependencies, no circle, owned "
+	       "calls in their place, no CLI "
 	       "term in a library string\n", nfiles, nmods, nedges);
 	printf("PASS\n");
 	return T_PASS;
