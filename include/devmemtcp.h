@@ -791,7 +791,7 @@ DMT_API ssize_t dmt_rx_gather(struct dmt_rx *rx, const struct dmt_frag *frags,
 /* The same into another buffer (any provider) at dst_off. */
 DMT_API ssize_t dmt_rx_gather_buf(struct dmt_rx *rx,
 				  const struct dmt_frag *frags, unsigned int n,
-				  struct dmt_buf *dst, size_t dst_off);
+				  struct dmt_buf *dst, uint64_t dst_off);
 
 struct dmt_rx_stats {
 	size_t sz;

@@ -3,7 +3,8 @@
  * tier A: the shared library exports exactly the symbols of the version
  * map, every DMT_API declaration of the public header is exported, and the
  * header compiles on its own in C (and C++ when a compiler exists), and
- * every exported function has a man page.
+ * every exported function has a man page, and every offset into a buffer
+ * in the header is a uint64_t (never a size_t: one type on every ABI).
  * Paths come from CTest: DMT_LIB, DMT_MAP, DMT_HEADER_DIR, DMT_CC,
  * DMT_MAN_DIR.
  */
@@ -79,6 +80,12 @@ int main(void)
 				exp_[i], cmd);
 		}
 	}
+
+	/* Offsets (off, dst_off, offset, ...) are uint64_t, lengths size_t. */
+	snprintf(cmd, sizeof(cmd), "grep -nE '(^|[^s])size_t +[a-z_]*off(set)?"
+		 "[,;)]' '%s/devmemtcp.h'", inc);
+	T_CHECK(t_run(cmd, out, sizeof(out)) != 0, "a size_t offset in the "
+		"public header (offsets are uint64_t): %s", out);
 
 	/* The header alone, strict, in C17 and in C++. */
 	if (cc && *cc) {
