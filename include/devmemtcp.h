@@ -656,8 +656,6 @@ DMT_API const char *
 dmt_rx_listener_engine_reason(const struct dmt_rx_listener *l);
 /* What the NIC setup changed, one line per step, "" if nothing. Borrowed. */
 DMT_API const char *dmt_rx_listener_summary(const struct dmt_rx_listener *l);
-DMT_API const struct dmt_error *
-dmt_rx_listener_last_error(const struct dmt_rx_listener *l);
 
 /*
  * One received fragment, lent to the caller by dmt_rx_recv() until it is

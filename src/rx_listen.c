@@ -345,9 +345,3 @@ DMT_EXPORT const char *dmt_rx_listener_summary(const struct dmt_rx_listener *l)
 {
 	return l->setup ? dmt_nic_setup_summary(l->setup) : "";
 }
-
-DMT_EXPORT const struct dmt_error *
-dmt_rx_listener_last_error(const struct dmt_rx_listener *l)
-{
-	return &l->err;
-}
