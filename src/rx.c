@@ -362,15 +362,6 @@ static int pressure(struct dmt_rx *rx)
 	return 0;
 }
 
-void dmt_rx_release_quiet(struct dmt_rx *rx, const struct dmt_frag *frags,
-			  unsigned int n)
-{
-	struct dmt_error keep = rx->err;
-
-	dmt_rx_release(rx, frags, n);
-	rx->err = keep;
-}
-
 DMT_EXPORT ssize_t dmt_rx_recv(struct dmt_rx *rx, struct dmt_frag *frags,
 			       unsigned int max, unsigned int *nfrags)
 {

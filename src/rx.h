@@ -127,9 +127,6 @@ int dmt_rx_netmem_probe(int ifindex, int *answer, char *ext, size_t extlen);
 /* Back-pressure: ask the caller's callback to release fragments; true
  * when fewer are lent afterwards. */
 bool dmt_rx_relieved(struct dmt_rx *rx);
-/* Release frags without changing rx->err (cleanup after an error). */
-void dmt_rx_release_quiet(struct dmt_rx *rx, const struct dmt_frag *frags,
-			  unsigned int n);
 /* Copy-ring release of one fragment: 1 when it was lent by rx. */
 int dmt_rx_copy_release(struct dmt_rx *rx, const struct dmt_frag *f);
 

@@ -11,7 +11,10 @@
  *  3. One place per fact: the calls in owned[] appear in code (outside
  *     strings and comments) only in the files listed with them; e.g. the
  *     bind-rx probe is the receive code's, the doctor uses it.
- *  4. Functions a reader can hold: none over FN_MAX lines, but for the
+ *  4. No hop back up: an engine (rx_devmem.c, rx_copy.c, tx_uring.c,
+ *     tx_staged.c) calls none of the public calls its dispatcher (rx.c,
+ *     tx.c) defines; the dispatcher reaches it through the engine table.
+ *  5. Functions a reader can hold: none over FN_MAX lines, but for the
  *     ones in long_fn[], which may not grow (each is split when touched).
  */
 #include <ctype.h>
@@ -121,12 +124,51 @@ static const struct {
 	{ "dmt_ctx_bind_rx", { "netdev.c", "nicsetup.c", "rx_listen.c" } },
 };
 
-/* A call of owned[] at p in code of file that is not its owner's. */
+static const char *const engines[] = { "rx_devmem.c", "rx_copy.c",
+	"tx_uring.c", "tx_staged.c" };
+static char dispatch[128][64];	/* DMT_EXPORT calls of rx.c and tx.c */
+static int ndispatch;
+
+static void fn_name(const char *line, char *name, size_t len);
+
+static void load_dispatch(const char *dir, const char *file)
+{
+	char path[4096], line[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "r");
+	T_CHECK(f, "cannot open %s", path);
+	while (fgets(line, sizeof(line), f) && ndispatch < 128) {
+		dispatch[ndispatch][0] = '\0';
+		if (!strncmp(line, "DMT_EXPORT", 10))
+			fn_name(line, dispatch[ndispatch], sizeof(dispatch[0]));
+		ndispatch += dispatch[ndispatch][0] != '\0';
+	}
+	fclose(f);
+}
+
+/* A call of owned[] at p in code of file that is not its owner's; a call
+ * from an engine up into its dispatcher. */
 static void check_call(const char *file, int lineno, const char *line,
 		       const char *p)
 {
+	bool engine = false;
+
 	if (p > line && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
 		return;
+	for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++)
+		engine |= !strcmp(file, engines[i]);
+	for (int i = 0; engine && i < ndispatch; i++) {
+		size_t n = strlen(dispatch[i]);
+
+		if (!strncmp(p, dispatch[i], n) && p[n] == '(') {
+			printf("FAIL: %s:%d: the engine calls %s() of its "
+			       "dispatcher: a hop back up\n", file, lineno,
+			       dispatch[i]);
+			bad++;
+		}
+	}
 	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
 		size_t n = strlen(owned[i].call);
 		bool mine = false;
@@ -292,6 +334,10 @@ int main(void)
 	DIR *d;
 
 	T_SKIP_IF(!dir, "DMT_SRC_DIR is not set (ctest sets it)");
+	load_dispatch(dir, "rx.c");
+	load_dispatch(dir, "tx.c");
+	T_CHECK(ndispatch > 20, "only %d public calls in rx.c and tx.c",
+		ndispatch);
 	d = opendir(dir);
 	T_CHECK(d, "cannot open %s", dir);
 	while ((de = readdir(d))) {
@@ -316,8 +362,9 @@ int main(void)
 		}
 	T_CHECK(!bad, "%d problem(s) above", bad);
 	printf("ok: %d files, %d modules, %d dependencies, no circle, owned "
-	       "calls in their place, functions in bounds, no CLI "
-	       "term in a library string\n", nfiles, nmods, nedges);
+	       "calls in their place, no engine calling its dispatcher (%d "
+	       "calls), functions in bounds, no CLI "
+	       "term in a library string\n", nfiles, nmods, nedges, ndispatch);
 	printf("PASS\n");
 	return T_PASS;
 }
