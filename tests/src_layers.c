@@ -122,6 +122,7 @@ static const struct {
 	/* the binding transaction (nicsetup.c), the netmem RX probe
 	 * (rx_listen.c: dmt_rx_netmem_probe) */
 	{ "dmt_ctx_bind_rx", { "netdev.c", "nicsetup.c", "rx_listen.c" } },
+	{ "dmt_bind_rx_raw", { "netdev.h", "netdev.c", "nicsetup.c" } },
 };
 
 static const char *const engines[] = { "rx_devmem.c", "rx_copy.c",
