@@ -656,8 +656,6 @@ DMT_API const char *
 dmt_rx_listener_engine_reason(const struct dmt_rx_listener *l);
 /* What the NIC setup changed, one line per step, "" if nothing. Borrowed. */
 DMT_API const char *dmt_rx_listener_summary(const struct dmt_rx_listener *l);
-DMT_API const struct dmt_error *
-dmt_rx_listener_last_error(const struct dmt_rx_listener *l);
 
 /*
  * One received fragment, lent to the caller by dmt_rx_recv() until it is
@@ -791,7 +789,7 @@ DMT_API ssize_t dmt_rx_gather(struct dmt_rx *rx, const struct dmt_frag *frags,
 /* The same into another buffer (any provider) at dst_off. */
 DMT_API ssize_t dmt_rx_gather_buf(struct dmt_rx *rx,
 				  const struct dmt_frag *frags, unsigned int n,
-				  struct dmt_buf *dst, size_t dst_off);
+				  struct dmt_buf *dst, uint64_t dst_off);
 
 struct dmt_rx_stats {
 	size_t sz;

@@ -30,6 +30,7 @@
 #include "netdev.h"
 #include "uring_probe.h"
 #include "nl.h"
+#include "rx.h"
 #include "uapi.h"
 
 #define OP(n) (1ull << (n))
@@ -1177,37 +1178,37 @@ static int probe_xdp(int ifindex, struct xdp_info *x)
 
 /* One bind on a private context, closed at once (releasing the binding
  * if the kernel made one). */
-static int bind_probe(bool rx, int ifindex, int fd, char *extack, size_t len)
+/* bind-tx of fd through a private context: the kernel's answer, its
+ * extack in extack. (The bind-rx probe is the receive code's
+ * dmt_rx_netmem_probe, the one the listener's blockers use.) */
+static int bind_tx_probe(int ifindex, int fd, char *extack, size_t len)
 {
 	struct dmt_error err;
 	struct dmt_ctx *c = dmt_ctx_new(NULL, &err);
-	uint32_t id = 0, q0 = 0;
+	uint32_t id = 0;
 	int ret;
 
 	extack[0] = '\0';
 	if (!c)
 		return err.err ? err.err : -ENOMEM;
-	if (rx)
-		ret = dmt_ctx_bind_rx(c, ifindex, fd, &q0, 1, &id);
-	else
-		ret = dmt_ctx_bind_tx(c, ifindex, fd, &id);
+	ret = dmt_ctx_bind_tx(c, ifindex, fd, &id);
 	if (ret < 0)
 		snprintf(extack, len, "%s", dmt_ctx_last_error(c)->extack);
 	dmt_ctx_free(c);
 	/* the evidence names what the kernel answered (EOPNOTSUPP), which
 	 * the library reports as "the driver lacks devmem" */
-	if (ret == -DMT_ERR_NO_NETMEM_TX || ret == -DMT_ERR_NO_NETMEM_RX)
+	if (ret == -DMT_ERR_NO_NETMEM_TX)
 		ret = -EOPNOTSUPP;
 	return ret;
 }
 
-static int memfd_probe(bool rx, int ifindex, char *extack, size_t len)
+static int memfd_tx_probe(int ifindex, char *extack, size_t len)
 {
 	int fd = memfd_create("devmemtcp-doctor-probe", MFD_CLOEXEC), ret;
 
 	if (fd < 0)
 		return dmt_neg_errno();
-	ret = bind_probe(rx, ifindex, fd, extack, len);
+	ret = bind_tx_probe(ifindex, fd, extack, len);
 	close(fd);
 	return ret;
 }
@@ -1240,13 +1241,13 @@ static void probe_tx(const struct dmt_doc_host *h, struct dmt_doc_if *f)
 		f->tx_real = true;
 		snprintf(f->tx_exporter, sizeof(f->tx_exporter), "%s",
 			 dmt_buf_kind_name(order[i].kind));
-		f->tx_ret = bind_probe(false, f->ifindex, dmt_buf_dmabuf_fd(b),
-				       f->tx_extack, sizeof(f->tx_extack));
+		f->tx_ret = bind_tx_probe(f->ifindex, dmt_buf_dmabuf_fd(b),
+					  f->tx_extack, sizeof(f->tx_extack));
 		dmt_buf_free(b);
 		return;
 	}
-	f->tx_ret = memfd_probe(false, f->ifindex, f->tx_extack,
-				sizeof(f->tx_extack));
+	f->tx_ret = memfd_tx_probe(f->ifindex, f->tx_extack,
+					   sizeof(f->tx_extack));
 }
 
 void dmt_doctor_gather_if(const struct dmt_doc_host *h, struct dmt_ctx *ctx,
@@ -1267,8 +1268,8 @@ void dmt_doctor_gather_if(const struct dmt_doc_host *h, struct dmt_ctx *ctx,
 		probe_tx(h, f);
 	if ((what & DMT_DOCTOR_RX) && nd && h->cap_net_admin &&
 	    (h->ops & OP(DMT_NETDEV_CMD_BIND_RX)))
-		f->rxprobe_ret = memfd_probe(true, f->ifindex, f->rxprobe_extack,
-					     sizeof(f->rxprobe_extack));
+		dmt_rx_netmem_probe(f->ifindex, &f->rxprobe_ret,
+				    f->rxprobe_extack, sizeof(f->rxprobe_extack));
 
 	f->rings_ret = dmt_ethtool_rings_get(ctx, f->ifindex, &f->rings);
 	f->channels_ret = dmt_ethtool_channels_get(ctx, f->ifindex, &f->channels);

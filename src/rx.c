@@ -362,15 +362,6 @@ static int pressure(struct dmt_rx *rx)
 	return 0;
 }
 
-void dmt_rx_release_quiet(struct dmt_rx *rx, const struct dmt_frag *frags,
-			  unsigned int n)
-{
-	struct dmt_error keep = rx->err;
-
-	dmt_rx_release(rx, frags, n);
-	rx->err = keep;
-}
-
 DMT_EXPORT ssize_t dmt_rx_recv(struct dmt_rx *rx, struct dmt_frag *frags,
 			       unsigned int max, unsigned int *nfrags)
 {
@@ -487,7 +478,7 @@ DMT_EXPORT ssize_t dmt_rx_gather(struct dmt_rx *rx, const struct dmt_frag *frags
 DMT_EXPORT ssize_t dmt_rx_gather_buf(struct dmt_rx *rx,
 				     const struct dmt_frag *frags,
 				     unsigned int n, struct dmt_buf *dst,
-				     size_t dst_off)
+				     uint64_t dst_off)
 {
 	uint64_t total, pos = 0;
 	bool direct;
@@ -499,9 +490,10 @@ DMT_EXPORT ssize_t dmt_rx_gather_buf(struct dmt_rx *rx,
 	if (ret < 0)
 		return ret;
 	if (!dmt_buf_range_ok(dst, dst_off, total))
-		return dmt_fail(&rx->err, -ENOSPC, "gather: %llu bytes at %zu do not "
+		return dmt_fail(&rx->err, -ENOSPC, "gather: %llu bytes at %llu do not "
 			"fit in the %zu-byte destination buffer",
-			(unsigned long long)total, dst_off, dst->size);
+			(unsigned long long)total, (unsigned long long)dst_off,
+			dst->size);
 	direct = direct_map(rx->buf);
 	if (!direct && !rx->scratch) {
 		rx->scratch = malloc(RX_SCRATCH);

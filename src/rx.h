@@ -118,15 +118,15 @@ struct dmt_rx {
  * copy; and that choice in words (for a reason line). */
 const struct dmt_rx_engine *dmt_rx_fallback(const struct dmt_buf *buf);
 void dmt_rx_fallback_text(const struct dmt_buf *buf, char *out, size_t len);
-/* Does ifindex's driver have netmem RX? 0, or -EOPNOTSUPP (no), -EPERM
- * (no CAP_NET_ADMIN to ask), -ENODEV; the kernel's extack in ext. */
-int dmt_rx_netmem_probe(int ifindex, char *ext, size_t extlen);
+/* Does ifindex's driver have netmem RX? 0 (yes), -EOPNOTSUPP (no), -EPERM
+ * (no CAP_NET_ADMIN to ask), -ENODEV, or a local failure (-errno); the
+ * probe's raw answer (the kernel's -errno, EINVAL or EBADF when the driver
+ * passed and the memfd was refused, or the local failure) in *answer, the
+ * kernel's extack in ext. */
+int dmt_rx_netmem_probe(int ifindex, int *answer, char *ext, size_t extlen);
 /* Back-pressure: ask the caller's callback to release fragments; true
  * when fewer are lent afterwards. */
 bool dmt_rx_relieved(struct dmt_rx *rx);
-/* Release frags without changing rx->err (cleanup after an error). */
-void dmt_rx_release_quiet(struct dmt_rx *rx, const struct dmt_frag *frags,
-			  unsigned int n);
 /* Copy-ring release of one fragment: 1 when it was lent by rx. */
 int dmt_rx_copy_release(struct dmt_rx *rx, const struct dmt_frag *f);
 

@@ -76,6 +76,22 @@ static bool ctrl_grow(struct dmt_rx *rx)
 	return true;
 }
 
+/* Return the tokens of a receive that fails (the caller never sees its
+ * fragments) straight to the kernel (tokens.c): the engine does not call
+ * back up into dmt_rx_release, and rx->err keeps the failure. */
+static void give_back(struct dmt_rx *rx, const struct dmt_frag *frags,
+		      unsigned int n)
+{
+	struct dmt_tok_result res = { 0 };
+
+	dmt_tokens_release(rx->fd, frags, n, rx->dontneed_fn, rx->sys_user,
+			   &res);
+	rx->st.dontneed_calls += res.calls;
+	rx->st.tokens_released += res.freed;
+	rx->outstanding -= res.freed < rx->outstanding ? res.freed :
+							  rx->outstanding;
+}
+
 static ssize_t devmem_recv(struct dmt_rx *rx, struct dmt_frag *frags,
 			   unsigned int max, unsigned int *nfrags)
 {
@@ -143,12 +159,12 @@ retry:
 	if (res.ctrunc)
 		rx->st.ctrunc++;
 	if (ret < 0) {
-		dmt_rx_release_quiet(rx, frags, res.nfrags);
+		give_back(rx, frags, res.nfrags);
 		return dmt_ret(ret);
 	}
 	acc = res.linear_bytes + res.devmem_bytes;
 	if (res.ndmabuf + res.nlinear && acc != (uint64_t)n) {
-		dmt_rx_release_quiet(rx, frags, res.nfrags);
+		give_back(rx, frags, res.nfrags);
 		if (res.ctrunc) {
 			ctrl_grow(rx);
 			return dmt_fail(&rx->err, -EMSGSIZE, "recvmsg: MSG_CTRUNC: "
@@ -180,7 +196,7 @@ retry:
 				 "the binding, received as linear bytes");
 	}
 	if (rx->no_linear && (res.linear_bytes || res.plain_bytes)) {
-		dmt_rx_release_quiet(rx, frags, res.nfrags);
+		give_back(rx, frags, res.nfrags);
 		return dmt_fail(&rx->err, -DMT_ERR_HEADER_SPLIT, "%llu bytes landed "
 			"in host memory (SCM_DEVMEM_LINEAR): header split is not "
 			"working for this flow; the NIC needs tcp-data-split on "

@@ -41,9 +41,9 @@ static void block(struct dmt_rx_listener *l, int err, const char *fmt, ...)
 /* bind-rx of a memfd on queue 0 through a private context, released at
  * once: the kernel checks the driver (EOPNOTSUPP) and the caller's
  * CAP_NET_ADMIN (EPERM) before it looks at the fd, so any other answer
- * means the driver has netmem RX. 0 or the kernel's -errno, its extack in
- * ext. */
-int dmt_rx_netmem_probe(int ifindex, char *ext, size_t extlen)
+ * means the driver has netmem RX. The one probe of the library (the
+ * listener's blockers, the doctor's rx.queue_api check). */
+int dmt_rx_netmem_probe(int ifindex, int *answer, char *ext, size_t extlen)
 {
 	struct dmt_ctx *c = dmt_ctx_new(NULL, NULL);
 	uint32_t q0 = 0, id = 0;
@@ -51,12 +51,12 @@ int dmt_rx_netmem_probe(int ifindex, char *ext, size_t extlen)
 
 	ext[0] = '\0';
 	if (!c)
-		return dmt_neg_errno();
+		return *answer = dmt_neg_errno();
 	fd = memfd_create("devmemtcp-rx-probe", MFD_CLOEXEC);
 	if (fd < 0) {
 		ret = dmt_neg_errno();
 		dmt_ctx_free(c);
-		return ret;
+		return *answer = ret;
 	}
 	ret = dmt_ctx_bind_rx(c, ifindex, fd, &q0, 1, &id);
 	if (ret < 0)
@@ -65,6 +65,7 @@ int dmt_rx_netmem_probe(int ifindex, char *ext, size_t extlen)
 	dmt_ctx_free(c);	/* releases a binding the kernel made */
 	if (ret == -DMT_ERR_NO_NETMEM_RX)	/* bind's word for EOPNOTSUPP */
 		ret = -EOPNOTSUPP;
+	*answer = ret;
 	return ret == -EOPNOTSUPP || ret == -EPERM || ret == -ENODEV ? ret : 0;
 }
 
@@ -73,7 +74,7 @@ static void probe_nic(struct dmt_rx_listener *l, int ifx, unsigned int flags)
 {
 	struct dmt_rings r = { 0 };
 	char ext[256];
-	int ret;
+	int ret, answer;
 
 	ret = dmt_ethtool_rings_get(l->ctx, ifx, &r);
 	if (ret == -EOPNOTSUPP || (ret == 0 && !r.has_tcp_data_split))
@@ -88,7 +89,7 @@ static void probe_nic(struct dmt_rx_listener *l, int ifx, unsigned int flags)
 	else if (ret < 0)
 		block(l, ret, "%s: ring parameters unreadable: %s", l->ifname,
 		      l->ctx->err.message);
-	ret = dmt_rx_netmem_probe(ifx, ext, sizeof(ext));
+	ret = dmt_rx_netmem_probe(ifx, &answer, ext, sizeof(ext));
 	if (ret == -EOPNOTSUPP)
 		block(l, -DMT_ERR_NO_NETMEM_RX, "%s: the driver does not support "
 		      "netmem RX (bind-rx: EOPNOTSUPP%s%s)", l->ifname,
@@ -343,10 +344,4 @@ dmt_rx_listener_engine_reason(const struct dmt_rx_listener *l)
 DMT_EXPORT const char *dmt_rx_listener_summary(const struct dmt_rx_listener *l)
 {
 	return l->setup ? dmt_nic_setup_summary(l->setup) : "";
-}
-
-DMT_EXPORT const struct dmt_error *
-dmt_rx_listener_last_error(const struct dmt_rx_listener *l)
-{
-	return &l->err;
 }

@@ -106,8 +106,10 @@ int dmt_rx_parse(const struct msghdr *msg, size_t ret,
 		if (d.dmabuf_id != cfg->binding) {
 			err = steering(e, "a fragment of binding %u arrived, ours "
 				"is %u: the flow is steered to queues bound by "
-				"another process; fix the ntuple rule (devmemtcp "
-				"setup) or bind those queues", d.dmabuf_id,
+				"another process; steer the flow to this binding's "
+				"queues (the flow rule of dmt_nic_setup_apply, "
+				"dmt_rx_listen_opts.peer and .port) or bind those "
+				"queues", d.dmabuf_id,
 				cfg->binding);
 		} else if (d.frag_offset < cfg->base) {
 			err = steering(e, "fragment [%llu, +%u) lies before this "

@@ -401,16 +401,9 @@ static void add_reason(struct dmt_tx *tx, char *why, size_t whylen,
 	va_end(ap);
 }
 
-/* Try the devmem engine. Returns 0 when it is set up, else -errno with
- * a one-line reason in why and the full explanation in tx->err. */
-static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
-		      socklen_t dstlen, const char *ifname, bool bind_dev,
-		      char *why, size_t whylen)
+/* What devmem needs before any kernel call: a context and a dma-buf. */
+static int devmem_prereqs(struct dmt_tx *tx, char *why, size_t whylen)
 {
-	char ifn[IF_NAMESIZE];
-	bool bound_dev = false;
-	int ret;
-
 	if (!tx->ctx) {
 		/* the caller has no context: a kernel without the netdev
 		 * family (before 6.12), where dmt_ctx_new() fails */
@@ -430,6 +423,16 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 			"it with udmabuf, dmaheap, cuda or rocm",
 			dmt_buf_kind_name(tx->buf->kind));
 	}
+	return 0;
+}
+
+/* The binding's device: the one named, else the route's to dst. */
+static int devmem_device(struct dmt_tx *tx, const struct sockaddr *dst,
+			 socklen_t dstlen, const char *ifname, char *why,
+			 size_t whylen)
+{
+	int ret;
+
 	if (ifname && ifname[0]) {
 		tx->ifindex = (int)if_nametoindex(ifname);
 		if (!tx->ifindex) {
@@ -437,49 +440,67 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 			return dmt_err_set(&tx->err, -ENODEV,
 				"interface %s does not exist", ifname);
 		}
-	} else {
-		ret = dmt_ctx_route_egress(tx->ctx, dst, dstlen, &tx->ifindex);
-		if (ret < 0) {
-			dmt_err_copy(&tx->err, &tx->ctx->err);
-			add_reason(tx, why, whylen, "%s", tx->ctx->err.message);
-			return ret;
-		}
+		return 0;
 	}
-	dmt_ifname(tx->ifindex, ifn);
-	/* The kernel's only check is that the socket's route leaves through
-	 * the binding's device (dst_dev != binding->dev). A socket bound to
-	 * the named device (SO_BINDTODEVICE) routes through it whatever the
-	 * main table says, so the route check applies only to a socket that
-	 * is not bound to it. */
-	if (ifname && ifname[0] && !bind_dev) {
-		/* a socket handed over: already bound to the device? */
-		int bi = 0;
-		socklen_t bl = sizeof(bi);
+	ret = dmt_ctx_route_egress(tx->ctx, dst, dstlen, &tx->ifindex);
+	if (ret < 0) {
+		dmt_err_copy(&tx->err, &tx->ctx->err);
+		add_reason(tx, why, whylen, "%s", tx->ctx->err.message);
+	}
+	return ret;
+}
 
-		bound_dev = getsockopt(tx->fd, SOL_SOCKET, SO_BINDTOIFINDEX, &bi,
-				       &bl) == 0 && bi == tx->ifindex;
-	} else if (ifname && ifname[0] &&
-		   setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, ifn,
-			      (socklen_t)strlen(ifn) + 1) == 0) {
-		bound_dev = true;
-	} else if (ifname && ifname[0]) {
-		dmt_log(tx->ctx, DMT_LOG_WARN, "SO_BINDTODEVICE %s: %s (continuing;"
-			" the route check applies)", ifn, strerror(errno));
-	}
-	if (ifname && ifname[0] && dst && !bound_dev) {
-		int oif = 0;
-		if (dmt_ctx_route_egress(tx->ctx, dst, dstlen, &oif) == 0 &&
-		    oif != tx->ifindex) {
-			char o[IF_NAMESIZE];
-			add_reason(tx, why, whylen, "route leaves via %s, not %s",
-				   dmt_ifname(oif, o), ifn);
-			return dmt_err_set(&tx->err, -DMT_ERR_ROUTE_MISMATCH,
-				"the route to the peer leaves through %s but the "
-				"binding would be on %s; the kernel refuses such "
-				"devmem sends (ENODEV): fix the route or name %s",
-				o, ifn, o);
-		}
-	}
+/* The kernel's only check is that the socket's route leaves through the
+ * binding's device (dst_dev != binding->dev). A socket bound to the named
+ * device (SO_BINDTODEVICE) routes through it whatever the main table says,
+ * so the route check applies only to a socket that is not bound to it.
+ * Binds the socket to a named device when asked (bind_dev); true when the
+ * socket is bound to it. */
+static bool devmem_pin_socket(struct dmt_tx *tx, const char *ifname,
+			      const char *ifn, bool bind_dev)
+{
+	int bi = 0;
+	socklen_t bl = sizeof(bi);
+
+	if (!ifname || !ifname[0])
+		return false;
+	if (!bind_dev)	/* a socket handed over: already bound to the device? */
+		return getsockopt(tx->fd, SOL_SOCKET, SO_BINDTOIFINDEX, &bi,
+				  &bl) == 0 && bi == tx->ifindex;
+	if (setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, ifn,
+		       (socklen_t)strlen(ifn) + 1) == 0)
+		return true;
+	dmt_log(tx->ctx, DMT_LOG_WARN, "SO_BINDTODEVICE %s: %s (continuing;"
+		" the route check applies)", ifn, strerror(errno));
+	return false;
+}
+
+/* A socket not pinned to the named device must route to dst through it. */
+static int devmem_route_check(struct dmt_tx *tx, const struct sockaddr *dst,
+			      socklen_t dstlen, const char *ifn, char *why,
+			      size_t whylen)
+{
+	char o[IF_NAMESIZE];
+	int oif = 0;
+
+	if (dmt_ctx_route_egress(tx->ctx, dst, dstlen, &oif) != 0 ||
+	    oif == tx->ifindex)
+		return 0;
+	add_reason(tx, why, whylen, "route leaves via %s, not %s",
+		   dmt_ifname(oif, o), ifn);
+	return dmt_err_set(&tx->err, -DMT_ERR_ROUTE_MISMATCH,
+		"the route to the peer leaves through %s but the binding would "
+		"be on %s; the kernel refuses such devmem sends (ENODEV): fix "
+		"the route or name %s", o, ifn, o);
+}
+
+/* bind-tx of the buffer's dma-buf on tx->ifindex (a CUDA buffer retried
+ * with a plain export); on failure the reason names the blocker. */
+static int devmem_bind(struct dmt_tx *tx, const char *ifn, char *why,
+		       size_t whylen)
+{
+	int ret;
+
 	ret = dmt_ctx_bind_tx(tx->ctx, tx->ifindex, tx->buf->dmabuf_fd, &tx->binding);
 	if (ret == -DMT_ENOTSUPP &&
 	    dmt_cuda_reexport_plain(tx->buf, &tx->err) > 0) {
@@ -489,29 +510,60 @@ static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
 		ret = dmt_ctx_bind_tx(tx->ctx, tx->ifindex, tx->buf->dmabuf_fd,
 				  &tx->binding);
 	}
-	if (ret < 0 && bound_dev && bind_dev)	/* fallbacks route freely */
-		setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, "", 0);
+	if (ret >= 0)
+		return ret;
+	dmt_err_copy(&tx->err, &tx->ctx->err);
+	if (!dmt_ctx_has_op(tx->ctx, DMT_NETDEV_CMD_BIND_TX)) {
+		/* the kernel lacks the op: no driver is to blame */
+		struct utsname u;
+
+		if (uname(&u) < 0)
+			snprintf(u.release, sizeof(u.release), "?");
+		add_reason(tx, why, whylen, "kernel %s has no devmem TX (no "
+			   "bind-tx operation; devmem TX needs Linux 6.16)",
+			   u.release);
+	} else if (ret == -DMT_ERR_NO_NETMEM_TX) {
+		add_reason(tx, why, whylen, "%s: driver does not support "
+			   "netmem TX%s%s%s", ifn,
+			   tx->err.extack[0] ? " (kernel: \"" : "",
+			   tx->err.extack, tx->err.extack[0] ? "\")" : "");
+	} else {
+		add_reason(tx, why, whylen, "%s: bind-tx failed: %s", ifn,
+			   dmt_strerror(ret));
+	}
+	return ret;
+}
+
+/* Try the devmem engine. Returns 0 when it is set up, else -errno with
+ * a one-line reason in why and the full explanation in tx->err. */
+static int try_devmem(struct dmt_tx *tx, const struct sockaddr *dst,
+		      socklen_t dstlen, const char *ifname, bool bind_dev,
+		      char *why, size_t whylen)
+{
+	bool named = ifname && ifname[0], pinned;
+	char ifn[IF_NAMESIZE];
+	int ret;
+
+	ret = devmem_prereqs(tx, why, whylen);
+	if (ret == 0)
+		ret = devmem_device(tx, dst, dstlen, ifname, why, whylen);
+	if (ret < 0)
+		return ret;
+	dmt_ifname(tx->ifindex, ifn);
+	pinned = devmem_pin_socket(tx, ifname, ifn, bind_dev);
+	if (named && dst && !pinned) {
+		ret = devmem_route_check(tx, dst, dstlen, ifn, why, whylen);
+		if (ret < 0)
+			return ret;
+	}
+	ret = devmem_bind(tx, ifn, why, whylen);
 	if (ret < 0) {
-		dmt_err_copy(&tx->err, &tx->ctx->err);
-		if (!dmt_ctx_has_op(tx->ctx, DMT_NETDEV_CMD_BIND_TX)) {
-			/* the kernel lacks the op: no driver is to blame */
-			struct utsname u;
-			if (uname(&u) < 0)
-				snprintf(u.release, sizeof(u.release), "?");
-			add_reason(tx, why, whylen, "kernel %s has no devmem TX "
-				   "(no bind-tx operation; devmem TX needs Linux "
-				   "6.16)", u.release);
-		} else if (ret == -DMT_ERR_NO_NETMEM_TX)
-			add_reason(tx, why, whylen, "%s: driver does not support "
-				   "netmem TX%s%s%s", ifn,
-				   tx->err.extack[0] ? " (kernel: \"" : "",
-				   tx->err.extack, tx->err.extack[0] ? "\")" : "");
-		else
-			add_reason(tx, why, whylen, "%s: bind-tx failed: %s", ifn,
-				   dmt_strerror(ret));
+		if (pinned && bind_dev)	/* fallbacks route freely */
+			setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, "", 0);
 		return ret;
 	}
-	if (bind_dev && !bound_dev && (!ifname || !ifname[0]) &&
+	/* a device found by the route: pin the socket to it now */
+	if (bind_dev && !pinned && !named &&
 	    setsockopt(tx->fd, SOL_SOCKET, SO_BINDTODEVICE, ifn,
 		       (socklen_t)strlen(ifn) + 1) < 0)
 		dmt_log(tx->ctx, DMT_LOG_WARN, "SO_BINDTODEVICE %s: %s (continuing;"

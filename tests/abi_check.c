@@ -3,7 +3,9 @@
  * tier A: the shared library exports exactly the symbols of the version
  * map, every DMT_API declaration of the public header is exported, and the
  * header compiles on its own in C (and C++ when a compiler exists), and
- * every exported function has a man page.
+ * every exported function has a man page, and every offset into a buffer
+ * in the header is a uint64_t (never a size_t: one type on every ABI), and
+ * the calls pruned from the 0.x API stay out.
  * Paths come from CTest: DMT_LIB, DMT_MAP, DMT_HEADER_DIR, DMT_CC,
  * DMT_MAN_DIR.
  */
@@ -71,6 +73,14 @@ int main(void)
 		T_CHECK(has(hdr, nh, exp_[i]), "%s exported but not declared with "
 			"DMT_API in devmemtcp.h", exp_[i]);
 
+	/* Calls pruned from the 0.x API stay out (no caller had a use). */
+	static const char *const gone[] = { "dmt_ctx_fd", "dmt_tx_binding_id",
+		"dmt_rx_binding_id", "dmt_rx_listener_last_error",
+		"dmt_stage_send", "dmt_stage_recv", "dmt_bind_tx", "dmt_bind_rx" };
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		T_CHECK(!has(exp_, ne, gone[i]) && !has(hdr, nh, gone[i]),
+			"%s was removed from the API and is back", gone[i]);
+
 	if (getenv("DMT_MAN_DIR")) {
 		for (int i = 0; i < ne; i++) {
 			snprintf(cmd, sizeof(cmd), "%s/%s.3", getenv("DMT_MAN_DIR"),
@@ -79,6 +89,12 @@ int main(void)
 				exp_[i], cmd);
 		}
 	}
+
+	/* Offsets (off, dst_off, offset, ...) are uint64_t, lengths size_t. */
+	snprintf(cmd, sizeof(cmd), "grep -nE '(^|[^s])size_t +[a-z_]*off(set)?"
+		 "[,;)]' '%s/devmemtcp.h'", inc);
+	T_CHECK(t_run(cmd, out, sizeof(out)) != 0, "a size_t offset in the "
+		"public header (offsets are uint64_t): %s", out);
 
 	/* The header alone, strict, in C17 and in C++. */
 	if (cc && *cc) {

@@ -8,6 +8,14 @@
  *  2. The library speaks library: no string literal in src/ names a CLI
  *     flag ("--no-rss") or a CLI command ("devmemtcp setup"). The tool
  *     maps the library's terms to its flags (tools/devmemtcp/advice.c).
+ *  3. One place per fact: the calls in owned[] appear in code (outside
+ *     strings and comments) only in the files listed with them; e.g. the
+ *     bind-rx probe is the receive code's, the doctor uses it.
+ *  4. No hop back up: an engine (rx_devmem.c, rx_copy.c, tx_uring.c,
+ *     tx_staged.c) calls none of the public calls its dispatcher (rx.c,
+ *     tx.c) defines; the dispatcher reaches it through the engine table.
+ *  5. Functions a reader can hold: none over FN_MAX lines, but for the
+ *     ones in long_fn[], which may not grow (each is split when touched).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -24,9 +32,6 @@ static char mods[MAXMOD][32];
 static int nmods;
 static unsigned char dep[MAXMOD][MAXMOD];
 
-/* Sources of the receive path that its own rework rewrites; checked for
- * circles like every file, exempt from the message rule until it lands. */
-static const char *const msg_exempt[] = { "rx.c", "rx_parse.c" };
 
 static int mod_of(const char *file)
 {
@@ -65,11 +70,150 @@ static const char *cli_term(const char *s)
 
 static int bad;
 
+#define FN_MAX 100
+
+static const struct {
+	const char *file, *fn;
+	int lines;
+} long_fn[] = {
+	{ "tx.c", "dmt_tx_send", 200 },
+	{ "journal.c", "parse", 169 },
+	{ "doctor.c", "eval_rx_steering", 133 },
+	{ "rx_parse.c", "dmt_rx_parse", 120 },
+	{ "rx_devmem.c", "devmem_recv", 113 },
+	{ "nicprobe.c", "dmt_nic_check_ops", 110 },
+	{ "gpu_rocm.c", "rocm_open", 104 },
+	{ "netdev.c", "dmt_explain_bind_err", 102 },
+};
+
+/* The name in a line that opens a definition at column 0 ("static int
+ * f(" or "DMT_EXPORT ssize_t dmt_tx_send("), "" if the line is none. */
+static void fn_name(const char *line, char *name, size_t len)
+{
+	const char *par = strchr(line, '('), *b;
+
+	if (!par || !(isalpha((unsigned char)line[0]) || line[0] == '_'))
+		return;
+	for (b = par; b > line && (isalnum((unsigned char)b[-1]) || b[-1] == '_');)
+		b--;
+	if (b == par)
+		return;
+	snprintf(name, len, "%.*s", (int)(par - b), b);
+}
+
+static void check_fn_len(const char *file, const char *fn, int lines)
+{
+	int cap = FN_MAX;
+
+	for (size_t i = 0; i < sizeof(long_fn) / sizeof(long_fn[0]); i++)
+		if (!strcmp(file, long_fn[i].file) && !strcmp(fn, long_fn[i].fn))
+			cap = long_fn[i].lines;
+	if (lines > cap) {
+		printf("FAIL: %s: %s() is %d lines long (at most %d): split it "
+		       "by concern\n", file, fn, lines, cap);
+		bad++;
+	}
+}
+
+static const struct {
+	const char *call;
+	const char *files[4];
+} owned[] = {
+	/* the binding transaction (nicsetup.c), the netmem RX probe
+	 * (rx_listen.c: dmt_rx_netmem_probe) */
+	{ "dmt_ctx_bind_rx", { "netdev.c", "nicsetup.c", "rx_listen.c" } },
+	{ "dmt_bind_rx_raw", { "netdev.h", "netdev.c", "nicsetup.c" } },
+};
+
+static const char *const engines[] = { "rx_devmem.c", "rx_copy.c",
+	"tx_uring.c", "tx_staged.c" };
+static char dispatch[128][64];	/* DMT_EXPORT calls of rx.c and tx.c */
+static int ndispatch;
+
+static void fn_name(const char *line, char *name, size_t len);
+
+static void load_dispatch(const char *dir, const char *file)
+{
+	char path[4096], line[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "r");
+	T_CHECK(f, "cannot open %s", path);
+	while (fgets(line, sizeof(line), f) && ndispatch < 128) {
+		dispatch[ndispatch][0] = '\0';
+		if (!strncmp(line, "DMT_EXPORT", 10))
+			fn_name(line, dispatch[ndispatch], sizeof(dispatch[0]));
+		ndispatch += dispatch[ndispatch][0] != '\0';
+	}
+	fclose(f);
+}
+
+/* A call of owned[] at p in code of file that is not its owner's; a call
+ * from an engine up into its dispatcher. */
+static void check_call(const char *file, int lineno, const char *line,
+		       const char *p)
+{
+	bool engine = false;
+
+	if (p > line && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
+		return;
+	for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++)
+		engine |= !strcmp(file, engines[i]);
+	for (int i = 0; engine && i < ndispatch; i++) {
+		size_t n = strlen(dispatch[i]);
+
+		if (!strncmp(p, dispatch[i], n) && p[n] == '(') {
+			printf("FAIL: %s:%d: the engine calls %s() of its "
+			       "dispatcher: a hop back up\n", file, lineno,
+			       dispatch[i]);
+			bad++;
+		}
+	}
+	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
+		size_t n = strlen(owned[i].call);
+		bool mine = false;
+
+		if (strncmp(p, owned[i].call, n) || p[n] != '(')
+			continue;
+		for (size_t j = 0; j < 4 && owned[i].files[j]; j++)
+			mine |= !strcmp(file, owned[i].files[j]);
+		if (!mine) {
+			printf("FAIL: %s:%d: %s() is called outside its place "
+			       "(%s...)\n", file, lineno, owned[i].call,
+			       owned[i].files[0]);
+			bad++;
+		}
+	}
+}
+
+/* The string being read: adjacent literals concatenate ("a " "b"), also
+ * across lines, so a message split between two lines is checked whole. */
+static struct {
+	char text[2048];
+	size_t n;
+	int line;
+	bool open;
+} lit;
+
+static void lit_flush(const char *file)
+{
+	if (!lit.open)
+		return;
+	lit.text[lit.n] = '\0';
+	if (cli_term(lit.text)) {
+		printf("FAIL: %s:%d: a CLI term in a library string: \"%s\"\n",
+		       file, lit.line, lit.text);
+		bad++;
+	}
+	lit.open = false;
+	lit.n = 0;
+}
+
 /* Check the string literals of one line (outside comments). */
 static void check_literals(const char *file, int lineno, const char *line,
 			   int *in_comment)
 {
-	char lit[512];
 	const char *p = line;
 
 	while (*p) {
@@ -89,50 +233,47 @@ static void check_literals(const char *file, int lineno, const char *line,
 		}
 		if (p[0] == '/' && p[1] == '/')
 			return;
-		if (p[0] == '\'') {	/* '"' and friends */
+		if (isspace((unsigned char)*p)) {
 			p++;
-			while (*p && *p != '\'')
-				p += (*p == '\\' && p[1]) ? 2 : 1;
-			if (*p)
-				p++;
 			continue;
 		}
-		if (*p == '"') {
-			size_t n = 0;
-			const char *t;
-
-			p++;
-			while (*p && *p != '"') {
-				if (*p == '\\' && p[1])
+		if (*p != '"') {
+			lit_flush(file);
+			check_call(file, lineno, line, p);
+			if (*p == '\'') {	/* '"' and friends */
+				p++;
+				while (*p && *p != '\'')
+					p += (*p == '\\' && p[1]) ? 2 : 1;
+				if (*p)
 					p++;
-				if (n + 1 < sizeof(lit))
-					lit[n++] = *p;
+			} else {
 				p++;
-			}
-			lit[n] = '\0';
-			if (*p)
-				p++;
-			t = cli_term(lit);
-			if (t) {
-				printf("FAIL: %s:%d: a CLI term in a library "
-				       "string: \"%s\"\n", file, lineno, lit);
-				bad++;
 			}
 			continue;
+		}
+		if (!lit.open) {
+			lit.open = true;
+			lit.line = lineno;
 		}
 		p++;
+		while (*p && *p != '"') {
+			if (*p == '\\' && p[1])
+				p++;
+			if (lit.n + 1 < sizeof(lit.text))
+				lit.text[lit.n++] = *p;
+			p++;
+		}
+		if (*p)
+			p++;
 	}
 }
 
 static void scan(const char *dir, const char *file)
 {
-	char path[4096], line[4096], inc[64];
-	int m = mod_of(file), lineno = 0, in_comment = 0;
-	bool exempt = false;
+	char path[4096], line[4096], inc[64], sig[64] = "", fn[64] = "";
+	int m = mod_of(file), lineno = 0, in_comment = 0, fn_start = 0;
 	FILE *f;
 
-	for (size_t i = 0; i < sizeof(msg_exempt) / sizeof(msg_exempt[0]); i++)
-		exempt |= !strcmp(file, msg_exempt[i]);
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	f = fopen(path, "r");
 	T_CHECK(f, "cannot open %s", path);
@@ -145,9 +286,19 @@ static void scan(const char *dir, const char *file)
 				dep[m][d] = 1;
 			continue;
 		}
-		if (!exempt)
-			check_literals(file, lineno, line, &in_comment);
+		check_literals(file, lineno, line, &in_comment);
+		if (in_comment)
+			continue;
+		fn_name(line, sig, sizeof(sig));
+		if (line[0] == '{') {
+			fn_start = lineno;
+			snprintf(fn, sizeof(fn), "%s", sig);
+		} else if (line[0] == '}' && fn_start) {
+			check_fn_len(file, fn, lineno - fn_start + 1);
+			fn_start = 0;
+		}
 	}
+	lit_flush(file);
 	fclose(f);
 }
 
@@ -184,6 +335,10 @@ int main(void)
 	DIR *d;
 
 	T_SKIP_IF(!dir, "DMT_SRC_DIR is not set (ctest sets it)");
+	load_dispatch(dir, "rx.c");
+	load_dispatch(dir, "tx.c");
+	T_CHECK(ndispatch > 20, "only %d public calls in rx.c and tx.c",
+		ndispatch);
 	d = opendir(dir);
 	T_CHECK(d, "cannot open %s", dir);
 	while ((de = readdir(d))) {
@@ -207,8 +362,10 @@ int main(void)
 			break;
 		}
 	T_CHECK(!bad, "%d problem(s) above", bad);
-	printf("ok: %d files, %d modules, %d dependencies, no circle, no CLI "
-	       "term in a library string\n", nfiles, nmods, nedges);
+	printf("ok: %d files, %d modules, %d dependencies, no circle, owned "
+	       "calls in their place, no engine calling its dispatcher (%d "
+	       "calls), functions in bounds, no CLI "
+	       "term in a library string\n", nfiles, nmods, nedges, ndispatch);
 	printf("PASS\n");
 	return T_PASS;
 }
