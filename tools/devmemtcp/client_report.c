@@ -160,8 +160,8 @@ static void summary_lines(struct crun *r, double secs, uint64_t sent,
 	struct out *o = &r->o;
 	char amt[32], rate[32], id[8];
 
-	out_text(o, "- - - - - - - - - - - - - - - - - - - - - - - - -");
-	out_text(o, "[ ID] Interval           Transfer     Bitrate         Retr");
+	out_line(o, "- - - - - - - - - - - - - - - - - - - - - - - - -");
+	out_line(o, "[ ID] Interval           Transfer     Bitrate         Retr");
 	for (unsigned int i = 0; i < r->n; i++) {
 		struct cstream *cs = &r->s[i];
 		double d = cs->t1 - cs->t0;
@@ -169,12 +169,12 @@ static void summary_lines(struct crun *r, double secs, uint64_t sent,
 
 		snprintf(id, sizeof(id), "%3u", cs->id ? cs->id : 1);
 		if (r->dir != SESS_REV)
-			out_text(o, "[%s]   0.00-%-6.2f sec  %-12s  %-15s  %4" PRIu64
+			out_line(o, "[%s]   0.00-%-6.2f sec  %-12s  %-15s  %4" PRIu64
 				 "  sender", id, d, fmt_bytes(amt, sizeof(amt),
 				 (double)cs->sd.sent), fmt_rate(rate, sizeof(rate),
 				 (double)cs->sd.sent, d), cs->retr);
 		if (r->dir != SESS_FWD)
-			out_text(o, "[%s]   0.00-%-6.2f sec  %-12s  %-15s        "
+			out_line(o, "[%s]   0.00-%-6.2f sec  %-12s  %-15s        "
 				 "receiver (here: %s)", id, d,
 				 fmt_bytes(amt, sizeof(amt), (double)cs->rv.bytes),
 				 fmt_rate(rate, sizeof(rate), (double)cs->rv.bytes,
@@ -184,36 +184,36 @@ static void summary_lines(struct crun *r, double secs, uint64_t sent,
 			uint64_t b = jnum_u64(cs->server, "bytes");
 			double sd_ = jnum(cs->server, "seconds");
 
-			out_text(o, "[%s]   0.00-%-6.2f sec  %-12s  %-15s        "
+			out_line(o, "[%s]   0.00-%-6.2f sec  %-12s  %-15s        "
 				 "receiver (server: %s)", id, isnan(sd_) ? 0 : sd_,
 				 fmt_bytes(amt, sizeof(amt), (double)b),
 				 fmt_rate(rate, sizeof(rate), (double)b,
 					  isnan(sd_) ? 0 : sd_), v ? v : "?");
 		} else if (!cs->server) {	/* a foreign peer, or none */
-			out_text(o, "[%s]   %s", id, cs->server_note[0] ?
+			out_line(o, "[%s]   %s", id, cs->server_note[0] ?
 				 cs->server_note : "no result from the other end "
 				 "(the stream failed before it)");
 		}
 	}
 	if (r->n > 1) {
 		if (r->dir != SESS_REV)
-			out_text(o, "[SUM]   0.00-%-6.2f sec  %-12s  %-15s  %4" PRIu64
+			out_line(o, "[SUM]   0.00-%-6.2f sec  %-12s  %-15s  %4" PRIu64
 				 "  sender", secs, fmt_bytes(amt, sizeof(amt),
 				 (double)sent), fmt_rate(rate, sizeof(rate),
 				 (double)sent, secs), retr);
 		if (r->dir != SESS_FWD)
-			out_text(o, "[SUM]   0.00-%-6.2f sec  %-12s  %-15s        "
+			out_line(o, "[SUM]   0.00-%-6.2f sec  %-12s  %-15s        "
 				 "receiver (here)", secs, fmt_bytes(amt, sizeof(amt),
 				 (double)rcvd), fmt_rate(rate, sizeof(rate),
 				 (double)rcvd, secs));
 	}
 	if (u->remote)
-		out_text(o, "CPU Utilization: local %.1f%% (%.1f%%u/%.1f%%s), "
+		out_line(o, "CPU Utilization: local %.1f%% (%.1f%%u/%.1f%%s), "
 			 "remote %.1f%% (%.1f%%u/%.1f%%s)", u->host_total,
 			 u->host_user, u->host_system, u->remote_total,
 			 u->remote_user, u->remote_system);
 	else
-		out_text(o, "CPU Utilization: local %.1f%% (%.1f%%u/%.1f%%s), "
+		out_line(o, "CPU Utilization: local %.1f%% (%.1f%%u/%.1f%%s), "
 			 "remote unknown", u->host_total, u->host_user,
 			 u->host_system);
 }

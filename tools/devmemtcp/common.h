@@ -264,7 +264,8 @@ void out_kv_str(struct out *o, int sec, const char *key, const char *s);
  * key=v1,v2,... and nothing when n is 0. */
 void out_kv_u64s(struct out *o, enum out_sec sec, const char *key,
 		 const uint64_t *v, unsigned int n);
-/* Human-only free text line (nothing in JSON or quiet mode). */
+/* Human-only free text line (nothing in JSON or quiet mode), printed
+ * whole under the output lock, library terms mapped to flags. */
 void out_line(struct out *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Start the interval clock. */
@@ -285,10 +286,6 @@ void out_sum(struct out *o, double a, double b, uint64_t bytes);
 /* JSON: add member key (steals v) to the document (e.g. "streams",
  * "server"); nothing in text mode. */
 void out_doc_set(struct out *o, const char *key, struct json_t *v);
-/* Print one whole text line (not in JSON or quiet mode), under the
- * output lock. */
-void out_text(struct out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 /* Call often with the running byte count; prints/records an interval line
  * when a period has passed. Cheap when not due. */
 void out_tick(struct out *o, uint64_t bytes);

@@ -240,26 +240,8 @@ int help_out(const char *cmd, void (*usage)(FILE *f))
 
 void out_line(struct out *o, const char *fmt, ...)
 {
-	va_list ap;
-
 	char raw[2048], line[4096];
-
-	if (o->quiet || o->json)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
-	va_end(ap);
-	pthread_mutex_lock(&out_lock);
-	puts(cli_advice(raw, line, sizeof(line)));	/* library terms -> flags */
-	fflush(stdout);
-	pthread_mutex_unlock(&out_lock);
-}
-
-void out_text(struct out *o, const char *fmt, ...)
-{
 	va_list ap;
-
-	char raw[2048], line[4096];
 
 	if (o->quiet || o->json)
 		return;

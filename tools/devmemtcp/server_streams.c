@@ -66,12 +66,7 @@ static struct srv *srv_clone(struct srv *s0, unsigned int id)
 fail:
 	if (!s0->err[0])
 		snprintf(s0->err, sizeof(s0->err), "out of memory");
-	pat_free(&s->pat);
-	out_free(&s->o);
-	if (s->own_buf)
-		dmt_buf_free(s->buf);
-	free(s->tmp);
-	free(s);
+	srv_clone_free(s);
 	return NULL;
 }
 
@@ -317,7 +312,7 @@ int srv_test(struct srv **st, unsigned int n, int lfd)
 			if (st[i]->t1 - st[i]->t0 > secs)
 				secs = st[i]->t1 - st[i]->t0;
 		}
-		out_text(&st[0]->o, "[SUM]   0.00-%-6.2f sec  %-12s  %s  (%u streams, "
+		out_line(&st[0]->o, "[SUM]   0.00-%-6.2f sec  %-12s  %s  (%u streams, "
 			 "%d failed)", secs, fmt_bytes(amt, sizeof(amt), (double)b),
 			 fmt_rate(rate, sizeof(rate), (double)b, secs), n, failed);
 	}
