@@ -158,13 +158,9 @@ ncclResult_t pn_reg_mr_dmabuf(void *comm, void *data, size_t size, int type,
 		PN_WARN("NET/devmemtcp: regMrDmaBuf: fd %d: %s", fd, strerror(errno));
 		return ncclSystemError;
 	}
-	mr = calloc(1, sizeof(*mr));
+	mr = pn_mr_new(type, data, size);
 	if (!mr)
 		return ncclSystemError;
-	mr->magic = PN_MAGIC;
-	mr->type = type;
-	mr->base = data;
-	mr->size = size;
 	mr->dmabuf = true;
 	mr->dmabuf_off = offset;
 	if (!c->is_send) {

@@ -935,22 +935,30 @@ static ncclResult_t pn_reg_mr(void *comm, void *data, size_t size, int type,
 	return pn_reg_mr_host(c, data, size, mhandle);
 }
 
+struct pn_mr *pn_mr_new(int type, void *data, size_t size)
+{
+	struct pn_mr *mr = calloc(1, sizeof(*mr));
+
+	if (!mr)
+		return NULL;
+	mr->magic = PN_MAGIC;
+	mr->type = type;
+	mr->base = data;
+	mr->size = size;
+	return mr;
+}
+
 ncclResult_t pn_reg_mr_host(struct pn_comm *c, void *data, size_t size,
 			    void **mhandle)
 {
 	struct pn_mr *mr;
 	struct dmt_error err;
-	int type = NCCL_PTR_HOST;
 
 	(void)c;
 	*mhandle = NULL;
-	mr = calloc(1, sizeof(*mr));
+	mr = pn_mr_new(NCCL_PTR_HOST, data, size);
 	if (!mr)
 		return ncclSystemError;
-	mr->magic = PN_MAGIC;
-	mr->type = type;
-	mr->base = data;
-	mr->size = size;
 	if (size) {
 		mr->buf = dmt_buf_wrap(data, size, &err);
 		if (!mr->buf) {

@@ -166,6 +166,8 @@ bool pn_ifname_match(const char *list, const char *name);
 bool pn_cuda_present(void);
 
 /* net.c */
+/* A region record of type over [data, data + size); NULL without memory. */
+struct pn_mr *pn_mr_new(int type, void *data, size_t size);
 ncclResult_t pn_reg_mr_host(struct pn_comm *c, void *data, size_t size,
 			    void **mhandle);
 /* Mark c failed (sticky, one WARN); returns -1. */
