@@ -153,24 +153,28 @@ int probe_buffer(const struct buf_choice *c, size_t size, char *why,
 
 int check_buffer_fits(const char *cmd, uint64_t size)
 {
+	static const struct {
+		int res;
+		const char *what, *flag;
+	} limits[] = {
+		{ RLIMIT_AS, "address-space", "-v" },
+		{ RLIMIT_DATA, "data-segment", "-d" },
+	};
 	struct rlimit rl;
 	char line[256];
 	uint64_t avail = 0;
 	bool have = false;
 	FILE *f;
 
-	if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    size > (uint64_t)rl.rlim_cur)
-		return usage_error(cmd, "a %" PRIu64 "-byte buffer is more than "
-				   "the address-space limit (ulimit -v, %" PRIu64
-				   " KiB) allows: lower --buffer-size or raise "
-				   "the limit", size, (uint64_t)rl.rlim_cur >> 10);
-	if (getrlimit(RLIMIT_DATA, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    size > (uint64_t)rl.rlim_cur)
-		return usage_error(cmd, "a %" PRIu64 "-byte buffer is more than "
-				   "the data-segment limit (ulimit -d, %" PRIu64
-				   " KiB) allows: lower --buffer-size or raise "
-				   "the limit", size, (uint64_t)rl.rlim_cur >> 10);
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
+		if (getrlimit(limits[i].res, &rl) == 0 &&
+		    rl.rlim_cur != RLIM_INFINITY && size > (uint64_t)rl.rlim_cur)
+			return usage_error(cmd, "a %" PRIu64 "-byte buffer is "
+					   "more than the %s limit (ulimit %s, %"
+					   PRIu64 " KiB) allows: lower "
+					   "--buffer-size or raise the limit", size,
+					   limits[i].what, limits[i].flag,
+					   (uint64_t)rl.rlim_cur >> 10);
 	f = fopen("/proc/meminfo", "re");
 	while (f && fgets(line, sizeof(line), f)) {
 		unsigned long long kb;
