@@ -18,6 +18,7 @@ pkgs=(
 	libjansson-dev                           # the CLI's --json output (required)
 	iproute2 procps                          # ip(8) for tests, sysctl
 	socat netcat-openbsd iperf3              # foreign peers and baselines
+	python3                                  # cli_foreign_iperf's peer (tests/foreign_peer.py)
 	openssh-client                           # selftest --ssh: the peer's side
 	groff-base                               # man pages checked (man_check)
 )
